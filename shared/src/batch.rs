@@ -1,0 +1,350 @@
+//! SQS batch processing with partial batch failures (`batchItemFailures`).
+//!
+//! Guarantees, whatever the handler does:
+//! - every `itemIdentifier` is a non-empty messageId of this batch, reported once;
+//! - a body that does not parse, a handler error or a panic fails that record only;
+//! - FIFO records of one message group run in order, and after a failure the group's later
+//!   records are reported failed without running; other groups go on, concurrently;
+//! - no record starts once the time left is below [`BatchConfig::deadline_margin`]; those are
+//!   reported failed so SQS redelivers them;
+//! - permanent errors go to the dead-letter sink (when configured) and count as handled.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use futures::{FutureExt, StreamExt};
+use tracing::Instrument;
+
+use crate::dead_letter::DeadLetterSink;
+use crate::handler::{Handled, RecordHandler};
+use crate::{Deadline, Record, RecordError};
+
+#[derive(Debug, Clone)]
+pub struct BatchConfig {
+    /// Records (FIFO: message groups) in flight at once. Default 10, the default SQS batch size:
+    /// handlers are I/O-bound, so a whole default batch overlaps its round trips.
+    pub concurrency: usize,
+    /// Records are not started once less than this much time is left. Default 3 s: room for a
+    /// record's few round trips with SDK retries before Lambda's timeout kills the invocation.
+    pub deadline_margin: Duration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 10,
+            deadline_margin: Duration::from_secs(3),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// A record without a messageId cannot be reported; AWS would retry the whole batch for an
+    /// empty identifier anyway, so the invocation fails before any record runs.
+    #[error("record {index} of {total} in the batch has no messageId; failing the invocation so SQS retries the batch")]
+    MissingMessageId { index: usize, total: usize },
+}
+
+/// What happened to one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordStatus {
+    Processed,
+    /// Idempotency found the work already done.
+    Duplicate,
+    /// Failed permanently and sent to the dead-letter sink: handled.
+    DeadLettered(RecordError),
+    /// Reported in `batchItemFailures`; SQS redelivers it.
+    Failed(RecordError),
+    /// FIFO: an earlier record of its message group failed, so it did not run.
+    SkippedAfterGroupFailure,
+    /// Not started: too little time left before the deadline.
+    NotStarted,
+}
+
+impl RecordStatus {
+    /// Whether the record goes into `batchItemFailures`.
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            RecordStatus::Failed(_) | RecordStatus::SkippedAfterGroupFailure | RecordStatus::NotStarted
+        )
+    }
+}
+
+/// Counts for one batch, logged as one JSON line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BatchSummary {
+    pub records: usize,
+    pub succeeded: usize,
+    pub duplicates: usize,
+    pub failed: usize,
+    pub permanent: usize,
+    pub not_started: usize,
+    pub duration_ms: u64,
+}
+
+/// Per-record results of a batch, in the order of the event.
+#[derive(Debug, Clone)]
+pub struct BatchOutcome {
+    pub results: Vec<(String, RecordStatus)>,
+    pub summary: BatchSummary,
+}
+
+impl BatchOutcome {
+    /// The response for Lambda: failed messageIds in event order.
+    pub fn response(&self) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for (message_id, status) in &self.results {
+            if status.is_failure() {
+                response.add_failure(message_id.clone());
+            }
+        }
+        response
+    }
+
+    pub fn status(&self, message_id: &str) -> Option<&RecordStatus> {
+        self.results
+            .iter()
+            .find(|(id, _)| id == message_id)
+            .map(|(_, status)| status)
+    }
+}
+
+/// Drives a [`RecordHandler`] over an SQS batch.
+#[derive(Clone, Default)]
+pub struct BatchProcessor {
+    config: BatchConfig,
+    dead_letters: Option<Arc<dyn DeadLetterSink>>,
+}
+
+impl std::fmt::Debug for BatchProcessor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchProcessor")
+            .field("config", &self.config)
+            .field("dead_letters", &self.dead_letters.is_some())
+            .finish()
+    }
+}
+
+impl BatchProcessor {
+    pub fn new(config: BatchConfig) -> Self {
+        Self {
+            config,
+            dead_letters: None,
+        }
+    }
+
+    /// Send permanently failed records here instead of reporting them failed.
+    pub fn with_dead_letters(mut self, sink: Arc<dyn DeadLetterSink>) -> Self {
+        self.dead_letters = Some(sink);
+        self
+    }
+
+    /// Process a Lambda SQS event and return the partial-failure response.
+    pub async fn process<H: RecordHandler<Output: Into<Handled>>>(
+        &self,
+        event: SqsEvent,
+        ctx: &lambda_runtime::Context,
+        handler: &H,
+    ) -> Result<SqsBatchResponse, BatchError> {
+        Ok(self.run(event, Deadline::from_context(ctx), handler).await?.response())
+    }
+
+    /// Process a batch and return every record's status.
+    pub async fn run<H: RecordHandler<Output: Into<Handled>>>(
+        &self,
+        event: SqsEvent,
+        deadline: Deadline,
+        handler: &H,
+    ) -> Result<BatchOutcome, BatchError> {
+        let started = Instant::now();
+        let total = event.records.len();
+        let mut records = Vec::with_capacity(total);
+        for (index, message) in event.records.into_iter().enumerate() {
+            records.push(Record::new(message, deadline).ok_or(BatchError::MissingMessageId { index, total })?);
+        }
+
+        let lanes = lanes(&records);
+        let records = &records;
+        let mut statuses: Vec<Option<RecordStatus>> = vec![None; total];
+        let mut finished = futures::stream::iter(lanes)
+            .map(|lane| self.run_lane(records, lane, deadline, handler))
+            .buffer_unordered(self.config.concurrency.max(1));
+        while let Some(lane_results) = finished.next().await {
+            for (index, status) in lane_results {
+                statuses[index] = Some(status);
+            }
+        }
+
+        let results: Vec<(String, RecordStatus)> = records
+            .iter()
+            .zip(statuses)
+            .map(|(record, status)| {
+                (
+                    record.message_id().to_owned(),
+                    status.expect("every lane reports each of its records"),
+                )
+            })
+            .collect();
+        let summary = summarize(&results, started.elapsed());
+        tracing::info!(
+            records = summary.records,
+            succeeded = summary.succeeded,
+            duplicates = summary.duplicates,
+            failed = summary.failed,
+            permanent = summary.permanent,
+            not_started = summary.not_started,
+            duration_ms = summary.duration_ms,
+            "batch processed"
+        );
+        Ok(BatchOutcome { results, summary })
+    }
+
+    /// Runs a lane's records in order. A failure, or a record left unstarted for lack of time,
+    /// stops the lane: its later records are reported failed without running.
+    async fn run_lane<H: RecordHandler<Output: Into<Handled>>>(
+        &self,
+        records: &[Record],
+        lane: Vec<usize>,
+        deadline: Deadline,
+        handler: &H,
+    ) -> Vec<(usize, RecordStatus)> {
+        let mut results = Vec::with_capacity(lane.len());
+        let mut stopped: Option<RecordStatus> = None;
+        for index in lane {
+            let record = &records[index];
+            if let Some(stop) = &stopped {
+                results.push((index, stop.clone()));
+                continue;
+            }
+            let status = if deadline
+                .remaining()
+                .is_some_and(|left| left < self.config.deadline_margin)
+            {
+                tracing::warn!(
+                    message_id = record.message_id(),
+                    "not started: too close to the deadline"
+                );
+                RecordStatus::NotStarted
+            } else {
+                let span = tracing::info_span!("record", message_id = record.message_id());
+                self.run_record(record.clone(), handler).instrument(span).await
+            };
+            stopped = match &status {
+                RecordStatus::NotStarted => Some(RecordStatus::NotStarted),
+                RecordStatus::Failed(_) => Some(RecordStatus::SkippedAfterGroupFailure),
+                _ => None,
+            };
+            results.push((index, status));
+        }
+        results
+    }
+
+    async fn run_record<H: RecordHandler<Output: Into<Handled>>>(&self, record: Record, handler: &H) -> RecordStatus {
+        let for_dead_letter = record.clone();
+        let result = AssertUnwindSafe(async move { handler.handle(record).await })
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(RecordError::retryable("panic", panic_message(&*panic))));
+        let error = match result {
+            Ok(output) => {
+                return match output.into() {
+                    Handled::Processed => RecordStatus::Processed,
+                    Handled::Duplicate => RecordStatus::Duplicate,
+                };
+            }
+            Err(error) => error,
+        };
+        if !error.is_permanent() {
+            tracing::warn!(error_kind = error.kind(), error = %error, "record failed; SQS will redeliver it");
+            return RecordStatus::Failed(error);
+        }
+        let Some(sink) = &self.dead_letters else {
+            tracing::error!(error_kind = error.kind(), error = %error,
+                "record failed permanently; no dead-letter queue configured, reporting it failed");
+            return RecordStatus::Failed(error);
+        };
+        match sink.send(&for_dead_letter, &error).await {
+            Ok(()) => {
+                tracing::error!(error_kind = error.kind(), error = %error, "record failed permanently; sent to the dead-letter queue");
+                RecordStatus::DeadLettered(error)
+            }
+            Err(send_error) => {
+                tracing::error!(error_kind = error.kind(), error = %error, dead_letter_error = %send_error,
+                    "record failed permanently and could not be dead-lettered; reporting it failed");
+                RecordStatus::Failed(RecordError::retryable("dead-letter-unavailable", send_error))
+            }
+        }
+    }
+}
+
+/// Groups records into lanes that run one after another: a FIFO message group is one lane (in
+/// event order); every other record is a lane of its own. Records count as FIFO when they carry a
+/// `MessageGroupId` and come from a `.fifo` queue (or the source is unknown): a standard queue's
+/// message groups (fair queues) don't promise order, so they are not serialised.
+fn lanes(records: &[Record]) -> Vec<Vec<usize>> {
+    let mut lanes: Vec<Vec<usize>> = Vec::new();
+    let mut group_lane: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (index, record) in records.iter().enumerate() {
+        let fifo_group = record
+            .group_id()
+            .filter(|_| record.source_queue_arn().is_none_or(|arn| arn.ends_with(".fifo")));
+        match fifo_group {
+            Some(group) => match group_lane.get(group) {
+                Some(&lane) => lanes[lane].push(index),
+                None => {
+                    group_lane.insert(group, lanes.len());
+                    lanes.push(vec![index]);
+                }
+            },
+            None => lanes.push(vec![index]),
+        }
+    }
+    lanes
+}
+
+fn summarize(results: &[(String, RecordStatus)], elapsed: Duration) -> BatchSummary {
+    let mut summary = BatchSummary {
+        records: results.len(),
+        duration_ms: elapsed.as_millis() as u64,
+        ..BatchSummary::default()
+    };
+    for (_, status) in results {
+        match status {
+            RecordStatus::Processed => summary.succeeded += 1,
+            RecordStatus::Duplicate => {
+                summary.succeeded += 1;
+                summary.duplicates += 1;
+            }
+            RecordStatus::DeadLettered(_) => summary.permanent += 1,
+            RecordStatus::Failed(_) | RecordStatus::SkippedAfterGroupFailure => summary.failed += 1,
+            RecordStatus::NotStarted => {
+                summary.failed += 1;
+                summary.not_started += 1;
+            }
+        }
+    }
+    summary
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned());
+    format!("the handler panicked: {text}")
+}
+
+/// Lets a handler return `BatchError` to lambda_runtime: the invocation fails with this type and message.
+impl From<BatchError> for lambda_runtime::Diagnostic {
+    fn from(error: BatchError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: "BatchError".to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! The invocation deadline, from `Context.deadline` (epoch milliseconds).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// When the current invocation times out. `None` when the caller has no deadline
+/// (a local run without a Runtime API); code must still behave sensibly then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Deadline {
+    epoch_ms: Option<u64>,
+}
+
+impl Deadline {
+    /// No deadline.
+    pub const NONE: Deadline = Deadline { epoch_ms: None };
+
+    pub fn at_epoch_ms(epoch_ms: u64) -> Self {
+        Self {
+            epoch_ms: Some(epoch_ms),
+        }
+    }
+
+    /// From the Lambda context; a zero deadline (a hand-built `Context`) means none.
+    pub fn from_context(ctx: &lambda_runtime::Context) -> Self {
+        match ctx.deadline {
+            0 => Self::NONE,
+            ms => Self::at_epoch_ms(ms),
+        }
+    }
+
+    /// A deadline `after` from now.
+    pub fn after(after: Duration) -> Self {
+        Self::at_epoch_ms(epoch_ms(SystemTime::now()) + after.as_millis() as u64)
+    }
+
+    pub fn epoch_ms(&self) -> Option<u64> {
+        self.epoch_ms
+    }
+
+    /// Time left at `now`; `None` without a deadline, zero once passed.
+    pub fn remaining_at(&self, now: SystemTime) -> Option<Duration> {
+        self.epoch_ms
+            .map(|deadline| Duration::from_millis(deadline.saturating_sub(epoch_ms(now))))
+    }
+
+    pub fn remaining(&self) -> Option<Duration> {
+        self.remaining_at(SystemTime::now())
+    }
+}
+
+pub(crate) fn epoch_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+}

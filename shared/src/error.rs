@@ -1,0 +1,71 @@
+//! How a record failed, and whether trying again can help.
+
+use std::fmt;
+
+/// Whether a failed record can succeed later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorClass {
+    /// Report the record failed; SQS redelivers it after the visibility timeout.
+    Retryable,
+    /// The record can never succeed (malformed, invalid, unknown reference). It goes to the
+    /// configured dead-letter queue with the reason and counts as handled.
+    Permanent,
+}
+
+/// The error a record handler returns: a class, a short machine-readable kind
+/// (`malformed-body`, `invalid-field`, `throttled`, …) and a human-readable message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    class: ErrorClass,
+    kind: String,
+    message: String,
+}
+
+impl RecordError {
+    pub fn new(class: ErrorClass, kind: impl Into<String>, message: impl fmt::Display) -> Self {
+        Self {
+            class,
+            kind: kind.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// An error that may go away: throttling, timeouts, 5xx, a lock held by another worker.
+    pub fn retryable(kind: impl Into<String>, message: impl fmt::Display) -> Self {
+        Self::new(ErrorClass::Retryable, kind, message)
+    }
+
+    /// An error that will not go away however often the record is retried.
+    pub fn permanent(kind: impl Into<String>, message: impl fmt::Display) -> Self {
+        Self::new(ErrorClass::Permanent, kind, message)
+    }
+
+    pub fn class(&self) -> ErrorClass {
+        self.class
+    }
+
+    pub fn is_permanent(&self) -> bool {
+        self.class == ErrorClass::Permanent
+    }
+
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let class = match self.class {
+            ErrorClass::Retryable => "retryable",
+            ErrorClass::Permanent => "permanent",
+        };
+        write!(f, "{class} {}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for RecordError {}

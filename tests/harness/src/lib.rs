@@ -1,0 +1,154 @@
+//! moto's server for tests: started on a free loopback port, stopped with the test process.
+//!
+//! The server runs in the project's Python venv (`.venv/bin/python`, made by `make test`), or the
+//! interpreter in `MOTO_PYTHON`. It is a child process reading its stdin: when the test process
+//! exits, for any reason, the pipe closes and the server stops.
+//!
+//! [`MotoServer::shared`] is one server per test binary (tests must use unique resource names,
+//! see [`unique_name`]); [`MotoServer::start`] is a private one, for tests that reset it or read
+//! global state such as `/moto-api/data.json`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+
+const LAUNCHER: &str = r#"
+import logging, sys
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+from moto.server import ThreadedMotoServer
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+server.start()
+print(server.get_host_and_port()[1], flush=True)
+sys.stdin.read()
+"#;
+
+/// The region every test client uses.
+pub const REGION: &str = "us-east-1";
+/// moto's default account id, part of every ARN and queue URL it makes.
+pub const ACCOUNT_ID: &str = "123456789012";
+
+pub struct MotoServer {
+    port: u16,
+    child: Child,
+}
+
+impl MotoServer {
+    /// A new server of its own, stopped when dropped.
+    pub fn start() -> MotoServer {
+        let python = python();
+        let mut child = Command::new(&python)
+            .args(["-c", LAUNCHER])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {}: {e}; run `make test`, which creates the venv",
+                    python.display()
+                )
+            });
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout is piped"))
+            .read_line(&mut line)
+            .expect("read moto's port");
+        let port = line.trim().parse().unwrap_or_else(|_| {
+            panic!(
+                "moto's server did not start ({} printed {line:?}); is moto[server] installed in that venv?",
+                python.display()
+            )
+        });
+        MotoServer { port, child }
+    }
+
+    /// The server shared by every test of this test binary.
+    pub fn shared() -> &'static MotoServer {
+        static SHARED: OnceLock<MotoServer> = OnceLock::new();
+        SHARED.get_or_init(MotoServer::start)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SDK configuration pointing at this server with dummy credentials.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto-harness"))
+            .load()
+            .await
+    }
+
+    /// The queue URL moto gives a queue named `name`.
+    pub fn queue_url(&self, name: &str) -> String {
+        format!("{}/{ACCOUNT_ID}/{name}", self.endpoint())
+    }
+
+    /// Everything moto holds, as `GET /moto-api/data.json` returns it.
+    pub fn data(&self) -> serde_json::Value {
+        let body = self.request("GET", "/moto-api/data.json");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("moto's data.json is not JSON ({e}): {body:.200}"))
+    }
+
+    /// Forget every resource (`POST /moto-api/reset`). Only on a private server.
+    pub fn reset(&self) {
+        self.request("POST", "/moto-api/reset");
+    }
+
+    fn request(&self, method: &str, path: &str) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+        )
+        .expect("write to moto");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read moto's answer");
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        assert!(
+            head.starts_with("HTTP/1.") && head.contains(" 200"),
+            "{method} {path}: {head}"
+        );
+        body.to_owned()
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `prefix` plus a random suffix: a resource name no other test uses.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+fn python() -> PathBuf {
+    if let Some(python) = std::env::var_os("MOTO_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let venv = workspace.join(".venv/bin/python");
+    if venv.exists() {
+        return venv;
+    }
+    panic!(
+        "no Python with moto: {} does not exist and MOTO_PYTHON is unset; run `make test`, which creates the venv",
+        venv.display()
+    )
+}
