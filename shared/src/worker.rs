@@ -26,6 +26,16 @@ pub mod env {
     pub const IDEMPOTENCY_EXPIRES_AFTER_SECONDS: &str = "IDEMPOTENCY_EXPIRES_AFTER_SECONDS";
     /// Set by Lambda (and `cargo lambda watch`); the idempotency key prefix.
     pub const AWS_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+
+    /// Every variable [`super::WorkerConfig::from_env`] reads.
+    pub const ALL: [&str; 6] = [
+        IDEMPOTENCY_TABLE_NAME,
+        DEAD_LETTER_QUEUE_URL,
+        BATCH_CONCURRENCY,
+        BATCH_DEADLINE_MARGIN_MS,
+        IDEMPOTENCY_EXPIRES_AFTER_SECONDS,
+        AWS_LAMBDA_FUNCTION_NAME,
+    ];
 }
 
 /// The common configuration of an SQS worker.
