@@ -164,7 +164,12 @@ impl IdempotencyStore for DynamoDbStore {
                 .await;
             match result {
                 Ok(_) => Ok(()),
-                Err(e) if is_condition_failure(&e) => Err(StoreError::LockLost),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    Err(StoreError::LockLost)
+                }
                 Err(e) => Err(unavailable("UpdateItem (complete)", e)),
             }
         }
@@ -187,17 +192,15 @@ impl IdempotencyStore for DynamoDbStore {
                 .await;
             match result {
                 Ok(_) => Ok(()),
-                Err(e) if is_condition_failure(&e) => Err(StoreError::LockLost),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    Err(StoreError::LockLost)
+                }
                 Err(e) => Err(unavailable("DeleteItem (release)", e)),
             }
         }
         .boxed()
     }
-}
-
-fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    error.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
