@@ -1,0 +1,4 @@
+//! The local stack: the SAM app on the AWS emulator, triggered from SQS as in production.
+
+pub mod cfn;
+pub mod provision;

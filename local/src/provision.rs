@@ -1,0 +1,588 @@
+//! Creates the template's queues, tables, topics and email identities in the emulator, in
+//! dependency order, and collects what the local runtime needs: each function's environment and
+//! each SQS event source mapping.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_json::{Value, json};
+
+use crate::cfn::{CfnError, Evaluator, Physical, Template, scalar_string};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error(transparent)]
+    Template(#[from] CfnError),
+    #[error("transforming {path} with samtranslator failed: {message}")]
+    Transform { path: String, message: String },
+    #[error("{resource} ({kind}): {message}")]
+    Create {
+        resource: String,
+        kind: String,
+        message: String,
+    },
+}
+
+/// A function of the template, as the local runtime starts it.
+#[derive(Debug, Clone)]
+pub struct Function {
+    pub logical_id: String,
+    /// The cargo binary (`Metadata.BuildProperties.Binary`), also its name at the Invoke API.
+    pub binary: String,
+    pub environment: BTreeMap<String, String>,
+    pub timeout_seconds: u64,
+}
+
+/// An SQS event source mapping of the template.
+#[derive(Debug, Clone)]
+pub struct EventSourceMapping {
+    pub logical_id: String,
+    pub function: String,
+    pub queue_arn: String,
+    pub queue_url: String,
+    pub batch_size: usize,
+    pub batching_window_seconds: u64,
+    pub report_batch_item_failures: bool,
+    pub maximum_concurrency: usize,
+    pub enabled: bool,
+}
+
+/// What the template became locally.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub name: String,
+    pub evaluator: Evaluator,
+    /// Logical id → kind, for every resource created in the emulator.
+    pub created: BTreeMap<String, String>,
+    /// Logical id → kind, for resources that have no local counterpart (roles, alarms, …).
+    pub skipped: BTreeMap<String, String>,
+    pub functions: Vec<Function>,
+    pub event_source_mappings: Vec<EventSourceMapping>,
+    pub outputs: BTreeMap<String, String>,
+}
+
+impl Stack {
+    /// `Ref` of a resource (queue URL, table name, topic ARN).
+    pub fn reference(&self, logical_id: &str) -> Option<String> {
+        self.evaluator
+            .resources
+            .get(logical_id)
+            .and_then(|p| scalar_string(&p.reference))
+    }
+
+    pub fn attribute(&self, logical_id: &str, attribute: &str) -> Option<String> {
+        self.evaluator
+            .resources
+            .get(logical_id)
+            .and_then(|p| p.attributes.get(attribute))
+            .and_then(scalar_string)
+    }
+
+    pub fn function(&self, binary: &str) -> Option<&Function> {
+        self.functions.iter().find(|f| f.binary == binary)
+    }
+
+    /// The logical id of the resource whose `Ref` is `reference`.
+    pub fn logical_id_of(&self, reference: &str) -> Option<&str> {
+        self.evaluator
+            .resources
+            .iter()
+            .find(|(_, p)| scalar_string(&p.reference).as_deref() == Some(reference))
+            .map(|(id, _)| id.as_str())
+    }
+}
+
+/// Run the SAM transform (Python, from the venv) on `template_path`.
+pub fn transform(python: &Path, template_path: &Path) -> Result<Value, ProvisionError> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("sam_transform.py");
+    let fail = |message: String| ProvisionError::Transform {
+        path: template_path.display().to_string(),
+        message,
+    };
+    let output = std::process::Command::new(python)
+        .arg(&script)
+        .arg(template_path)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .map_err(|e| fail(format!("cannot run {}: {e}", python.display())))?;
+    if !output.status.success() {
+        return Err(fail(String::from_utf8_lossy(&output.stderr).into_owned()));
+    }
+    serde_json::from_slice(&output.stdout).map_err(|e| fail(format!("output is not JSON: {e}")))
+}
+
+/// Create every emulated resource of `template` through `sdk`.
+pub async fn provision(
+    template: &Template,
+    parameters: &HashMap<String, String>,
+    stack_name: &str,
+    sdk: &SdkConfig,
+) -> Result<Stack, ProvisionError> {
+    let mut evaluator = Evaluator::new(template, parameters, stack_name);
+    let clients = Clients::new(sdk);
+    let mut created = BTreeMap::new();
+    let mut skipped = BTreeMap::new();
+    let mut lambda_functions = Vec::new();
+    let mut mappings = Vec::new();
+
+    for logical_id in template.creation_order()? {
+        let resource = &template.resources[&logical_id];
+        if let Some(condition) = &resource.condition
+            && !evaluator.condition(condition)?
+        {
+            continue;
+        }
+        let context = format!("{logical_id} ({})", resource.kind);
+        let create_error = |message: String| ProvisionError::Create {
+            resource: logical_id.clone(),
+            kind: resource.kind.clone(),
+            message,
+        };
+        let physical = match resource.kind.as_str() {
+            "AWS::SQS::Queue" => {
+                let properties = evaluator.evaluate(&resource.properties, &context)?;
+                let physical = clients
+                    .queue(&logical_id, stack_name, &properties)
+                    .await
+                    .map_err(create_error)?;
+                created.insert(logical_id.clone(), resource.kind.clone());
+                physical
+            }
+            "AWS::DynamoDB::Table" => {
+                let properties = evaluator.evaluate(&resource.properties, &context)?;
+                let physical = clients
+                    .table(&logical_id, stack_name, &properties)
+                    .await
+                    .map_err(create_error)?;
+                created.insert(logical_id.clone(), resource.kind.clone());
+                physical
+            }
+            "AWS::SNS::Topic" => {
+                let properties = evaluator.evaluate(&resource.properties, &context)?;
+                let physical = clients
+                    .topic(&logical_id, stack_name, &properties)
+                    .await
+                    .map_err(create_error)?;
+                created.insert(logical_id.clone(), resource.kind.clone());
+                physical
+            }
+            "AWS::SES::EmailIdentity" => {
+                let properties = evaluator.evaluate(&resource.properties, &context)?;
+                let physical = clients.email_identity(&properties).await.map_err(create_error)?;
+                created.insert(logical_id.clone(), resource.kind.clone());
+                physical
+            }
+            "AWS::Lambda::Function" => {
+                lambda_functions.push(logical_id.clone());
+                let name = resource
+                    .metadata
+                    .pointer("/BuildProperties/Binary")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&logical_id)
+                    .to_owned();
+                Physical {
+                    attributes: HashMap::from([(
+                        "Arn".to_owned(),
+                        json!(format!("arn:aws:lambda:us-east-1:123456789012:function:{name}")),
+                    )]),
+                    reference: json!(name),
+                }
+            }
+            "AWS::Lambda::EventSourceMapping" => {
+                mappings.push(logical_id.clone());
+                synthetic(&logical_id, &resource.kind, stack_name)
+            }
+            _ => {
+                skipped.insert(logical_id.clone(), resource.kind.clone());
+                synthetic(&logical_id, &resource.kind, stack_name)
+            }
+        };
+        evaluator.resources.insert(logical_id.clone(), physical);
+    }
+
+    let mut functions = Vec::new();
+    for logical_id in lambda_functions {
+        let resource = &template.resources[&logical_id];
+        let context = format!("{logical_id} (AWS::Lambda::Function)");
+        let properties = evaluator.evaluate(&resource.properties, &context)?;
+        let environment = properties
+            .pointer("/Environment/Variables")
+            .and_then(Value::as_object)
+            .map(|vars| {
+                vars.iter()
+                    .map(|(k, v)| (k.clone(), scalar_string(v).unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        functions.push(Function {
+            binary: scalar_string(&evaluator.resources[&logical_id].reference).unwrap_or_default(),
+            logical_id,
+            environment,
+            timeout_seconds: properties.get("Timeout").and_then(number).unwrap_or(3),
+        });
+    }
+
+    let mut event_source_mappings = Vec::new();
+    for logical_id in mappings {
+        let resource = &template.resources[&logical_id];
+        let context = format!("{logical_id} (AWS::Lambda::EventSourceMapping)");
+        let properties = evaluator.evaluate(&resource.properties, &context)?;
+        let queue_arn = properties
+            .get("EventSourceArn")
+            .and_then(scalar_string)
+            .unwrap_or_default();
+        let Some(queue_id) = evaluator
+            .resources
+            .iter()
+            .find(|(_, p)| p.attributes.get("Arn").and_then(scalar_string).as_deref() == Some(queue_arn.as_str()))
+            .map(|(id, _)| id.clone())
+            .filter(|id| created.get(id).map(String::as_str) == Some("AWS::SQS::Queue"))
+        else {
+            skipped.insert(
+                logical_id.clone(),
+                format!("{} (source {queue_arn} is not a local queue)", resource.kind),
+            );
+            continue;
+        };
+        let default_batch = 10;
+        event_source_mappings.push(EventSourceMapping {
+            function: properties
+                .get("FunctionName")
+                .and_then(scalar_string)
+                .unwrap_or_default(),
+            queue_url: scalar_string(&evaluator.resources[&queue_id].reference).unwrap_or_default(),
+            queue_arn,
+            batch_size: properties.get("BatchSize").and_then(number).unwrap_or(default_batch) as usize,
+            batching_window_seconds: properties
+                .get("MaximumBatchingWindowInSeconds")
+                .and_then(number)
+                .unwrap_or(0),
+            report_batch_item_failures: properties
+                .get("FunctionResponseTypes")
+                .and_then(Value::as_array)
+                .is_some_and(|types| types.iter().any(|t| t == "ReportBatchItemFailures")),
+            maximum_concurrency: properties
+                .pointer("/ScalingConfig/MaximumConcurrency")
+                .and_then(number)
+                .unwrap_or(2) as usize,
+            enabled: properties
+                .get("Enabled")
+                .map(|e| e != &json!(false) && e != &json!("false"))
+                .unwrap_or(true),
+            logical_id,
+        });
+    }
+
+    let mut outputs = BTreeMap::new();
+    for (name, output) in &template.outputs {
+        if let Some(condition) = output.get("Condition").and_then(Value::as_str)
+            && !evaluator.condition(condition)?
+        {
+            continue;
+        }
+        if let Some(value) = output.get("Value") {
+            let value = evaluator.evaluate(value, &format!("output {name}"))?;
+            outputs.insert(name.clone(), scalar_string(&value).unwrap_or_else(|| value.to_string()));
+        }
+    }
+
+    Ok(Stack {
+        name: stack_name.to_owned(),
+        evaluator,
+        created,
+        skipped,
+        functions,
+        event_source_mappings,
+        outputs,
+    })
+}
+
+fn number(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// `Ref`/`Arn` for a resource with no local counterpart, so templates referring to it evaluate.
+fn synthetic(logical_id: &str, kind: &str, stack_name: &str) -> Physical {
+    let name = format!("{stack_name}-{logical_id}");
+    let service = kind.split("::").nth(1).unwrap_or("unknown").to_ascii_lowercase();
+    Physical {
+        attributes: HashMap::from([(
+            "Arn".to_owned(),
+            json!(format!("arn:aws:{service}:us-east-1:123456789012:{name}")),
+        )]),
+        reference: json!(name),
+    }
+}
+
+struct Clients {
+    sqs: aws_sdk_sqs::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+    sns: aws_sdk_sns::Client,
+    sesv2: aws_sdk_sesv2::Client,
+}
+
+fn text(error: impl std::error::Error) -> String {
+    aws_sdk_sqs::error::DisplayErrorContext(error).to_string()
+}
+
+impl Clients {
+    fn new(sdk: &SdkConfig) -> Self {
+        Self {
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
+            sesv2: aws_sdk_sesv2::Client::new(sdk),
+        }
+    }
+
+    async fn queue(&self, logical_id: &str, stack_name: &str, properties: &Value) -> Result<Physical, String> {
+        let fifo = properties
+            .get("FifoQueue")
+            .is_some_and(|v| v == &json!(true) || v == &json!("true"));
+        let name = properties.get("QueueName").and_then(scalar_string).unwrap_or_else(|| {
+            let base = format!("{stack_name}-{logical_id}");
+            if fifo { format!("{base}.fifo") } else { base }
+        });
+        let mut request = self.sqs.create_queue().queue_name(&name);
+        // Attributes moto understands; RedriveAllowPolicy is not implemented by moto (skipped).
+        let mapping = [
+            ("DelaySeconds", QueueAttributeName::DelaySeconds),
+            ("MaximumMessageSize", QueueAttributeName::MaximumMessageSize),
+            ("MessageRetentionPeriod", QueueAttributeName::MessageRetentionPeriod),
+            (
+                "ReceiveMessageWaitTimeSeconds",
+                QueueAttributeName::ReceiveMessageWaitTimeSeconds,
+            ),
+            ("VisibilityTimeout", QueueAttributeName::VisibilityTimeout),
+            ("FifoQueue", QueueAttributeName::FifoQueue),
+            (
+                "ContentBasedDeduplication",
+                QueueAttributeName::ContentBasedDeduplication,
+            ),
+            ("DeduplicationScope", QueueAttributeName::DeduplicationScope),
+            ("FifoThroughputLimit", QueueAttributeName::FifoThroughputLimit),
+            ("SqsManagedSseEnabled", QueueAttributeName::SqsManagedSseEnabled),
+            ("RedrivePolicy", QueueAttributeName::RedrivePolicy),
+        ];
+        for (property, attribute) in mapping {
+            if let Some(value) = properties.get(property) {
+                let value = match value {
+                    Value::Object(_) => value.to_string(),
+                    other => scalar_string(other).unwrap_or_default(),
+                };
+                request = request.attributes(attribute, value);
+            }
+        }
+        let url = request.send().await.map_err(text)?.queue_url.unwrap_or_default();
+        let arn = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(text)?
+            .attributes
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+            .unwrap_or_default();
+        Ok(Physical {
+            reference: json!(url),
+            attributes: HashMap::from([
+                ("Arn".to_owned(), json!(arn)),
+                ("QueueName".to_owned(), json!(name)),
+                ("QueueUrl".to_owned(), json!(url)),
+            ]),
+        })
+    }
+
+    async fn table(&self, logical_id: &str, stack_name: &str, properties: &Value) -> Result<Physical, String> {
+        let name = properties
+            .get("TableName")
+            .and_then(scalar_string)
+            .unwrap_or_else(|| format!("{stack_name}-{logical_id}"));
+        let key_schema = |value: Option<&Value>| -> Result<Vec<KeySchemaElement>, String> {
+            value
+                .and_then(Value::as_array)
+                .ok_or("KeySchema is missing")?
+                .iter()
+                .map(|k| {
+                    KeySchemaElement::builder()
+                        .attribute_name(k.get("AttributeName").and_then(scalar_string).unwrap_or_default())
+                        .key_type(KeyType::from(
+                            k.get("KeyType").and_then(Value::as_str).unwrap_or("HASH"),
+                        ))
+                        .build()
+                        .map_err(text)
+                })
+                .collect()
+        };
+        let mut request = self
+            .dynamodb
+            .create_table()
+            .table_name(&name)
+            .set_key_schema(Some(key_schema(properties.get("KeySchema"))?))
+            .billing_mode(BillingMode::from(
+                properties
+                    .get("BillingMode")
+                    .and_then(Value::as_str)
+                    .unwrap_or("PAY_PER_REQUEST"),
+            ));
+        for definition in properties
+            .get("AttributeDefinitions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            request = request.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(
+                        definition
+                            .get("AttributeName")
+                            .and_then(scalar_string)
+                            .unwrap_or_default(),
+                    )
+                    .attribute_type(ScalarAttributeType::from(
+                        definition.get("AttributeType").and_then(Value::as_str).unwrap_or("S"),
+                    ))
+                    .build()
+                    .map_err(text)?,
+            );
+        }
+        for index in properties
+            .get("GlobalSecondaryIndexes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            request = request.global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(index.get("IndexName").and_then(scalar_string).unwrap_or_default())
+                    .set_key_schema(Some(key_schema(index.get("KeySchema"))?))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::from(
+                                index
+                                    .pointer("/Projection/ProjectionType")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or("ALL"),
+                            ))
+                            .build(),
+                    )
+                    .build()
+                    .map_err(text)?,
+            );
+        }
+        if let Some(protected) = properties.get("DeletionProtectionEnabled") {
+            request = request.deletion_protection_enabled(protected == &json!(true) || protected == &json!("true"));
+        }
+        let description = request.send().await.map_err(text)?.table_description;
+        if let Some(ttl) = properties.get("TimeToLiveSpecification")
+            && ttl
+                .get("Enabled")
+                .is_some_and(|e| e == &json!(true) || e == &json!("true"))
+        {
+            self.dynamodb
+                .update_time_to_live()
+                .table_name(&name)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .attribute_name(ttl.get("AttributeName").and_then(scalar_string).unwrap_or_default())
+                        .enabled(true)
+                        .build()
+                        .map_err(text)?,
+                )
+                .send()
+                .await
+                .map_err(text)?;
+        }
+        if properties
+            .pointer("/PointInTimeRecoverySpecification/PointInTimeRecoveryEnabled")
+            .is_some_and(|e| e == &json!(true) || e == &json!("true"))
+        {
+            self.dynamodb
+                .update_continuous_backups()
+                .table_name(&name)
+                .point_in_time_recovery_specification(
+                    PointInTimeRecoverySpecification::builder()
+                        .point_in_time_recovery_enabled(true)
+                        .build()
+                        .map_err(text)?,
+                )
+                .send()
+                .await
+                .map_err(text)?;
+        }
+        let arn = description.and_then(|d| d.table_arn).unwrap_or_default();
+        Ok(Physical {
+            reference: json!(name),
+            attributes: HashMap::from([("Arn".to_owned(), json!(arn))]),
+        })
+    }
+
+    async fn topic(&self, logical_id: &str, stack_name: &str, properties: &Value) -> Result<Physical, String> {
+        let fifo = properties
+            .get("FifoTopic")
+            .is_some_and(|v| v == &json!(true) || v == &json!("true"));
+        let name = properties.get("TopicName").and_then(scalar_string).unwrap_or_else(|| {
+            let base = format!("{stack_name}-{logical_id}");
+            if fifo { format!("{base}.fifo") } else { base }
+        });
+        let mut request = self.sns.create_topic().name(&name);
+        if fifo {
+            request = request.attributes("FifoTopic", "true");
+        }
+        if let Some(key) = properties.get("KmsMasterKeyId").and_then(scalar_string) {
+            request = request.attributes("KmsMasterKeyId", key);
+        }
+        let arn = request.send().await.map_err(text)?.topic_arn.unwrap_or_default();
+        for subscription in properties
+            .get("Subscription")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            self.sns
+                .subscribe()
+                .topic_arn(&arn)
+                .protocol(subscription.get("Protocol").and_then(scalar_string).unwrap_or_default())
+                .endpoint(subscription.get("Endpoint").and_then(scalar_string).unwrap_or_default())
+                .send()
+                .await
+                .map_err(text)?;
+        }
+        Ok(Physical {
+            reference: json!(arn),
+            attributes: HashMap::from([
+                ("TopicArn".to_owned(), json!(arn)),
+                ("TopicName".to_owned(), json!(name)),
+            ]),
+        })
+    }
+
+    async fn email_identity(&self, properties: &Value) -> Result<Physical, String> {
+        let identity = properties
+            .get("EmailIdentity")
+            .and_then(scalar_string)
+            .ok_or("EmailIdentity is missing")?;
+        self.sesv2
+            .create_email_identity()
+            .email_identity(&identity)
+            .send()
+            .await
+            .map_err(text)?;
+        Ok(Physical {
+            reference: json!(identity),
+            attributes: HashMap::new(),
+        })
+    }
+}

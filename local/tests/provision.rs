@@ -1,0 +1,122 @@
+//! The fixture template, transformed by samtranslator, becomes real resources in moto.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use local_stack::cfn::Template;
+use local_stack::provision::{provision, transform};
+use moto_harness::{MotoServer, unique_name};
+
+fn python() -> std::path::PathBuf {
+    std::env::var_os("MOTO_PYTHON")
+        .map(Into::into)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"))
+}
+
+#[tokio::test]
+async fn every_resource_of_the_template_is_created_with_its_attributes() {
+    let moto = MotoServer::shared();
+    let sdk = moto.sdk_config().await;
+    let document = transform(
+        &python(),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mini-template.yaml"),
+    )
+    .expect("samtranslator transforms the fixture");
+    let template = Template::from_json(&document).unwrap();
+    let stack_name = unique_name("mini");
+    let stack = provision(&template, &HashMap::new(), &stack_name, &sdk)
+        .await
+        .expect("provisioned");
+
+    // Queues, with the redrive policy pointing at the DLQ.
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let work_url = stack.reference("WorkQueue").unwrap();
+    assert!(work_url.ends_with(&format!("{stack_name}-work")), "{work_url}");
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&work_url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    assert_eq!(attributes[&QueueAttributeName::VisibilityTimeout], "120");
+    let redrive: serde_json::Value = serde_json::from_str(&attributes[&QueueAttributeName::RedrivePolicy]).unwrap();
+    assert_eq!(
+        redrive["deadLetterTargetArn"],
+        stack.attribute("WorkDLQ", "Arn").unwrap()
+    );
+    assert_eq!(redrive["maxReceiveCount"].to_string().trim_matches('"'), "3");
+    assert!(
+        stack.reference("ProdOnlyQueue").is_none(),
+        "a resource whose condition is false is not created"
+    );
+
+    // The table with its key and TTL.
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = stack.reference("Table").unwrap();
+    let description = dynamodb
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    assert_eq!(description.key_schema()[0].attribute_name(), "id");
+    let ttl = dynamodb
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ttl.time_to_live_description().unwrap().attribute_name(),
+        Some("expiration")
+    );
+
+    // Topic and email identity.
+    let topic = stack.reference("Topic").unwrap();
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    sns.get_topic_attributes()
+        .topic_arn(&topic)
+        .send()
+        .await
+        .expect("the topic exists");
+    let ses = aws_sdk_sesv2::Client::new(&sdk);
+    ses.get_email_identity()
+        .email_identity("tickets@example.com")
+        .send()
+        .await
+        .expect("the identity exists");
+
+    // The function's environment, every intrinsic evaluated.
+    let worker = stack.function("worker-bin").expect("the function, named by its binary");
+    assert_eq!(worker.logical_id, "Worker");
+    assert_eq!(worker.timeout_seconds, 20);
+    assert_eq!(worker.environment["TABLE"], table);
+    assert_eq!(worker.environment["QUEUE_URL"], work_url);
+    assert_eq!(worker.environment["TOPIC"], topic);
+    assert_eq!(worker.environment["MODE"], "relaxed");
+    let routes: serde_json::Value = serde_json::from_str(&worker.environment["ROUTES"]).unwrap();
+    assert_eq!(routes[0]["dlq"], stack.reference("WorkDLQ").unwrap());
+
+    // The SQS event source mapping.
+    assert_eq!(stack.event_source_mappings.len(), 1);
+    let esm = &stack.event_source_mappings[0];
+    assert_eq!(esm.function, "worker-bin");
+    assert_eq!(esm.queue_url, work_url);
+    assert_eq!(esm.batch_size, 5);
+    assert_eq!(esm.batching_window_seconds, 1);
+    assert!(esm.report_batch_item_failures);
+    assert_eq!(esm.maximum_concurrency, 3);
+
+    assert_eq!(stack.outputs["WorkQueueUrl"], work_url);
+    assert!(
+        stack.skipped.contains_key("WorkerRole"),
+        "IAM has no local counterpart: {:?}",
+        stack.skipped
+    );
+}
