@@ -1,4 +1,6 @@
 //! The local stack: the SAM app on the AWS emulator, triggered from SQS as in production.
 
 pub mod cfn;
+pub mod esm;
+pub mod invoke;
 pub mod provision;
