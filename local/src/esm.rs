@@ -9,6 +9,7 @@
 //!   deletes the whole batch; listed ids stay; a response that is not valid JSON, or an item with
 //!   an empty, missing or unknown `itemIdentifier`, counts as a failure of the whole batch;
 //! - without it, any successful invocation deletes the whole batch.
+//!
 //! Messages that keep failing move to the DLQ through the queue's redrive policy (the emulator's).
 
 use std::collections::HashMap;
