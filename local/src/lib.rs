@@ -4,3 +4,4 @@ pub mod cfn;
 pub mod esm;
 pub mod invoke;
 pub mod provision;
+pub mod runtime_api;

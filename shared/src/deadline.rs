@@ -2,6 +2,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// 2001-09-09: no real invocation deadline is earlier.
+const EARLIEST_PLAUSIBLE_EPOCH_MS: u64 = 1_000_000_000_000;
+
 /// When the current invocation times out. `None` when the caller has no deadline
 /// (a local run without a Runtime API); code must still behave sensibly then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -19,10 +22,12 @@ impl Deadline {
         }
     }
 
-    /// From the Lambda context; a zero deadline (a hand-built `Context`) means none.
+    /// From the Lambda context. Lambda sends epoch milliseconds; a value before 2001 is not a
+    /// deadline but an emulator's placeholder (`cargo lambda watch` 1.9 sends a fixed 600000, a
+    /// hand-built `Context` has 0), and means none rather than one long past.
     pub fn from_context(ctx: &lambda_runtime::Context) -> Self {
         match ctx.deadline {
-            0 => Self::NONE,
+            ms if ms < EARLIEST_PLAUSIBLE_EPOCH_MS => Self::NONE,
             ms => Self::at_epoch_ms(ms),
         }
     }

@@ -442,3 +442,16 @@ async fn the_lambda_context_deadline_is_used() {
         "500 ms left is inside the default 3 s margin"
     );
 }
+
+#[tokio::test]
+async fn an_emulators_placeholder_deadline_means_no_deadline() {
+    // `cargo lambda watch` sends Lambda-Runtime-Deadline-Ms: 600000 (not an epoch time).
+    let mut ctx = lambda_runtime::Context::default();
+    ctx.deadline = 600_000;
+    let response = BatchProcessor::default()
+        .process(event([message("m1", &body("ok"))]), &ctx, &job)
+        .await
+        .unwrap();
+    assert!(failures(&response).is_empty(), "the record ran");
+    assert_eq!(Deadline::from_context(&ctx), Deadline::NONE);
+}

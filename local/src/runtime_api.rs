@@ -1,0 +1,217 @@
+//! A minimal Lambda Runtime API (`/2018-06-01/runtime/...`) for one function process, so release
+//! binaries run locally exactly as on Lambda: the process polls `invocation/next`, answers on
+//! `invocation/{id}/response` or `/error`. Used where the runner must own the process (the chaos
+//! run kills workers; the benchmark times init to the first `next`).
+
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use tokio::sync::{Notify, oneshot};
+
+use crate::esm::now_ms;
+use crate::invoke::{Invocation, InvokeError, Invoker};
+
+struct Pending {
+    request_id: String,
+    payload: Vec<u8>,
+    deadline_ms: u64,
+    reply: oneshot::Sender<Invocation>,
+}
+
+#[derive(Default)]
+struct State {
+    queue: Mutex<VecDeque<Pending>>,
+    queued: Notify,
+    in_flight: Mutex<HashMap<String, oneshot::Sender<Invocation>>>,
+    first_next: Mutex<Option<Instant>>,
+    polled: Notify,
+    function_arn: String,
+}
+
+/// The Runtime API of one function process, on a free loopback port.
+pub struct RuntimeApi {
+    address: SocketAddr,
+    state: Arc<State>,
+    server: tokio::task::JoinHandle<()>,
+    timeout: Duration,
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl RuntimeApi {
+    /// Serve on 127.0.0.1 (free port). `timeout` is the function's timeout.
+    pub async fn start(function_name: &str, timeout: Duration) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let state = Arc::new(State {
+            function_arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{function_name}"),
+            ..State::default()
+        });
+        let served = state.clone();
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let state = served.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| handle(state.clone(), request));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self {
+            address,
+            state,
+            server,
+            timeout,
+        })
+    }
+
+    /// `AWS_LAMBDA_RUNTIME_API` for the process.
+    pub fn address(&self) -> String {
+        self.address.to_string()
+    }
+
+    /// Wait until the process first asks for an invocation (its init is over); returns when.
+    pub async fn wait_ready(&self) -> Instant {
+        loop {
+            let notified = self.state.polled.notified();
+            if let Some(at) = *self.state.first_next.lock().unwrap() {
+                return at;
+            }
+            notified.await;
+        }
+    }
+
+    /// Fail every invocation in flight, as Lambda does when the process exits mid-invocation.
+    pub fn fail_in_flight(&self, error_type: &str) {
+        for (_, reply) in self.state.in_flight.lock().unwrap().drain() {
+            let _ = reply.send(Invocation {
+                function_error: Some(error_type.to_owned()),
+                payload: format!(r#"{{"errorType":"{error_type}","errorMessage":"the process exited"}}"#).into_bytes(),
+            });
+        }
+    }
+
+    /// Forget whether the process was ready (after restarting it).
+    pub fn reset_ready(&self) {
+        *self.state.first_next.lock().unwrap() = None;
+    }
+
+    /// Queue an invocation and wait for its result (a timeout counts as a function error).
+    pub async fn invoke_payload(&self, payload: Vec<u8>) -> Invocation {
+        let (reply, result) = oneshot::channel();
+        let request_id = uuid::Uuid::new_v4().to_string();
+        self.state.queue.lock().unwrap().push_back(Pending {
+            request_id: request_id.clone(),
+            payload,
+            deadline_ms: now_ms() + self.timeout.as_millis() as u64,
+            reply,
+        });
+        self.state.queued.notify_one();
+        match tokio::time::timeout(self.timeout + Duration::from_millis(500), result).await {
+            Ok(Ok(invocation)) => invocation,
+            Ok(Err(_)) | Err(_) => {
+                self.state.in_flight.lock().unwrap().remove(&request_id);
+                Invocation {
+                    function_error: Some("Sandbox.Timedout".to_owned()),
+                    payload: br#"{"errorType":"Sandbox.Timedout","errorMessage":"Task timed out"}"#.to_vec(),
+                }
+            }
+        }
+    }
+}
+
+impl Invoker for RuntimeApi {
+    fn invoke<'a>(&'a self, _function: &'a str, payload: Vec<u8>) -> BoxFuture<'a, Result<Invocation, InvokeError>> {
+        Box::pin(async move { Ok(self.invoke_payload(payload).await) })
+    }
+}
+
+type Body = Full<Bytes>;
+
+fn respond(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .body(Full::new(body.into()))
+        .expect("a valid response")
+}
+
+async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    let path = request.uri().path().to_owned();
+    let method = request.method().clone();
+    let rest = path.strip_prefix("/2018-06-01/runtime/").unwrap_or_default().to_owned();
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let parts: Vec<&str> = rest.split('/').collect();
+    Ok(match (method, parts.as_slice()) {
+        (Method::GET, ["invocation", "next"]) => next(&state).await,
+        (Method::POST, ["invocation", id, outcome @ ("response" | "error")]) => {
+            let reply = state.in_flight.lock().unwrap().remove(*id);
+            match reply {
+                Some(reply) => {
+                    let _ = reply.send(Invocation {
+                        function_error: (*outcome == "error").then(|| "Unhandled".to_owned()),
+                        payload: body.to_vec(),
+                    });
+                    respond(StatusCode::ACCEPTED, r#"{"status":"OK"}"#)
+                }
+                None => respond(StatusCode::BAD_REQUEST, r#"{"errorType":"InvalidRequestID"}"#),
+            }
+        }
+        (Method::POST, ["init", "error"]) => respond(StatusCode::ACCEPTED, r#"{"status":"OK"}"#),
+        _ => respond(StatusCode::NOT_FOUND, ""),
+    })
+}
+
+async fn next(state: &State) -> Response<Body> {
+    {
+        let mut first = state.first_next.lock().unwrap();
+        if first.is_none() {
+            *first = Some(Instant::now());
+        }
+    }
+    state.polled.notify_waiters();
+    let pending = loop {
+        let queued = state.queued.notified();
+        if let Some(pending) = state.queue.lock().unwrap().pop_front() {
+            break pending;
+        }
+        queued.await;
+    };
+    state
+        .in_flight
+        .lock()
+        .unwrap()
+        .insert(pending.request_id.clone(), pending.reply);
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("Lambda-Runtime-Aws-Request-Id", &pending.request_id)
+        .header("Lambda-Runtime-Deadline-Ms", pending.deadline_ms.to_string())
+        .header("Lambda-Runtime-Invoked-Function-Arn", &state.function_arn)
+        .header(
+            "Lambda-Runtime-Trace-Id",
+            format!("Root=1-local-{}", pending.request_id),
+        )
+        .header("Content-Type", "application/json")
+        .body(Full::new(Bytes::from(pending.payload)))
+        .expect("a valid response")
+}
