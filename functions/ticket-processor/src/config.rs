@@ -86,9 +86,13 @@ mod tests {
 
     #[test]
     fn a_notification_queue_that_is_not_a_queue_url_fails_naming_the_variable() {
-        let pairs = complete()
-            .into_iter()
-            .map(|(k, v)| if k == env::NOTIFICATION_QUEUE_URL { (k, "notification-queue") } else { (k, v) });
+        let pairs = complete().into_iter().map(|(k, v)| {
+            if k == env::NOTIFICATION_QUEUE_URL {
+                (k, "notification-queue")
+            } else {
+                (k, v)
+            }
+        });
         let error = TicketConfig::from_env(&Environment::from_pairs(pairs)).unwrap_err();
         assert!(
             matches!(&error, ConfigError::Malformed { name, .. } if name == env::NOTIFICATION_QUEUE_URL),

@@ -52,7 +52,11 @@ mod tests {
         for (body, kind, mentions) in [
             ("not json", "malformed-body", "not a valid ticket request"),
             (r#"{"eventId":"e-1"}"#, "invalid-field", "userId"),
-            (r#"{"eventId":"e-1","userId":"has space"}"#, "invalid-field", "userId: must be"),
+            (
+                r#"{"eventId":"e-1","userId":"has space"}"#,
+                "invalid-field",
+                "userId: must be",
+            ),
             (r#"{"eventId":"","userId":"u"}"#, "invalid-field", "eventId: must be"),
         ] {
             let error = parse(&record(body)).unwrap_err();
@@ -65,10 +69,16 @@ mod tests {
 
     #[test]
     fn a_body_over_the_cap_is_refused_before_parsing() {
-        let at_cap = format!(r#"{{"eventId":"e","userId":"u","pad":"{}"}}"#, "x".repeat(MAX_BODY_BYTES - 40));
+        let at_cap = format!(
+            r#"{{"eventId":"e","userId":"u","pad":"{}"}}"#,
+            "x".repeat(MAX_BODY_BYTES - 40)
+        );
         assert!(at_cap.len() <= MAX_BODY_BYTES);
         assert!(parse(&record(&at_cap)).is_ok());
-        let over = format!(r#"{{"eventId":"e","userId":"u","pad":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
+        let over = format!(
+            r#"{{"eventId":"e","userId":"u","pad":"{}"}}"#,
+            "x".repeat(MAX_BODY_BYTES)
+        );
         let error = parse(&record(&over)).unwrap_err();
         assert_eq!(error.kind(), "body-too-large");
         assert!(error.is_permanent());

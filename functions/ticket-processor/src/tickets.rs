@@ -141,7 +141,9 @@ pub enum IssueError {
         table: String,
         reason: String,
     },
-    #[error("message {message_id}: the stored ticket of user {user_id} for event {event_id} in table {table} is malformed: {reason}")]
+    #[error(
+        "message {message_id}: the stored ticket of user {user_id} for event {event_id} in table {table} is malformed: {reason}"
+    )]
     MalformedTicket {
         message_id: String,
         event_id: String,
@@ -149,7 +151,9 @@ pub enum IssueError {
         table: String,
         reason: String,
     },
-    #[error("message {message_id}: event {event_id} in table {table}: TransactWriteItems conflicted with concurrent transactions {attempts} times")]
+    #[error(
+        "message {message_id}: event {event_id} in table {table}: TransactWriteItems conflicted with concurrent transactions {attempts} times"
+    )]
     Conflict {
         message_id: String,
         event_id: String,
@@ -541,10 +545,7 @@ mod tests {
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     fn reason(code: &str, item: Option<Item>) -> CancellationReason {
-        CancellationReason::builder()
-            .code(code)
-            .set_item(item)
-            .build()
+        CancellationReason::builder().code(code).set_item(item).build()
     }
 
     fn cancelled(reasons: Vec<CancellationReason>) -> TransactWriteItemsError {
@@ -591,7 +592,10 @@ mod tests {
             reason("ConditionalCheckFailed", Some(event_item(1, 1))),
         ]);
         assert!(matches!(both, Cancellation::TicketExists(Some(_))), "{both:?}");
-        let sold_out = classify(&[reason("None", None), reason("ConditionalCheckFailed", Some(event_item(1, 1)))]);
+        let sold_out = classify(&[
+            reason("None", None),
+            reason("ConditionalCheckFailed", Some(event_item(1, 1))),
+        ]);
         assert_eq!(sold_out, Cancellation::EventRefused(Some(event_item(1, 1))));
         let missing = classify(&[reason("None", None), reason("ConditionalCheckFailed", None)]);
         assert_eq!(missing, Cancellation::EventRefused(None));
@@ -631,8 +635,14 @@ mod tests {
             .output(|| TransactWriteItemsOutput::builder().build())
             .build();
         let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&transact]);
-        let issuance = TicketTable::new(client, "tickets").issue(&request(), "m-1").await.unwrap();
-        assert!(matches!(&issuance, Issuance::Issued(t) if t.message_id == "m-1"), "{issuance:?}");
+        let issuance = TicketTable::new(client, "tickets")
+            .issue(&request(), "m-1")
+            .await
+            .unwrap();
+        assert!(
+            matches!(&issuance, Issuance::Issued(t) if t.message_id == "m-1"),
+            "{issuance:?}"
+        );
         assert_eq!(transact.num_calls(), 2);
     }
 
@@ -644,13 +654,28 @@ mod tests {
             .times(MAX_ATTEMPTS as usize)
             .build();
         let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&transact]);
-        let error = TicketTable::new(client, "tickets").issue(&request(), "m-1").await.unwrap_err();
-        assert!(matches!(error, IssueError::Conflict { attempts: MAX_ATTEMPTS, .. }), "{error}");
+        let error = TicketTable::new(client, "tickets")
+            .issue(&request(), "m-1")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                IssueError::Conflict {
+                    attempts: MAX_ATTEMPTS,
+                    ..
+                }
+            ),
+            "{error}"
+        );
         assert_eq!(transact.num_calls(), MAX_ATTEMPTS as usize);
         let record = RecordError::from(error);
         assert!(!record.is_permanent());
         assert_eq!(record.kind(), "transaction-conflict");
-        assert!(record.message().contains("m-1") && record.message().contains("tickets"), "{record}");
+        assert!(
+            record.message().contains("m-1") && record.message().contains("tickets"),
+            "{record}"
+        );
     }
 
     #[tokio::test]
@@ -658,7 +683,10 @@ mod tests {
         let throttled = mock!(Client::transact_write_items)
             .then_error(|| cancelled(vec![reason("ThrottlingError", None), reason("None", None)]));
         let client = mock_client!(aws_sdk_dynamodb, [&throttled]);
-        let error = TicketTable::new(client, "tickets").issue(&request(), "m-1").await.unwrap_err();
+        let error = TicketTable::new(client, "tickets")
+            .issue(&request(), "m-1")
+            .await
+            .unwrap_err();
         assert_eq!(error.kind(), "throttled", "{error}");
         assert!(!error.is_permanent());
 
@@ -670,7 +698,10 @@ mod tests {
             )
         });
         let client = mock_client!(aws_sdk_dynamodb, [&server_error]);
-        let error = TicketTable::new(client, "tickets").issue(&request(), "m-1").await.unwrap_err();
+        let error = TicketTable::new(client, "tickets")
+            .issue(&request(), "m-1")
+            .await
+            .unwrap_err();
         assert_eq!(error.kind(), "tickets-unavailable", "{error}");
         assert!(!RecordError::from(error).is_permanent());
     }
@@ -681,7 +712,10 @@ mod tests {
             .then_error(|| cancelled(vec![reason("None", None), reason("ConditionalCheckFailed", None)]));
         let missing = mock!(Client::get_item).then_output(|| GetItemOutput::builder().build());
         let client = mock_client!(aws_sdk_dynamodb, [&transact, &missing]);
-        let error = TicketTable::new(client, "tickets").issue(&request(), "m-1").await.unwrap_err();
+        let error = TicketTable::new(client, "tickets")
+            .issue(&request(), "m-1")
+            .await
+            .unwrap_err();
         assert!(matches!(error, IssueError::UnknownEvent { .. }), "{error}");
         assert_eq!(missing.num_calls(), 1);
         let record = RecordError::from(error);
@@ -691,9 +725,13 @@ mod tests {
         // Had the read found the event full, it would be sold out, not unknown.
         let transact = mock!(Client::transact_write_items)
             .then_error(|| cancelled(vec![reason("None", None), reason("ConditionalCheckFailed", None)]));
-        let full = mock!(Client::get_item).then_output(|| GetItemOutput::builder().set_item(Some(event_item(2, 2))).build());
+        let full =
+            mock!(Client::get_item).then_output(|| GetItemOutput::builder().set_item(Some(event_item(2, 2))).build());
         let client = mock_client!(aws_sdk_dynamodb, [&transact, &full]);
-        let issuance = TicketTable::new(client, "tickets").issue(&request(), "m-1").await.unwrap();
+        let issuance = TicketTable::new(client, "tickets")
+            .issue(&request(), "m-1")
+            .await
+            .unwrap();
         assert_eq!(issuance, Issuance::SoldOut { capacity: 2, issued: 2 });
     }
 
@@ -707,7 +745,10 @@ mod tests {
                 .build()
         });
         let client = mock_client!(aws_sdk_dynamodb, [&transact, &stored]);
-        let issuance = TicketTable::new(client, "tickets").issue(&request(), "m-2").await.unwrap();
+        let issuance = TicketTable::new(client, "tickets")
+            .issue(&request(), "m-2")
+            .await
+            .unwrap();
         assert_eq!(issuance, Issuance::AlreadyIssued(stored_ticket()));
     }
 
@@ -722,7 +763,10 @@ mod tests {
             ])
         });
         let client = mock_client!(aws_sdk_dynamodb, [&transact]);
-        let error = TicketTable::new(client, "tickets").issue(&request(), "m-1").await.unwrap_err();
+        let error = TicketTable::new(client, "tickets")
+            .issue(&request(), "m-1")
+            .await
+            .unwrap_err();
         assert_eq!(error.kind(), "malformed-event", "{error}");
         assert!(error.is_permanent());
         assert!(error.to_string().contains("capacity"), "{error}");
