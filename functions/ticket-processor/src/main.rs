@@ -7,7 +7,9 @@ use ticket_processor::{TicketConfig, TicketProcessor};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::logging::init();
-    let config = TicketConfig::from_env(&Environment::from_process())?;
+    let config = TicketConfig::from_env(&Environment::from_process()).inspect_err(|error| {
+        tracing::error!(%error, "cold start failed: configuration");
+    })?;
     let sdk = sdk_config().await;
     let worker = Worker::new(&config.worker, &sdk);
     let handler = worker.idempotency.wrap(TicketProcessor::from_config(&config, &sdk));
