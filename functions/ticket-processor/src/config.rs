@@ -32,11 +32,6 @@ impl TicketConfig {
             )?,
         })
     }
-
-    /// Whether notifications go to a FIFO queue (URL ending in `.fifo`).
-    pub fn notification_queue_is_fifo(&self) -> bool {
-        self.notification_queue_url.ends_with(".fifo")
-    }
 }
 
 #[cfg(test)]
@@ -59,7 +54,7 @@ mod tests {
     fn a_complete_environment_is_read() {
         let config = TicketConfig::from_env(&Environment::from_pairs(complete())).unwrap();
         assert_eq!(config.tickets_table, "tickets");
-        assert!(config.notification_queue_is_fifo());
+        assert!(config.notification_queue_url.ends_with("notification-queue.fifo"));
         assert_eq!(config.worker.function_name, "ticket-processor");
     }
 

@@ -85,22 +85,20 @@ impl RecordHandler for TicketProcessor {
 }
 
 fn outcome(request: &TicketRequest, issuance: &Issuance) -> (Processed, Notification) {
+    let ticket_issued = |ticket: &crate::Ticket| {
+        Notification::ticket_issued(
+            &ticket.event_id,
+            &ticket.user_id,
+            &ticket.ticket_id,
+            &ticket.issued_at,
+            request.contact.clone(),
+            request.locale.clone(),
+        )
+    };
     let (outcome, notification) = match issuance {
-        Issuance::Issued(ticket) | Issuance::AlreadyIssued(ticket) => (
-            if matches!(issuance, Issuance::Issued(_)) {
-                TicketOutcome::Issued
-            } else {
-                TicketOutcome::AlreadyIssued
-            },
-            Notification::ticket_issued(
-                &ticket.event_id,
-                &ticket.user_id,
-                &ticket.ticket_id,
-                &ticket.issued_at,
-                request.contact.clone(),
-                request.locale.clone(),
-            ),
-        ),
+        Issuance::Issued(ticket) => (TicketOutcome::Issued, ticket_issued(ticket)),
+        // The stored ticket's id: the same notificationId as when it was issued.
+        Issuance::AlreadyIssued(ticket) => (TicketOutcome::AlreadyIssued, ticket_issued(ticket)),
         Issuance::SoldOut { .. } => (
             TicketOutcome::SoldOut,
             Notification::sold_out(

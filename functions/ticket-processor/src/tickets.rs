@@ -422,9 +422,11 @@ impl TicketTable {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .expect("table name, key and update expression are set");
-        let mut writes = vec![TransactWriteItem::builder().build(); 2];
-        writes[TICKET_WRITE] = TransactWriteItem::builder().put(put).build();
-        writes[EVENT_WRITE] = TransactWriteItem::builder().update(increment).build();
+        // In TICKET_WRITE, EVENT_WRITE order: the cancellation reasons come back in this order.
+        let writes = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(increment).build(),
+        ];
 
         let result = self
             .client
