@@ -1,1 +1,21 @@
-fn main() {}
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_runtime::{LambdaEvent, service_fn};
+use shared::config::Environment;
+use shared::worker::{Worker, sdk_config};
+use ticket_processor::{TicketConfig, TicketProcessor};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::logging::init();
+    let config = TicketConfig::from_env(&Environment::from_process()).inspect_err(|error| {
+        tracing::error!(%error, "cold start failed: configuration");
+    })?;
+    let sdk = sdk_config().await;
+    let worker = Worker::new(&config.worker, &sdk);
+    let handler = worker.idempotency.wrap(TicketProcessor::from_config(&config, &sdk));
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        let (worker, handler) = (&worker, &handler);
+        async move { worker.batch.process(event.payload, &event.context, handler).await }
+    }))
+    .await
+}

@@ -1,0 +1,342 @@
+//! A tickets table, an idempotency table, a notification queue and a dead-letter queue on moto,
+//! all uniquely named, and ways to read back what the worker did.
+
+#![allow(dead_code)] // each test binary uses its own part of the fixture
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use messages::Notification;
+use moto_harness::{MotoServer, unique_name};
+use shared::dead_letter::SqsDeadLetterQueue;
+use shared::idempotency::{Clock, DynamoDbStore};
+use shared::{BatchConfig, BatchProcessor, Idempotency, IdempotencyConfig};
+use ticket_processor::tickets::{EVENT_SK, event_pk};
+use ticket_processor::{NotificationQueue, Ticket, TicketProcessor, TicketTable};
+
+/// The idempotency key prefix, as Lambda's function name would be.
+pub const FUNCTION_NAME: &str = "ticket-processor";
+
+/// The real clock shifted by a fixed offset: a later invocation.
+pub struct Later(pub Duration);
+
+impl Clock for Later {
+    fn now(&self) -> SystemTime {
+        SystemTime::now() + self.0
+    }
+}
+
+pub struct Stack {
+    pub sdk: SdkConfig,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub tickets_table: String,
+    pub idempotency_table: String,
+    pub notification_queue_url: String,
+    pub dead_letter_queue_url: String,
+}
+
+/// A notification as notification-sender would receive it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub notification: Notification,
+    pub group_id: Option<String>,
+    pub deduplication_id: Option<String>,
+}
+
+impl Stack {
+    /// Everything on the test binary's shared moto server, with a standard notification queue.
+    pub async fn new() -> Stack {
+        Self::create(MotoServer::shared(), false).await
+    }
+
+    /// The same with a FIFO notification queue.
+    pub async fn fifo() -> Stack {
+        Self::create(MotoServer::shared(), true).await
+    }
+
+    async fn create(server: &MotoServer, fifo: bool) -> Stack {
+        let sdk = server.sdk_config().await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let tickets_table = create_table(&dynamodb, "tickets", &["pk", "sk"]).await;
+        let idempotency_table = create_table(&dynamodb, "idempotency", &["id"]).await;
+        let mut notifications = sqs.create_queue().queue_name(if fifo {
+            format!("{}.fifo", unique_name("notifications"))
+        } else {
+            unique_name("notifications")
+        });
+        if fifo {
+            notifications = notifications.attributes(QueueAttributeName::FifoQueue, "true");
+        }
+        let notification_queue_url = notifications
+            .send()
+            .await
+            .expect("create notification queue")
+            .queue_url
+            .unwrap();
+        let dead_letter_queue_url = sqs
+            .create_queue()
+            .queue_name(unique_name("ticket-dlq"))
+            .send()
+            .await
+            .expect("create dead-letter queue")
+            .queue_url
+            .unwrap();
+        Stack {
+            sdk,
+            dynamodb,
+            sqs,
+            tickets_table,
+            idempotency_table,
+            notification_queue_url,
+            dead_letter_queue_url,
+        }
+    }
+
+    /// The event item an operator seeds: `capacity` seats, none issued.
+    pub async fn seed_event(&self, event_id: &str, capacity: u64) {
+        self.dynamodb
+            .put_item()
+            .table_name(&self.tickets_table)
+            .item("pk", AttributeValue::S(event_pk(event_id)))
+            .item("sk", AttributeValue::S(EVENT_SK.to_owned()))
+            .item("capacity", AttributeValue::N(capacity.to_string()))
+            .item("issued", AttributeValue::N("0".to_owned()))
+            .send()
+            .await
+            .expect("seed event");
+    }
+
+    /// A processor with its own clients, as a separate invocation (or execution environment) has.
+    pub fn processor(&self) -> TicketProcessor {
+        self.processor_notifying_through(aws_sdk_sqs::Client::new(&self.sdk))
+    }
+
+    /// A processor whose notification queue client is `sqs` (e.g. one that hangs).
+    pub fn processor_notifying_through(&self, sqs: aws_sdk_sqs::Client) -> TicketProcessor {
+        TicketProcessor::new(
+            TicketTable::new(aws_sdk_dynamodb::Client::new(&self.sdk), &self.tickets_table),
+            NotificationQueue::new(sqs, &self.notification_queue_url),
+        )
+    }
+
+    pub fn idempotency(&self) -> Idempotency {
+        let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&self.sdk), &self.idempotency_table);
+        Idempotency::new(Arc::new(store), IdempotencyConfig::new(FUNCTION_NAME))
+    }
+
+    /// The batch processor of the deployed function: default concurrency, permanent failures to the DLQ.
+    pub fn batch(&self) -> BatchProcessor {
+        self.with_dead_letters(BatchProcessor::default())
+    }
+
+    /// The same, one record at a time. moto 5.2.5 runs `TransactWriteItems` without any lock: it
+    /// snapshots the table, evaluates the conditions, writes, and restores the snapshot when the
+    /// transaction is cancelled. Two transactions in flight at once can both pass `issued <
+    /// capacity` (10 tickets on 7 seats were observed) or one's cancellation can erase the other's
+    /// commit. DynamoDB's transactions are serializable, so tests whose subject is the outcome of
+    /// the transaction's conditions run records one after another to get DynamoDB's semantics.
+    pub fn sequential_batch(&self) -> BatchProcessor {
+        self.with_dead_letters(BatchProcessor::new(BatchConfig {
+            concurrency: 1,
+            ..BatchConfig::default()
+        }))
+    }
+
+    /// Without DEAD_LETTER_QUEUE_URL: permanent failures are reported in `batchItemFailures`.
+    pub fn sequential_batch_without_dead_letters(&self) -> BatchProcessor {
+        BatchProcessor::new(BatchConfig {
+            concurrency: 1,
+            ..BatchConfig::default()
+        })
+    }
+
+    fn with_dead_letters(&self, batch: BatchProcessor) -> BatchProcessor {
+        batch.with_dead_letters(Arc::new(SqsDeadLetterQueue::new(
+            aws_sdk_sqs::Client::new(&self.sdk),
+            &self.dead_letter_queue_url,
+        )))
+    }
+
+    /// Every ticket of `event_id`, read back consistently.
+    pub async fn tickets(&self, event_id: &str) -> Vec<Ticket> {
+        let output = self
+            .dynamodb
+            .query()
+            .table_name(&self.tickets_table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :ticket)")
+            .expression_attribute_values(":pk", AttributeValue::S(event_pk(event_id)))
+            .expression_attribute_values(":ticket", AttributeValue::S("TICKET#".to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("query tickets");
+        serde_dynamo::from_items(output.items.unwrap_or_default()).expect("tickets have the documented shape")
+    }
+
+    /// The event's `issued` counter.
+    pub async fn issued(&self, event_id: &str) -> u64 {
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(&self.tickets_table)
+            .key("pk", AttributeValue::S(event_pk(event_id)))
+            .key("sk", AttributeValue::S(EVENT_SK.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get event")
+            .item
+            .expect("the event exists");
+        item["issued"].as_n().unwrap().parse().unwrap()
+    }
+
+    /// Every item under the event's partition (event and tickets).
+    pub async fn partition(&self, event_id: &str) -> Vec<HashMap<String, AttributeValue>> {
+        self.dynamodb
+            .query()
+            .table_name(&self.tickets_table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(event_pk(event_id)))
+            .send()
+            .await
+            .expect("query partition")
+            .items
+            .unwrap_or_default()
+    }
+
+    /// Drains the notification queue: everything enqueued since the last call.
+    pub async fn notifications(&self) -> Vec<Received> {
+        self.drain(&self.notification_queue_url)
+            .await
+            .into_iter()
+            .map(|message| Received {
+                notification: serde_json::from_str(message.body().unwrap()).expect("a notification body"),
+                group_id: system_attribute(&message, MessageSystemAttributeName::MessageGroupId),
+                deduplication_id: system_attribute(&message, MessageSystemAttributeName::MessageDeduplicationId),
+            })
+            .collect()
+    }
+
+    /// Drains the dead-letter queue.
+    pub async fn dead_letters(&self) -> Vec<aws_sdk_sqs::types::Message> {
+        self.drain(&self.dead_letter_queue_url).await
+    }
+
+    async fn drain(&self, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        let mut all = Vec::new();
+        loop {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .visibility_timeout(300)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .expect("receive");
+            let messages = received.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return all;
+            }
+            for message in &messages {
+                // Deleting lets a FIFO group's next message through.
+                self.sqs
+                    .delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+            all.extend(messages);
+        }
+    }
+
+    /// `status` of the idempotency record of `message_id`.
+    pub async fn idempotency_status(&self, message_id: &str) -> Option<String> {
+        self.dynamodb
+            .get_item()
+            .table_name(&self.idempotency_table)
+            .key("id", AttributeValue::S(format!("{FUNCTION_NAME}#{message_id}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get idempotency record")
+            .item
+            .and_then(|item| item.get("status").and_then(|s| s.as_s().ok()).cloned())
+    }
+}
+
+fn system_attribute(message: &aws_sdk_sqs::types::Message, name: MessageSystemAttributeName) -> Option<String> {
+    message
+        .attributes()
+        .and_then(|attributes| attributes.get(&name))
+        .cloned()
+}
+
+async fn create_table(client: &aws_sdk_dynamodb::Client, prefix: &str, keys: &[&str]) -> String {
+    let table = unique_name(prefix);
+    let mut create = client
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest);
+    for (index, key) in keys.iter().enumerate() {
+        create = create
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(*key)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(*key)
+                    .key_type(if index == 0 { KeyType::Hash } else { KeyType::Range })
+                    .build()
+                    .unwrap(),
+            );
+    }
+    create.send().await.expect("create table");
+    table
+}
+
+/// A ticket request body.
+pub fn body(event_id: &str, user_id: &str) -> String {
+    serde_json::json!({
+        "eventId": event_id,
+        "userId": user_id,
+        "requestedAt": "2026-11-22T10:00:00Z",
+        "contact": { "email": format!("{user_id}@example.com") },
+        "locale": "en",
+    })
+    .to_string()
+}
+
+/// A TCP endpoint that accepts connections and never answers: an SQS client pointed at it hangs,
+/// as a call does when Lambda's timeout is about to kill the invocation. Each accepted connection
+/// is reported on the returned channel.
+pub async fn blackhole() -> (String, tokio::sync::mpsc::UnboundedReceiver<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let (accepted, connections) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+            let _ = accepted.send(());
+        }
+    });
+    (endpoint, connections)
+}
