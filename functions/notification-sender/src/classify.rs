@@ -19,7 +19,6 @@ use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sns::operation::publish::PublishError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::mask::mask_emails_in;
@@ -114,8 +113,7 @@ fn classify<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let details = DisplayErrorContext(error);
-    match error {
+    let (class, code) = match error {
         SdkError::ServiceError(context) => {
             let service_error = context.err();
             let status = context.raw().status().as_u16();
@@ -123,18 +121,28 @@ where
             let code = service_error
                 .code()
                 .map_or_else(|| format!("HTTP {status}"), str::to_owned);
-            SendFailure::new(class, operation, code, details)
+            let message = service_error.message().unwrap_or("no message");
+            return SendFailure::new(class, operation, code, message);
         }
-        SdkError::TimeoutError(_) => SendFailure::new(FailureClass::Transient, operation, "Timeout", details),
-        SdkError::DispatchFailure(_) => {
-            SendFailure::new(FailureClass::Transient, operation, "DispatchFailure", details)
-        }
-        SdkError::ResponseError(_) => SendFailure::new(FailureClass::Transient, operation, "ResponseError", details),
-        SdkError::ConstructionFailure(_) => {
-            SendFailure::new(FailureClass::Misconfigured, operation, "ConstructionFailure", details)
-        }
-        _ => SendFailure::new(FailureClass::Transient, operation, "Unknown", details),
+        SdkError::TimeoutError(_) => (FailureClass::Transient, "Timeout"),
+        SdkError::DispatchFailure(_) => (FailureClass::Transient, "DispatchFailure"),
+        SdkError::ResponseError(_) => (FailureClass::Transient, "ResponseError"),
+        SdkError::ConstructionFailure(_) => (FailureClass::Misconfigured, "ConstructionFailure"),
+        _ => (FailureClass::Transient, "Unknown"),
+    };
+    SendFailure::new(class, operation, code, causes(error))
+}
+
+/// The error and its sources, one line (`DisplayErrorContext` adds a multi-kilobyte debug dump).
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
     }
+    text
 }
 
 /// Codes every AWS service may answer with, whatever the operation's model says. Throttling

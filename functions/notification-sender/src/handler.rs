@@ -86,18 +86,14 @@ impl NotificationSender {
             notification_id,
             Channel::Push,
             plan.push.target.to_string(),
-            self.push.publish(&plan.push),
+            || self.push.publish(&plan.push),
         );
         let email = async {
             match &plan.email {
                 Some(email) => {
-                    self.step(
-                        &record,
-                        notification_id,
-                        Channel::Email,
-                        mask_email(&email.to),
-                        self.email.send(email),
-                    )
+                    self.step(&record, notification_id, Channel::Email, mask_email(&email.to), || {
+                        self.email.send(email)
+                    })
                     .await
                 }
                 None => ChannelResult::NoAddress,
@@ -111,24 +107,28 @@ impl NotificationSender {
         )
     }
 
-    /// Runs one channel's send under its step key. `send` is only polled when this attempt holds
+    /// Runs one channel's send under its step key. `send` is only called when this attempt holds
     /// the step's lock; a rejection completes the step (stored, so never retried), any other
     /// failure releases it for the next attempt.
-    async fn step(
+    async fn step<F, Fut>(
         &self,
         record: &Record,
         notification_id: &str,
         channel: Channel,
         recipient: String,
-        send: impl Future<Output = Result<String, SendFailure>>,
-    ) -> ChannelResult {
+        send: F,
+    ) -> ChannelResult
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<String, SendFailure>>,
+    {
         let key = self.idempotency.key(&format!("{notification_id}#{channel}"));
         // The payload is the notificationId itself: every copy of a notification, whatever else
         // differs (a locale, a contact), is the same notification and must not be sent twice.
         let outcome = self
             .idempotency
             .run(&key, notification_id.as_bytes(), record.deadline(), || async {
-                match send.await {
+                match send().await {
                     Ok(message_id) => Ok(Delivery::Delivered { message_id }),
                     Err(failure) if failure.class == FailureClass::Rejected => Ok(Delivery::Rejected {
                         code: failure.code,
