@@ -1,4 +1,29 @@
-//! notification-sender: sends the push (SNS) and the email (SESv2), each exactly once. (Work in progress.)
+//! notification-sender: consumes notification-queue and sends each notification's push (SNS) and
+//! email (SESv2) exactly once, each as its own idempotent step. See README.md.
+//!
+//! - [`plan`]: the SQS record → the checked notification, its push and its email;
+//! - [`templates`]: Korean and English texts, compiled in;
+//! - [`push`], [`email`]: the SNS and SESv2 calls behind small traits tests can wrap;
+//! - [`classify`]: which service errors are rejections, misconfiguration or transient;
+//! - [`channels`]: what a step stores and how channel results decide the record's;
+//! - [`handler`]: the record handler; [`mask`]: email addresses as logs show them.
+
+pub mod channels;
+pub mod classify;
+pub mod config;
+pub mod email;
+pub mod handler;
+pub mod mask;
+pub mod plan;
+pub mod push;
+pub mod templates;
+
+pub use config::SenderConfig;
+pub use handler::NotificationSender;
 
 /// Environment variables this function reads (besides `shared::worker::env::ALL`).
-pub const ENV_VARS: &[&str] = &["PUSH_TOPIC_ARN", "EMAIL_SENDER", "SES_CONFIGURATION_SET"];
+pub const ENV_VARS: &[&str] = &[
+    config::env::PUSH_TOPIC_ARN,
+    config::env::EMAIL_SENDER,
+    config::env::SES_CONFIGURATION_SET,
+];

@@ -1,1 +1,21 @@
-fn main() {}
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_runtime::{LambdaEvent, service_fn};
+use notification_sender::{NotificationSender, SenderConfig};
+use shared::config::Environment;
+use shared::worker::{Worker, WorkerConfig};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::logging::init();
+    let environment = Environment::from_process();
+    let worker_config = WorkerConfig::from_env(&environment)?;
+    let config = SenderConfig::from_env(&environment)?;
+    let sdk = shared::worker::sdk_config().await;
+    let worker = Worker::new(&worker_config, &sdk);
+    let sender = NotificationSender::from_sdk(&config, worker.idempotency.clone(), &sdk);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        let (worker, sender) = (&worker, &sender);
+        async move { worker.batch.process(event.payload, &event.context, sender).await }
+    }))
+    .await
+}

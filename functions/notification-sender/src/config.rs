@@ -1,0 +1,154 @@
+//! What notification-sender reads from its environment besides the shared worker settings.
+
+use shared::config::{ConfigError, Environment};
+
+/// Names of the variables [`SenderConfig::from_env`] reads.
+pub mod env {
+    /// SNS topic every push without a device endpoint is published to. Required.
+    pub const PUSH_TOPIC_ARN: &str = "PUSH_TOPIC_ARN";
+    /// The From address of emails; an SES verified identity. Required.
+    pub const EMAIL_SENDER: &str = "EMAIL_SENDER";
+    /// SES configuration set for sending events (bounces, complaints). Optional.
+    pub const SES_CONFIGURATION_SET: &str = "SES_CONFIGURATION_SET";
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SenderConfig {
+    pub push_topic_arn: String,
+    pub email_sender: String,
+    pub ses_configuration_set: Option<String>,
+}
+
+impl SenderConfig {
+    pub fn from_env(environment: &Environment) -> Result<Self, ConfigError> {
+        let push_topic_arn = environment.required(
+            env::PUSH_TOPIC_ARN,
+            "the SNS topic pushes are published to when a message has no device endpoint",
+        )?;
+        if !is_sns_topic_arn(&push_topic_arn) {
+            return Err(malformed(
+                env::PUSH_TOPIC_ARN,
+                push_topic_arn,
+                "expected an SNS topic ARN such as arn:aws:sns:<region>:<account>:<topic>",
+            ));
+        }
+        // A FIFO topic needs a message group on every publish; without one SNS refuses each push as
+        // an invalid parameter, which this function records as a permanent rejection. Refusing the
+        // configuration at cold start is the honest failure.
+        if push_topic_arn.ends_with(".fifo") {
+            return Err(malformed(
+                env::PUSH_TOPIC_ARN,
+                push_topic_arn,
+                "FIFO topics are not supported; use a standard topic",
+            ));
+        }
+        let email_sender = environment.required(
+            env::EMAIL_SENDER,
+            "the From address of emails, an SES verified identity",
+        )?;
+        if !email_sender.contains('@') {
+            return Err(malformed(
+                env::EMAIL_SENDER,
+                email_sender,
+                "expected an email address such as tickets@example.com",
+            ));
+        }
+        Ok(Self {
+            push_topic_arn,
+            email_sender,
+            ses_configuration_set: environment.optional(env::SES_CONFIGURATION_SET),
+        })
+    }
+}
+
+fn is_sns_topic_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    parts.len() == 6 && parts[0] == "arn" && parts[2] == "sns" && parts.iter().all(|part| !part.is_empty())
+}
+
+fn malformed(name: &str, value: String, reason: &str) -> ConfigError {
+    ConfigError::Malformed {
+        name: name.to_owned(),
+        value,
+        reason: reason.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:notifications";
+
+    fn config(pairs: &[(&str, &str)]) -> Result<SenderConfig, ConfigError> {
+        SenderConfig::from_env(&Environment::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn reads_every_variable_it_declares() {
+        let read = config(&[
+            (env::PUSH_TOPIC_ARN, TOPIC),
+            (env::EMAIL_SENDER, "tickets@example.com"),
+            (env::SES_CONFIGURATION_SET, "ticketing"),
+        ])
+        .unwrap();
+        assert_eq!(
+            read,
+            SenderConfig {
+                push_topic_arn: TOPIC.into(),
+                email_sender: "tickets@example.com".into(),
+                ses_configuration_set: Some("ticketing".into()),
+            }
+        );
+        assert_eq!(
+            crate::ENV_VARS,
+            [env::PUSH_TOPIC_ARN, env::EMAIL_SENDER, env::SES_CONFIGURATION_SET]
+        );
+    }
+
+    #[test]
+    fn the_configuration_set_is_optional_and_blank_means_unset() {
+        let read = config(&[
+            (env::PUSH_TOPIC_ARN, TOPIC),
+            (env::EMAIL_SENDER, "Tickets <tickets@example.com>"),
+            (env::SES_CONFIGURATION_SET, " "),
+        ])
+        .unwrap();
+        assert_eq!(read.ses_configuration_set, None);
+    }
+
+    #[test]
+    fn missing_or_malformed_variables_are_named() {
+        let missing_topic = config(&[(env::EMAIL_SENDER, "tickets@example.com")]).unwrap_err();
+        assert!(
+            matches!(&missing_topic, ConfigError::Missing { name, .. } if name == env::PUSH_TOPIC_ARN),
+            "{missing_topic}"
+        );
+        let missing_sender = config(&[(env::PUSH_TOPIC_ARN, TOPIC)]).unwrap_err();
+        assert!(
+            matches!(&missing_sender, ConfigError::Missing { name, .. } if name == env::EMAIL_SENDER),
+            "{missing_sender}"
+        );
+        for (topic, sender, bad) in [
+            ("notifications", "tickets@example.com", env::PUSH_TOPIC_ARN),
+            (
+                "arn:aws:sqs:us-east-1:123456789012:queue",
+                "tickets@example.com",
+                env::PUSH_TOPIC_ARN,
+            ),
+            (
+                "arn:aws:sns:us-east-1:123456789012:n.fifo",
+                "tickets@example.com",
+                env::PUSH_TOPIC_ARN,
+            ),
+            (TOPIC, "tickets", env::EMAIL_SENDER),
+        ] {
+            let error = config(&[(env::PUSH_TOPIC_ARN, topic), (env::EMAIL_SENDER, sender)]).unwrap_err();
+            assert!(
+                matches!(&error, ConfigError::Malformed { name, .. } if name == bad),
+                "{topic} {sender}: {error}"
+            );
+            assert!(error.to_string().contains(bad), "{error}");
+        }
+    }
+}
