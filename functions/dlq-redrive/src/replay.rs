@@ -163,13 +163,16 @@ impl Replay<'_> {
             blocked_groups.extend(group);
         }
 
+        // Everything in `to_send` precedes, in its group, any message held above; only a refused
+        // send blocks the group's later rounds.
         let rounds = if fifo { rounds_by_group(to_send) } else { vec![to_send] };
+        let mut refused_groups = HashSet::new();
         let mut sent: Vec<Letter> = Vec::new();
         let mut call_error = None;
         for round in rounds {
             let mut sendable = Vec::new();
             for (letter, copy) in round {
-                if fifo_group(&letter).is_some_and(|g| blocked_groups.contains(&g)) {
+                if fifo_group(&letter).is_some_and(|g| refused_groups.contains(&g)) {
                     report.held_back += 1;
                     dlq.hold(&letter);
                 } else if call_error.is_some() {
@@ -196,12 +199,13 @@ impl Replay<'_> {
                     Err(reason) => {
                         report.fail(reason);
                         dlq.hold(&letter);
-                        blocked_groups.extend(fifo_group(&letter));
+                        refused_groups.extend(fifo_group(&letter));
                     }
                 }
             }
             call_error = call_error.or(outcome.call_error);
         }
+        blocked_groups.extend(refused_groups);
 
         report.moved += sent.len() as u64;
         if !sent.is_empty() {
