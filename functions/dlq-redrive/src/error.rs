@@ -1,7 +1,5 @@
 //! Errors at the two boundaries: the operator's request, and calls to SQS.
 
-use aws_sdk_sqs::error::DisplayErrorContext;
-
 /// The request cannot be run as given. Nothing was received, moved or started.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
@@ -9,7 +7,7 @@ pub enum RequestError {
         "invalid request: the request must be a JSON object such as {{}} or {{\"queue\":\"ticket\",\"dryRun\":false}}, not {found}"
     )]
     NotAnObject { found: String },
-    #[error("invalid request: {message}. Fields (all optional): {}", crate::request::FIELDS.join(", "))]
+    #[error("invalid request: {message}")]
     Malformed { message: String },
     #[error(
         "invalid request: queue {queue:?} is not a configured DLQ; use one of {configured:?}, or its DLQ URL or ARN"
@@ -60,7 +58,23 @@ impl QueueError {
         Self {
             operation,
             queue: queue.to_owned(),
-            message: DisplayErrorContext(&error).to_string(),
+            message: chain(&error),
         }
     }
+}
+
+/// The error and its sources, `: `-separated. (The SDK's `DisplayErrorContext` adds the raw
+/// HTTP response's debug dump, which buries the reason in an operator's report.)
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }

@@ -13,6 +13,7 @@
 //! `main.rs` reads [`RedriveConfig`] at cold start and hands each payload to [`Redrive::handle`].
 
 pub mod config;
+pub mod deadline;
 pub mod dlq;
 pub mod error;
 pub mod filter;

@@ -103,7 +103,7 @@ pub fn task_request(route: &Route, destination: Option<&str>, max_per_second: Op
     }
 }
 
-pub async fn start(sqs: &Client, request: TaskRequest) -> Result<MoveTaskReport, QueueError> {
+pub async fn start(sqs: &Client, route: &Route, request: TaskRequest) -> Result<MoveTaskReport, QueueError> {
     let output = sqs
         .start_message_move_task()
         .source_arn(&request.source_arn)
@@ -111,7 +111,7 @@ pub async fn start(sqs: &Client, request: TaskRequest) -> Result<MoveTaskReport,
         .set_max_number_of_messages_per_second(request.max_per_second.map(|rate| rate as i32))
         .send()
         .await
-        .map_err(|e| QueueError::new("StartMessageMoveTask", &request.source_arn, e))?;
+        .map_err(|e| emulator_hint(route, QueueError::new("StartMessageMoveTask", &request.source_arn, e)))?;
     let task_handle = output.task_handle.ok_or_else(|| QueueError {
         operation: "StartMessageMoveTask",
         queue: request.source_arn.clone(),
@@ -163,7 +163,7 @@ pub async fn cancel(sqs: &Client, route: &Route, task_handle: Option<&str>) -> R
         .task_handle(&task_handle)
         .send()
         .await
-        .map_err(|e| QueueError::new("CancelMessageMoveTask", &route.dlq_arn, e))?;
+        .map_err(|e| emulator_hint(route, QueueError::new("CancelMessageMoveTask", &route.dlq_arn, e)))?;
     tracing::info!(dlq = %route.dlq_arn, %task_handle, "move task cancelled");
     report.cancelled = Some(CancelledTask {
         task_handle,
@@ -179,6 +179,24 @@ async fn list(sqs: &Client, route: &Route) -> Result<Vec<MoveTask>, QueueError> 
         .max_results(MAX_LISTED_TASKS)
         .send()
         .await
-        .map_err(|e| QueueError::new("ListMessageMoveTasks", &route.dlq_arn, e))?;
+        .map_err(|e| emulator_hint(route, QueueError::new("ListMessageMoveTasks", &route.dlq_arn, e)))?;
     Ok(output.results().iter().map(MoveTask::from).collect())
+}
+
+/// Local queues (moto, other emulators) cannot run move tasks; say so instead of leaving the
+/// operator with the emulator's 500.
+fn emulator_hint(route: &Route, mut error: QueueError) -> QueueError {
+    let host = route
+        .dlq_url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default();
+    if !host.contains(".amazonaws.com") {
+        error.message.push_str(&format!(
+            " (the DLQ is on {host}, not AWS: move-task mode runs only on AWS, local emulators such as moto \
+             do not implement the message move task API; use mode replay there)"
+        ));
+    }
+    error
 }

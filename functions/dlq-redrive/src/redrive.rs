@@ -48,6 +48,7 @@ impl Redrive {
         let started = Instant::now();
         let request = Request::parse(payload, &self.config)?;
         tracing::info!(mode = ?request.mode, action = ?request.action, dry_run = request.dry_run(),
+            time_left_ms = deadline.remaining().map(|left| left.as_millis() as u64),
             queues = ?request.routes.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), "redrive request");
         let mut queues = Vec::with_capacity(request.routes.len());
         for route in &request.routes {
@@ -94,7 +95,7 @@ impl Redrive {
                         ..Default::default()
                     });
                 } else {
-                    self.record(&mut report, move_task::start(&self.sqs, task).await);
+                    self.record(&mut report, move_task::start(&self.sqs, route, task).await);
                 }
             }
             Command::MoveTaskStatus => self.record(&mut report, move_task::status(&self.sqs, route).await),

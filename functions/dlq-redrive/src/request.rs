@@ -11,19 +11,6 @@ use crate::error::RequestError;
 use crate::filter::Filter;
 use crate::queue_address::QueueArn;
 
-/// Every field a request may have, for error messages.
-pub const FIELDS: [&str; 9] = [
-    "queue",
-    "mode",
-    "dryRun",
-    "maxMessages",
-    "maxPerSecond",
-    "filter",
-    "action",
-    "destination",
-    "taskHandle",
-];
-
 /// `MaxNumberOfMessagesPerSecond` of StartMessageMoveTask is limited to 500; replay uses the same range.
 pub const MAX_PER_SECOND: u32 = 500;
 

@@ -244,4 +244,37 @@ async fn a_refused_start_is_reported_with_the_operation_and_the_queue() {
         "{error}"
     );
     assert!(error.contains("already running"), "{error}");
+    assert!(
+        !error.contains("emulators"),
+        "an AWS queue gets no emulator hint: {error}"
+    );
+}
+
+#[tokio::test]
+async fn on_local_queues_a_move_task_error_says_move_tasks_need_aws() {
+    let mut route = mocked::route("ticket", false);
+    route.dlq_url = "http://127.0.0.1:5000/123456789012/ticket-dlq".into();
+    route.source_url = "http://127.0.0.1:5000/123456789012/ticket-queue".into();
+    // What moto answers: an HTML 500 page.
+    let list = mock!(Client::list_message_move_tasks).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(500).unwrap(),
+            aws_smithy_types::body::SdkBody::from("<!doctype html><title>500 Internal Server Error</title>"),
+        )
+    });
+    let depth = mocked::depth();
+    let client = mocked::client(&[&list, &depth]);
+
+    let report = mocked::redrive(client, &[&route])
+        .handle(json!({"action": "status"}), Deadline::NONE)
+        .await
+        .unwrap();
+
+    let error = &report.queues[0].errors[0];
+    assert!(error.starts_with("ListMessageMoveTasks on arn:aws:sqs:"), "{error}");
+    assert!(
+        error.contains("runs only on AWS") && error.contains("127.0.0.1:5000"),
+        "{error}"
+    );
+    assert!(!error.contains("SdkBody"), "no raw response dump: {error}");
 }
