@@ -125,8 +125,10 @@ impl QueueReport {
         self.errors.push(error.to_string());
     }
 
+    /// Nothing needs the operator's attention: no failed message, no copy left behind, no message
+    /// left hidden, no failed call.
     pub fn is_ok(&self) -> bool {
-        self.failed == 0 && self.not_deleted == 0 && self.errors.is_empty()
+        self.failed == 0 && self.not_deleted == 0 && self.failures.is_empty() && self.errors.is_empty()
     }
 }
 
