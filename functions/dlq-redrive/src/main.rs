@@ -1,1 +1,17 @@
-fn main() {}
+use dlq_redrive::deadline::invocation_deadline;
+use dlq_redrive::{Redrive, RedriveConfig};
+use lambda_runtime::{LambdaEvent, service_fn};
+use shared::config::Environment;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::logging::init();
+    let config = RedriveConfig::from_env(&Environment::from_process())?;
+    let sqs = aws_sdk_sqs::Client::new(&shared::worker::sdk_config().await);
+    let redrive = Redrive::new(config, sqs);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        let redrive = &redrive;
+        async move { redrive.handle(event.payload, invocation_deadline(&event.context)).await }
+    }))
+    .await
+}

@@ -1,0 +1,137 @@
+//! One invocation: parse the request, run it on each selected DLQ in turn, report.
+
+use std::time::Instant;
+
+use aws_sdk_sqs::Client;
+use serde_json::Value;
+use shared::Deadline;
+
+use crate::config::{RedriveConfig, Route};
+use crate::dlq;
+use crate::error::RequestError;
+use crate::inspect::Inspect;
+use crate::move_task;
+use crate::replay::Replay;
+use crate::report::{QueueReport, Report, millis};
+use crate::request::{Command, ReplayPlan, Request};
+use crate::settings::Settings;
+
+/// Built once per execution environment; [`Redrive::handle`] serves each invocation.
+#[derive(Debug, Clone)]
+pub struct Redrive {
+    config: RedriveConfig,
+    sqs: Client,
+    settings: Settings,
+}
+
+impl Redrive {
+    pub fn new(config: RedriveConfig, sqs: Client) -> Self {
+        Self {
+            config,
+            sqs,
+            settings: Settings::default(),
+        }
+    }
+
+    pub fn with_settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    pub fn config(&self) -> &RedriveConfig {
+        &self.config
+    }
+
+    /// Runs a request. An invalid request is an error (nothing was touched); failures while
+    /// running are in the report, per queue.
+    pub async fn handle(&self, payload: Value, deadline: Deadline) -> Result<Report, RequestError> {
+        let started = Instant::now();
+        let request = Request::parse(payload, &self.config)?;
+        tracing::info!(mode = ?request.mode, action = ?request.action, dry_run = request.dry_run(),
+            time_left_ms = deadline.remaining().map(|left| left.as_millis() as u64),
+            queues = ?request.routes.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), "redrive request");
+        let mut queues = Vec::with_capacity(request.routes.len());
+        for route in &request.routes {
+            queues.push(self.run_queue(route, &request.command, deadline).await);
+        }
+        Ok(Report {
+            ok: queues.iter().all(QueueReport::is_ok),
+            mode: request.mode,
+            action: request.action,
+            dry_run: request.dry_run(),
+            queues,
+            duration_ms: millis(started.elapsed()),
+        })
+    }
+
+    async fn run_queue(&self, route: &Route, command: &Command, deadline: Deadline) -> QueueReport {
+        let started = Instant::now();
+        let mut report = QueueReport::new(route);
+        match command {
+            Command::Replay(plan) if plan.dry_run => self.inspect(route, plan, deadline, &mut report).await,
+            Command::Replay(plan) => {
+                Replay {
+                    sqs: &self.sqs,
+                    route,
+                    plan,
+                    max_redrive_count: self.config.max_redrive_count,
+                    settings: &self.settings,
+                    deadline,
+                }
+                .run(&mut report)
+                .await
+            }
+            Command::MoveTaskStart {
+                dry_run,
+                max_per_second,
+                destination,
+            } => {
+                let task = move_task::task_request(route, destination.as_deref(), *max_per_second);
+                if *dry_run {
+                    // What SQS would move: everything, so inspect without filter or limit.
+                    self.inspect(route, &ReplayPlan::default(), deadline, &mut report).await;
+                    report.move_task = Some(move_task::MoveTaskReport {
+                        would_start: Some(task),
+                        ..Default::default()
+                    });
+                } else {
+                    self.record(&mut report, move_task::start(&self.sqs, route, task).await);
+                }
+            }
+            Command::MoveTaskStatus => self.record(&mut report, move_task::status(&self.sqs, route).await),
+            Command::MoveTaskCancel { task_handle } => {
+                let result = move_task::cancel(&self.sqs, route, task_handle.as_deref()).await;
+                self.record(&mut report, result);
+            }
+        }
+        match dlq::depth(&self.sqs, &route.dlq_url).await {
+            Ok((visible, in_flight)) => {
+                report.remaining = Some(visible);
+                report.in_flight = Some(in_flight);
+            }
+            Err(error) => report.error(error),
+        }
+        report.duration_ms = millis(started.elapsed());
+        report
+    }
+
+    async fn inspect(&self, route: &Route, plan: &ReplayPlan, deadline: Deadline, report: &mut QueueReport) {
+        Inspect {
+            sqs: &self.sqs,
+            route,
+            plan,
+            max_redrive_count: self.config.max_redrive_count,
+            settings: &self.settings,
+            deadline,
+        }
+        .run(report)
+        .await
+    }
+
+    fn record(&self, report: &mut QueueReport, result: Result<move_task::MoveTaskReport, crate::error::QueueError>) {
+        match result {
+            Ok(move_task) => report.move_task = Some(move_task),
+            Err(error) => report.error(error),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The copy of a dead letter that goes back to its source queue.
+//!
+//! - Body and message attributes are kept byte for byte, except the dead-letter attributes
+//!   (`error-kind`, `error-message`, `source-queue`, `receive-count`): they describe the last
+//!   failure, would mislead once the message is retried, and take 4 of SQS's 10 attribute slots.
+//! - `original-message-id` is kept when present, else set to the DLQ messageId: the redrive gets a
+//!   new messageId, and workers key idempotency on this attribute.
+//! - `redrive-count` is one more than before.
+//! - FIFO: the message group is kept, and the deduplication id is derived from the original
+//!   message id and the new redrive count, so a resend of the same redrive within SQS's 5-minute
+//!   deduplication window (a run that crashed between send and delete) is dropped by SQS.
+
+use std::collections::HashMap;
+
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+use sha2::{Digest, Sha256};
+use shared::attributes;
+
+use crate::letter::Letter;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Redriven {
+    pub body: String,
+    pub attributes: HashMap<String, MessageAttributeValue>,
+    pub group_id: Option<String>,
+    pub deduplication_id: Option<String>,
+}
+
+impl Redriven {
+    /// The copy of `letter` for its `redrive_count`-th trip back. `fifo`: the source is a FIFO queue.
+    pub fn of(letter: &Letter, redrive_count: u32, fifo: bool) -> Result<Self, String> {
+        let mut kept: HashMap<String, MessageAttributeValue> = letter
+            .attributes
+            .iter()
+            .filter(|(name, _)| !attributes::DEAD_LETTER_ATTRIBUTES.contains(&name.as_str()))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        let original = letter.original_message_id().to_owned();
+        kept.insert(attributes::ORIGINAL_MESSAGE_ID.to_owned(), string(&original));
+        kept.insert(attributes::REDRIVE_COUNT.to_owned(), number(redrive_count));
+        if kept.len() > attributes::MAX_MESSAGE_ATTRIBUTES {
+            return Err(format!(
+                "message {}: {} message attributes with {} and {}, over SQS's limit of {}; left in the DLQ",
+                letter.message_id,
+                kept.len(),
+                attributes::ORIGINAL_MESSAGE_ID,
+                attributes::REDRIVE_COUNT,
+                attributes::MAX_MESSAGE_ATTRIBUTES
+            ));
+        }
+        if fifo && letter.group_id.is_none() {
+            return Err(format!(
+                "message {}: no MessageGroupId, which a FIFO queue requires; left in the DLQ",
+                letter.message_id
+            ));
+        }
+        Ok(Self {
+            body: letter.body.clone(),
+            attributes: kept,
+            // Standard queues accept a group id too (fair queues); keeping it keeps the tenant.
+            group_id: letter.group_id.clone(),
+            deduplication_id: fifo.then(|| deduplication_id(&original, redrive_count)),
+        })
+    }
+
+    /// Bytes this message adds to a SendMessageBatch request, as SQS counts its size limit.
+    pub fn size(&self) -> usize {
+        self.body.len()
+            + self
+                .attributes
+                .iter()
+                .map(|(name, value)| {
+                    name.len()
+                        + value.data_type().len()
+                        + value.string_value().map_or(0, str::len)
+                        + value.binary_value().map_or(0, |b| b.as_ref().len())
+                })
+                .sum::<usize>()
+    }
+
+    pub fn entry(&self, id: String) -> SendMessageBatchRequestEntry {
+        SendMessageBatchRequestEntry::builder()
+            .id(id)
+            .message_body(&self.body)
+            .set_message_attributes(Some(self.attributes.clone()))
+            .set_message_group_id(self.group_id.clone())
+            .set_message_deduplication_id(self.deduplication_id.clone())
+            .build()
+            .expect("id and body are set")
+    }
+}
+
+/// 64 hex characters: within SQS's 128-character limit whatever the original id looks like.
+pub fn deduplication_id(original_message_id: &str, redrive_count: u32) -> String {
+    hex::encode(Sha256::digest(format!("{original_message_id}#redrive-{redrive_count}")))
+}
+
+fn string(value: &str) -> MessageAttributeValue {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .expect("data_type is set")
+}
+
+fn number(value: u32) -> MessageAttributeValue {
+    MessageAttributeValue::builder()
+        .data_type("Number")
+        .string_value(value.to_string())
+        .build()
+        .expect("data_type is set")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sqs::primitives::Blob;
+
+    fn attribute(value: &str) -> MessageAttributeValue {
+        string(value)
+    }
+
+    fn dead_letter() -> Letter {
+        let mut attributes: HashMap<String, MessageAttributeValue> = attributes::DEAD_LETTER_ATTRIBUTES
+            .iter()
+            .map(|name| (name.to_string(), attribute("stale")))
+            .collect();
+        attributes.insert("trace-id".into(), attribute("abc"));
+        attributes.insert(
+            "blob".into(),
+            MessageAttributeValue::builder()
+                .data_type("Binary.gzip")
+                .binary_value(Blob::new(vec![0, 1, 2]))
+                .build()
+                .unwrap(),
+        );
+        Letter {
+            message_id: "dlq-id".into(),
+            receipt_handle: "handle".into(),
+            body: r#"{"x":1}"#.into(),
+            attributes,
+            group_id: Some("user-1".into()),
+            sent_at_ms: None,
+        }
+    }
+
+    #[test]
+    fn strips_dead_letter_attributes_keeps_the_rest_and_adds_the_redrive_ones() {
+        let copy = Redriven::of(&dead_letter(), 1, false).unwrap();
+        let mut names: Vec<&str> = copy.attributes.keys().map(String::as_str).collect();
+        names.sort();
+        assert_eq!(names, ["blob", "original-message-id", "redrive-count", "trace-id"]);
+        assert_eq!(copy.attributes["original-message-id"].string_value(), Some("dlq-id"));
+        assert_eq!(copy.attributes["redrive-count"].string_value(), Some("1"));
+        assert_eq!(copy.attributes["redrive-count"].data_type(), "Number");
+        assert_eq!(copy.attributes["blob"], dead_letter().attributes["blob"]);
+        assert_eq!(copy.body, r#"{"x":1}"#);
+        assert_eq!(copy.deduplication_id, None, "standard queues take no deduplication id");
+    }
+
+    #[test]
+    fn keeps_an_existing_original_message_id_and_derives_the_fifo_deduplication_id_from_it() {
+        let mut letter = dead_letter();
+        letter
+            .attributes
+            .insert(attributes::ORIGINAL_MESSAGE_ID.into(), attribute("first-id"));
+        let copy = Redriven::of(&letter, 2, true).unwrap();
+        assert_eq!(copy.attributes["original-message-id"].string_value(), Some("first-id"));
+        assert_eq!(copy.group_id.as_deref(), Some("user-1"));
+        assert_eq!(copy.deduplication_id, Some(deduplication_id("first-id", 2)));
+        assert_ne!(deduplication_id("first-id", 2), deduplication_id("first-id", 3));
+        assert_ne!(deduplication_id("first-id", 2), deduplication_id("other-id", 2));
+        assert_eq!(deduplication_id("x", 1).len(), 64);
+    }
+
+    #[test]
+    fn refuses_copies_sqs_would_reject() {
+        let mut crowded = dead_letter();
+        for i in 0..8 {
+            crowded.attributes.insert(format!("extra-{i}"), attribute("v"));
+        }
+        let error = Redriven::of(&crowded, 1, false).unwrap_err();
+        assert!(error.contains("dlq-id") && error.contains("limit of 10"), "{error}");
+        let mut no_group = dead_letter();
+        no_group.group_id = None;
+        assert!(Redriven::of(&no_group, 1, true).unwrap_err().contains("MessageGroupId"));
+    }
+}

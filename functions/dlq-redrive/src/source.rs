@@ -1,0 +1,132 @@
+//! Sending redriven copies to the source queue with SendMessageBatch.
+
+use aws_sdk_sqs::Client;
+
+use crate::dlq::{MAX_BATCH, describe};
+use crate::error::QueueError;
+use crate::redriven::Redriven;
+
+/// SendMessageBatch's payload limit. SQS now accepts 1 MiB, but a queue may still be set to
+/// 256 KiB; batching under the smaller limit is always accepted and costs only extra calls.
+const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// The outcome of sending some copies: one result per copy, in order, and the error of the call
+/// that failed as a whole, if any (copies after it were not attempted).
+#[derive(Debug)]
+pub struct Sent {
+    pub results: Vec<Result<(), String>>,
+    pub call_error: Option<QueueError>,
+}
+
+/// Sends `copies` (each with the DLQ messageId it came from, for error messages).
+pub async fn send(sqs: &Client, queue_url: &str, copies: &[(&str, &Redriven)]) -> Sent {
+    let mut results: Vec<Result<(), String>> = Vec::with_capacity(copies.len());
+    let mut start = 0;
+    while start < copies.len() {
+        let end = chunk_end(copies, start);
+        let chunk = &copies[start..end];
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(index, (_, copy))| copy.entry(index.to_string()))
+            .collect();
+        let output = match sqs
+            .send_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(error) => {
+                let error = QueueError::new("SendMessageBatch", queue_url, error);
+                for (message_id, _) in &copies[start..] {
+                    results.push(Err(format!(
+                        "message {message_id}: not sent ({error}); left in the DLQ"
+                    )));
+                }
+                return Sent {
+                    results,
+                    call_error: Some(error),
+                };
+            }
+        };
+        // An entry SQS reports neither way is treated as not sent: it stays in the DLQ.
+        let mut chunk_results: Vec<Result<(), String>> = chunk
+            .iter()
+            .map(|(message_id, _)| {
+                Err(format!(
+                    "message {message_id}: SendMessageBatch to {queue_url} did not report it; left in the DLQ"
+                ))
+            })
+            .collect();
+        for success in &output.successful {
+            if let Some(slot) = entry_index(&success.id).and_then(|i| chunk_results.get_mut(i)) {
+                *slot = Ok(());
+            }
+        }
+        for failure in &output.failed {
+            if let Some(index) = entry_index(&failure.id).filter(|i| *i < chunk.len()) {
+                chunk_results[index] = Err(format!(
+                    "message {}: SendMessageBatch to {queue_url} refused it ({}); left in the DLQ",
+                    chunk[index].0,
+                    describe(&failure.code, failure.message.as_deref())
+                ));
+            }
+        }
+        results.extend(chunk_results);
+        start = end;
+    }
+    Sent {
+        results,
+        call_error: None,
+    }
+}
+
+/// The end of the batch starting at `start`: at most 10 entries and [`MAX_BATCH_BYTES`], but
+/// always at least one entry (a single oversized message gets its own call and its own error).
+fn chunk_end(copies: &[(&str, &Redriven)], start: usize) -> usize {
+    let mut bytes = 0;
+    let mut end = start;
+    while end < copies.len() && end - start < MAX_BATCH {
+        bytes += copies[end].1.size();
+        if bytes > MAX_BATCH_BYTES && end > start {
+            break;
+        }
+        end += 1;
+    }
+    end
+}
+
+fn entry_index(id: &str) -> Option<usize> {
+    id.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn copy(bytes: usize) -> Redriven {
+        Redriven {
+            body: "x".repeat(bytes),
+            attributes: HashMap::new(),
+            group_id: None,
+            deduplication_id: None,
+        }
+    }
+
+    #[test]
+    fn batches_stay_under_ten_entries_and_the_size_limit() {
+        let small: Vec<Redriven> = (0..25).map(|_| copy(10)).collect();
+        let refs: Vec<(&str, &Redriven)> = small.iter().map(|c| ("m", c)).collect();
+        assert_eq!(chunk_end(&refs, 0), 10);
+        assert_eq!(chunk_end(&refs, 20), 25);
+        let big: Vec<Redriven> = (0..4).map(|_| copy(100 * 1024)).collect();
+        let refs: Vec<(&str, &Redriven)> = big.iter().map(|c| ("m", c)).collect();
+        assert_eq!(chunk_end(&refs, 0), 2);
+        let huge = [copy(300 * 1024), copy(10)];
+        let refs: Vec<(&str, &Redriven)> = huge.iter().map(|c| ("m", c)).collect();
+        assert_eq!(chunk_end(&refs, 0), 1, "an oversized message goes alone");
+    }
+}
