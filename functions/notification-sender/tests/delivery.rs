@@ -118,8 +118,7 @@ async fn the_same_notification_id_in_several_messages_sends_one_push_and_one_ema
     let copy = body.replace("\"kind\"", "\"locale\":\"en\",\"kind\"");
     assert_ne!(copy, body);
 
-    // The copies arrive one after the other. (Concurrent copies rely on DynamoDB's conditional
-    // writes being atomic, which moto's are not: two simultaneous PutItems can both pass.)
+    // The copies arrive one after the other (concurrent copies: the next test).
     let first = fixture.run(&sender, vec![delivery("m-1", &body, 1)]).await;
     let second = fixture.run(&sender, vec![delivery("m-2", &copy, 1)]).await;
     let third = fixture.run(&sender, vec![delivery("m-3", &body, 1)]).await;
@@ -130,6 +129,44 @@ async fn the_same_notification_id_in_several_messages_sends_one_push_and_one_ema
     assert_eq!(fixture.topic_pushes().len(), 1);
     assert_eq!(fixture.emails().len(), 1);
     assert_eq!((push.calls(), email.calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn copies_of_one_notification_processed_concurrently_send_once() {
+    // Three copies in one batch run at the same time: one takes each channel's lock, the others
+    // find it held (retryable) or completed (duplicate); nothing is sent twice.
+    let fixture = Fixture::new().await;
+    let push = Faulty::counting(fixture.sns());
+    let email = Faulty::counting(fixture.ses());
+    let sender = fixture.notification_sender_with(push.clone(), email.clone());
+    let body = ticket_issued("t-3004", Some("kang@example.com"), None, None);
+    let outcome = fixture
+        .run(
+            &sender,
+            vec![
+                delivery("c-1", &body, 1),
+                delivery("c-2", &body, 1),
+                delivery("c-3", &body, 1),
+            ],
+        )
+        .await;
+
+    assert_eq!(fixture.topic_pushes().len(), 1);
+    assert_eq!(fixture.emails().len(), 1);
+    assert_eq!((push.calls(), email.calls()), (1, 1));
+    let processed = outcome
+        .results
+        .iter()
+        .filter(|(_, s)| *s == RecordStatus::Processed)
+        .count();
+    assert_eq!(processed, 1, "{:?}", outcome.results);
+    for (id, status) in &outcome.results {
+        match status {
+            RecordStatus::Processed | RecordStatus::Duplicate => {}
+            RecordStatus::Failed(e) => assert!(!e.is_permanent(), "{id}: {e}"),
+            other => panic!("{id}: {other:?}"),
+        }
+    }
 }
 
 #[tokio::test]

@@ -44,12 +44,8 @@ async fn ten_users_on_an_event_of_capacity_seven_get_seven_tickets_and_three_sol
     );
 
     let handler = stack.idempotency().wrap(stack.processor());
-    // One at a time: see `Stack::sequential_batch` for why concurrent transactions prove nothing on moto.
-    let outcome = stack
-        .sequential_batch()
-        .run(batch, Deadline::NONE, &handler)
-        .await
-        .unwrap();
+    // Records run concurrently (default concurrency 10): capacity must hold under contention.
+    let outcome = stack.batch().run(batch, Deadline::NONE, &handler).await.unwrap();
 
     assert_eq!(failures(&outcome), Vec::<String>::new());
     assert!(
@@ -292,7 +288,7 @@ async fn invalid_bodies_go_to_the_dead_letter_queue_alone_and_the_rest_of_the_ba
     let handler = stack.idempotency().wrap(stack.processor());
 
     let outcome = stack
-        .sequential_batch()
+        .batch()
         .run(batch_with_invalid_records(&event_id), Deadline::NONE, &handler)
         .await
         .unwrap();
@@ -335,7 +331,7 @@ async fn without_a_dead_letter_queue_invalid_bodies_alone_are_reported_failed() 
     let handler = stack.idempotency().wrap(stack.processor());
 
     let outcome = stack
-        .sequential_batch_without_dead_letters()
+        .batch_without_dead_letters()
         .run(batch_with_invalid_records(&event_id), Deadline::NONE, &handler)
         .await
         .unwrap();

@@ -16,7 +16,7 @@ use messages::Notification;
 use moto_harness::{MotoServer, unique_name};
 use shared::dead_letter::SqsDeadLetterQueue;
 use shared::idempotency::{Clock, DynamoDbStore};
-use shared::{BatchConfig, BatchProcessor, Idempotency, IdempotencyConfig};
+use shared::{BatchProcessor, Idempotency, IdempotencyConfig};
 use ticket_processor::tickets::{EVENT_SK, event_pk};
 use ticket_processor::{NotificationQueue, Ticket, TicketProcessor, TicketTable};
 
@@ -137,25 +137,9 @@ impl Stack {
         self.with_dead_letters(BatchProcessor::default())
     }
 
-    /// The same, one record at a time. moto 5.2.5 runs `TransactWriteItems` without any lock: it
-    /// snapshots the table, evaluates the conditions, writes, and restores the snapshot when the
-    /// transaction is cancelled. Two transactions in flight at once can both pass `issued <
-    /// capacity` (10 tickets on 7 seats were observed) or one's cancellation can erase the other's
-    /// commit. DynamoDB's transactions are serializable, so tests whose subject is the outcome of
-    /// the transaction's conditions run records one after another to get DynamoDB's semantics.
-    pub fn sequential_batch(&self) -> BatchProcessor {
-        self.with_dead_letters(BatchProcessor::new(BatchConfig {
-            concurrency: 1,
-            ..BatchConfig::default()
-        }))
-    }
-
     /// Without DEAD_LETTER_QUEUE_URL: permanent failures are reported in `batchItemFailures`.
-    pub fn sequential_batch_without_dead_letters(&self) -> BatchProcessor {
-        BatchProcessor::new(BatchConfig {
-            concurrency: 1,
-            ..BatchConfig::default()
-        })
+    pub fn batch_without_dead_letters(&self) -> BatchProcessor {
+        BatchProcessor::default()
     }
 
     fn with_dead_letters(&self, batch: BatchProcessor) -> BatchProcessor {
