@@ -12,7 +12,10 @@
 //! - IAM grants name their actions and resources ([`checks::iam`]) and no function gets more
 //!   than its calls need ([`checks::permissions`]);
 //! - queues are encrypted and every checkov suppression says why ([`checks::encryption`],
-//!   [`checks::suppressions`]).
+//!   [`checks::suppressions`]);
+//! - `samconfig.toml` overrides only parameters the template has, with values it accepts
+//!   ([`checks::samconfig`]), and `docs/deploy.md` documents every parameter with its default
+//!   and every output ([`checks::deploy_docs`]).
 //!
 //! Each check returns [`Finding`]s; none means the template passes. Values that depend on
 //! parameters are checked in every [`Scenario`] of the parameters that conditions depend on.

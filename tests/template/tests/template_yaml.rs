@@ -6,8 +6,8 @@
 //! guards it to say so: a check that cannot fail proves nothing.
 
 use template_checks::checks::{
-    dead_letter_queues, dead_letter_routes, encryption, environment, event_sources, iam, permissions, suppressions,
-    visibility_timeout,
+    dead_letter_queues, dead_letter_routes, deploy_docs, encryption, environment, event_sources, iam, permissions,
+    samconfig, suppressions, visibility_timeout,
 };
 use template_checks::{Finding, Scenario, Template, report};
 
@@ -344,4 +344,43 @@ fn a_checkov_suppression_without_a_reason_fails() {
         "IdempotencyTable",
         "checkov skip CKV_AWS_119 gives no reason",
     );
+}
+
+fn repository_file(path: &str) -> String {
+    let full = format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("read {full}: {e}"))
+}
+
+#[test]
+fn samconfig_overrides_parameters_the_template_accepts() {
+    let findings = samconfig::check(&parse(&template_text()), &repository_file("samconfig.toml"));
+    assert!(findings.is_empty(), "samconfig.toml:\n{}", report(&findings));
+}
+
+#[test]
+fn the_deploy_documentation_lists_every_parameter_with_its_default_and_every_output() {
+    let findings = deploy_docs::check(&parse(&template_text()), &repository_file("docs/deploy.md"));
+    assert!(findings.is_empty(), "docs/deploy.md:\n{}", report(&findings));
+}
+
+#[test]
+fn a_changed_default_fails_the_documentation_check() {
+    let template = mutated(
+        "    Type: Number\n    Default: 300\n",
+        "    Type: Number\n    Default: 600\n",
+    );
+    let findings = deploy_docs::check(&template, &repository_file("docs/deploy.md"));
+    assert_found(
+        &findings,
+        deploy_docs::DOCUMENT,
+        "gives parameter QueueAgeAlarmThresholdSeconds the default",
+    );
+}
+
+#[test]
+fn the_deploy_documentation_shows_each_environments_overrides() {
+    let overrides = samconfig::overrides(&repository_file("samconfig.toml")).expect("samconfig.toml");
+    let findings =
+        deploy_docs::check_environments(&parse(&template_text()), &repository_file("docs/deploy.md"), &overrides);
+    assert!(findings.is_empty(), "docs/deploy.md:\n{}", report(&findings));
 }

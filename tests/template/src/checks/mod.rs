@@ -3,11 +3,13 @@
 
 pub mod dead_letter_queues;
 pub mod dead_letter_routes;
+pub mod deploy_docs;
 pub mod encryption;
 pub mod environment;
 pub mod event_sources;
 pub mod iam;
 pub mod permissions;
+pub mod samconfig;
 pub mod suppressions;
 pub mod visibility_timeout;
 
