@@ -86,7 +86,7 @@ checkov: $(CHECKS)/checkov
 sam-build: venv
 	sam build --template-file template.yaml --build-dir $(CHECK_BUILD)/x86_64 --no-cached --parallel \
 		--parameter-overrides Architecture=x86_64
-	if rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then \
+	if rustup target list --installed 2>/dev/null | grep -x aarch64-unknown-linux-gnu >/dev/null; then \
 		sam build --template-file template.yaml --build-dir $(CHECK_BUILD)/arm64 --no-cached --parallel \
 			--parameter-overrides Architecture=arm64; \
 	else \
