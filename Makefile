@@ -14,12 +14,27 @@ export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_REGION ?= us-east-1
 export AWS_EC2_METADATA_DISABLED := true
+# SAM CLI and checkov would otherwise phone home (telemetry, update checks, policy downloads).
+export SAM_CLI_TELEMETRY := 0
+export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
+export BC_SKIP_MAPPING := TRUE
 
-.PHONY: help venv test fmt-check clippy unit-tests demo
+# checkov pins boto3/botocore versions that conflict with aws-sam-cli and moto: its own venv.
+CHECKOV_VENV := $(CURDIR)/.venv-checkov
+# Template checks record success here and rerun only when their inputs change.
+CHECKS := $(CURDIR)/.aws-sam/checks
+# `make sam-build` builds here, not in .aws-sam/build, so `sam deploy` never picks up a check
+# build made for another architecture than the one it deploys.
+CHECK_BUILD := $(CURDIR)/.aws-sam/check-build
+
+.PHONY: help venv checkov-venv test fmt-check clippy unit-tests template-lint checkov sam-build demo
 
 help:
 	@echo "make demo   run the whole system locally against the AWS emulator (moto)"
-	@echo "make test   every check: fmt, clippy, unit and integration tests"
+	@echo "make test   every check: fmt, clippy, unit and integration tests, template lint, checkov, sam build"
+	@echo "make template-lint   cfn-lint and sam validate --lint on template.yaml"
+	@echo "make checkov         checkov on template.yaml and its SAM-transformed form"
+	@echo "make sam-build       sam build of every function (x86_64, and arm64 when its Rust target is installed)"
 
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -27,6 +42,13 @@ $(VENV)/.installed: requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+checkov-venv: $(CHECKOV_VENV)/.installed
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -37,7 +59,41 @@ clippy:
 unit-tests: venv
 	cargo test --workspace --locked
 
-test: venv fmt-check clippy unit-tests
+# cfn-lint's exit code is a bitmask: 2 errors, 4 warnings, 8 informational. Errors and warnings fail.
+$(CHECKS)/template-lint: template.yaml requirements-dev.txt $(VENV)/.installed
+	@mkdir -p $(CHECKS)
+	rc=0; cfn-lint template.yaml || rc=$$?; \
+	if (( rc & ~8 )); then echo "cfn-lint failed (exit code $$rc: 2 = errors, 4 = warnings)"; exit 1; fi
+	sam validate --lint --template-file template.yaml
+	touch $@
+
+template-lint: $(CHECKS)/template-lint
+
+# checkov reads AWS::Serverless::Function itself; the transformed template adds what SAM
+# generates from it (AWS::Lambda::Function, event source mappings).
+$(CHECKS)/checkov: template.yaml tests/template/sam_transform.py $(VENV)/.installed $(CHECKOV_VENV)/.installed
+	@mkdir -p $(CHECKS)
+	$(VENV)/bin/python tests/template/sam_transform.py template.yaml $(CHECKS)/transformed.json
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml -f $(CHECKS)/transformed.json \
+		--framework cloudformation --compact --quiet --skip-download
+	touch $@
+
+checkov: $(CHECKS)/checkov
+
+# Always runs: cargo decides what is stale, and with the target directory kept in
+# CARGO_TARGET_DIR an unchanged workspace rebuilds in seconds. (SAM's --cached would hash the
+# whole clone, the functions' CodeUri, which is slower than that.)
+sam-build: venv
+	sam build --template-file template.yaml --build-dir $(CHECK_BUILD)/x86_64 --no-cached --parallel \
+		--parameter-overrides Architecture=x86_64
+	if rustup target list --installed 2>/dev/null | grep -x aarch64-unknown-linux-gnu >/dev/null; then \
+		sam build --template-file template.yaml --build-dir $(CHECK_BUILD)/arm64 --no-cached --parallel \
+			--parameter-overrides Architecture=arm64; \
+	else \
+		echo "sam-build: arm64 skipped (rustup target add aarch64-unknown-linux-gnu to build it)"; \
+	fi
+
+test: venv fmt-check clippy unit-tests template-lint checkov sam-build
 	@echo "make test: all checks passed"
 
 demo:

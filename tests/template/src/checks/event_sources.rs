@@ -1,0 +1,115 @@
+//! Every SQS event reports partial batch failures and sets its batching and scaling knobs.
+//!
+//! cfn-lint accepts any string in `FunctionResponseTypes`, so a misspelt
+//! `ReportBatchItemFailure` deploys, and Lambda then ignores the `batchItemFailures` the
+//! functions return: one failed record makes SQS redeliver the whole batch.
+
+use crate::template::{Node, Template};
+use crate::{Finding, checks::sqs_event_sources};
+
+pub const REPORT_BATCH_ITEM_FAILURES: &str = "ReportBatchItemFailures";
+
+/// Settings every SQS event sets (issue: batch size, batching window and maximum concurrency
+/// are parameters).
+const REQUIRED: [(&[&str], &str); 3] = [
+    (&["BatchSize"], "records per invocation"),
+    (
+        &["MaximumBatchingWindowInSeconds"],
+        "how long the event source waits to fill a batch",
+    ),
+    (
+        &["ScalingConfig", "MaximumConcurrency"],
+        "the most concurrent invocations the queue starts",
+    ),
+];
+
+pub fn check(template: &Template) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for source in sqs_event_sources(template) {
+        let response_types: Vec<String> = source
+            .properties
+            .get("FunctionResponseTypes")
+            .map(|types| types.items().into_iter().map(describe).collect())
+            .unwrap_or_default();
+        if !response_types.iter().any(|t| t == REPORT_BATCH_ITEM_FAILURES) {
+            findings.push(Finding::new(
+                &source.name,
+                format!(
+                    "FunctionResponseTypes is {response_types:?}, without {REPORT_BATCH_ITEM_FAILURES}: Lambda \
+                     ignores the batchItemFailures the function returns and redelivers the whole batch when \
+                     one record fails"
+                ),
+            ));
+        }
+        for (path, meaning) in REQUIRED {
+            if source.properties.at(path).is_none() {
+                findings.push(Finding::new(
+                    &source.name,
+                    format!("sets no {} ({meaning}); make it a parameter", path.join(".")),
+                ));
+            }
+        }
+        if source.queue.is_none() {
+            findings.push(Finding::new(
+                &source.name,
+                "does not name its queue as !GetAtt <queue>.Arn of a queue in this template, so its \
+                 dead-letter queue and visibility timeout cannot be checked",
+            ));
+        }
+    }
+    findings
+}
+
+fn describe(node: &Node) -> String {
+    node.as_str().map(str::to_owned).unwrap_or_else(|| format!("{node:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::{good, mutated};
+
+    #[test]
+    fn the_fixture_passes() {
+        assert_eq!(check(&good()), []);
+    }
+
+    #[test]
+    fn a_misspelt_report_batch_item_failures_is_reported() {
+        let template = mutated("[ReportBatchItemFailures]", "[ReportBatchItemFailure]");
+        let findings = check(&template);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].resource, "WorkerFunction.Events.Work");
+        assert!(
+            findings[0].message.contains(r#"["ReportBatchItemFailure"]"#),
+            "{}",
+            findings[0].message
+        );
+    }
+
+    #[test]
+    fn missing_response_types_are_reported() {
+        let template = mutated("FunctionResponseTypes: [ReportBatchItemFailures]", "");
+        assert!(check(&template)[0].message.contains("FunctionResponseTypes is []"));
+    }
+
+    #[test]
+    fn missing_batch_settings_are_reported() {
+        let template = mutated("ScalingConfig:\n              MaximumConcurrency: 5", "");
+        let findings = check(&template);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(findings[0].message.contains("ScalingConfig.MaximumConcurrency"));
+
+        let template = mutated("BatchSize: 10", "");
+        assert!(check(&template)[0].message.contains("sets no BatchSize"));
+    }
+
+    #[test]
+    fn a_queue_outside_the_template_is_reported() {
+        let template = mutated(
+            "Queue: !GetAtt WorkQueue.Arn",
+            "Queue: arn:aws:sqs:us-east-1:123456789012:elsewhere",
+        );
+        assert!(check(&template)[0].message.contains("does not name its queue"));
+    }
+}

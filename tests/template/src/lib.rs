@@ -1,0 +1,30 @@
+//! Checks of `template.yaml` that cfn-lint and checkov do not make.
+//!
+//! cfn-lint validates the template against CloudFormation's schemas and checkov against
+//! security rules; neither knows this application's contract:
+//! - every SQS event reports partial batch failures ([`checks::event_sources`]; cfn-lint accepts
+//!   a misspelt `ReportBatchItemFailure`, and then one failed record retries the whole batch);
+//! - every source queue dead-letters into a queue of its own type that allows only it to
+//!   redrive ([`checks::dead_letter_queues`]), and the functions are told the right queues
+//!   ([`checks::dead_letter_routes`]);
+//! - visibility timeouts outlast six function timeouts ([`checks::visibility_timeout`]);
+//! - every environment variable the code reads is set ([`checks::environment`]);
+//! - IAM grants name their actions and resources ([`checks::iam`]) and no function gets more
+//!   than its calls need ([`checks::permissions`]);
+//! - queues are encrypted and every checkov suppression says why ([`checks::encryption`],
+//!   [`checks::suppressions`]);
+//! - `samconfig.toml` overrides only parameters the template has, with values it accepts
+//!   ([`checks::samconfig`]), and `docs/deploy.md` documents every parameter with its default
+//!   and every output ([`checks::deploy_docs`]).
+//!
+//! Each check returns [`Finding`]s; none means the template passes. Values that depend on
+//! parameters are checked in every [`Scenario`] of the parameters that conditions depend on.
+
+pub mod checks;
+pub mod finding;
+pub mod intrinsics;
+pub mod template;
+
+pub use finding::{Finding, report};
+pub use intrinsics::{EvalError, Evaluator, Scenario};
+pub use template::{Node, Resource, Template, TemplateError};
