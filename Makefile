@@ -71,9 +71,9 @@ template-lint: $(CHECKS)/template-lint
 
 # checkov reads AWS::Serverless::Function itself; the transformed template adds what SAM
 # generates from it (AWS::Lambda::Function, event source mappings).
-$(CHECKS)/checkov: template.yaml tests/template/sam_transform.py $(VENV)/.installed $(CHECKOV_VENV)/.installed
+$(CHECKS)/checkov: template.yaml local/sam_transform.py $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	@mkdir -p $(CHECKS)
-	$(VENV)/bin/python tests/template/sam_transform.py template.yaml $(CHECKS)/transformed.json
+	$(VENV)/bin/python local/sam_transform.py template.yaml $(CHECKS)/transformed.json
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml -f $(CHECKS)/transformed.json \
 		--framework cloudformation --compact --quiet --skip-download
 	touch $@
