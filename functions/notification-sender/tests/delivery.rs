@@ -133,40 +133,41 @@ async fn the_same_notification_id_in_several_messages_sends_one_push_and_one_ema
 
 #[tokio::test]
 async fn copies_of_one_notification_processed_concurrently_send_once() {
-    // Three copies in one batch run at the same time: one takes each channel's lock, the others
-    // find it held (retryable) or completed (duplicate); nothing is sent twice.
+    // Three copies in one batch run at the same time. Each channel's lock goes to one copy; a copy
+    // that finds a lock held fails retryably (SQS redelivers it). Nothing is sent twice, and the
+    // redelivery completes every copy without sending again.
     let fixture = Fixture::new().await;
     let push = Faulty::counting(fixture.sns());
     let email = Faulty::counting(fixture.ses());
     let sender = fixture.notification_sender_with(push.clone(), email.clone());
     let body = ticket_issued("t-3004", Some("kang@example.com"), None, None);
-    let outcome = fixture
-        .run(
-            &sender,
-            vec![
-                delivery("c-1", &body, 1),
-                delivery("c-2", &body, 1),
-                delivery("c-3", &body, 1),
-            ],
-        )
+    let copies = ["c-1", "c-2", "c-3"];
+    let first = fixture
+        .run(&sender, copies.iter().map(|id| delivery(id, &body, 1)).collect())
         .await;
 
     assert_eq!(fixture.topic_pushes().len(), 1);
     assert_eq!(fixture.emails().len(), 1);
     assert_eq!((push.calls(), email.calls()), (1, 1));
-    let processed = outcome
+    let redeliver: Vec<&str> = first
         .results
         .iter()
-        .filter(|(_, s)| *s == RecordStatus::Processed)
-        .count();
-    assert_eq!(processed, 1, "{:?}", outcome.results);
-    for (id, status) in &outcome.results {
-        match status {
-            RecordStatus::Processed | RecordStatus::Duplicate => {}
-            RecordStatus::Failed(e) => assert!(!e.is_permanent(), "{id}: {e}"),
+        .filter_map(|(id, status)| match status {
+            RecordStatus::Processed | RecordStatus::Duplicate => None,
+            RecordStatus::Failed(e) if !e.is_permanent() => Some(id.as_str()),
             other => panic!("{id}: {other:?}"),
-        }
+        })
+        .collect();
+
+    let second = fixture
+        .run(&sender, redeliver.iter().map(|id| delivery(id, &body, 2)).collect())
+        .await;
+    for (id, status) in &second.results {
+        assert_eq!(status, &RecordStatus::Duplicate, "{id}");
     }
+    assert_eq!((push.calls(), email.calls()), (1, 1), "the redelivery sent nothing");
+    assert_eq!(fixture.topic_pushes().len(), 1);
+    assert_eq!(fixture.emails().len(), 1);
 }
 
 #[tokio::test]
