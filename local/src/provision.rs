@@ -33,7 +33,9 @@ pub enum ProvisionError {
 #[derive(Debug, Clone)]
 pub struct Function {
     pub logical_id: String,
-    /// The cargo binary (`Metadata.BuildProperties.Binary`), also its name at the Invoke API.
+    /// The Lambda function name (`FunctionName`, else the binary): `AWS_LAMBDA_FUNCTION_NAME`.
+    pub name: String,
+    /// The cargo binary (`Metadata.BuildProperties.Binary`, else the logical id).
     pub binary: String,
     pub environment: BTreeMap<String, String>,
     pub timeout_seconds: u64,
@@ -84,8 +86,14 @@ impl Stack {
             .and_then(scalar_string)
     }
 
+    /// The function built from `binary`.
     pub fn function(&self, binary: &str) -> Option<&Function> {
         self.functions.iter().find(|f| f.binary == binary)
+    }
+
+    /// The function an event source mapping invokes.
+    pub fn mapped_function(&self, mapping: &EventSourceMapping) -> Option<&Function> {
+        self.functions.iter().find(|f| f.name == mapping.function)
     }
 
     /// The logical id of the resource whose `Ref` is `reference`.
@@ -180,12 +188,10 @@ pub async fn provision(
             }
             "AWS::Lambda::Function" => {
                 lambda_functions.push(logical_id.clone());
-                let name = resource
-                    .metadata
-                    .pointer("/BuildProperties/Binary")
-                    .and_then(Value::as_str)
-                    .unwrap_or(&logical_id)
-                    .to_owned();
+                let name = match resource.properties.get("FunctionName") {
+                    Some(name) => scalar_string(&evaluator.evaluate(name, &context)?).unwrap_or_default(),
+                    None => binary_of(resource, &logical_id),
+                };
                 Physical {
                     attributes: HashMap::from([(
                         "Arn".to_owned(),
@@ -221,7 +227,8 @@ pub async fn provision(
             })
             .unwrap_or_default();
         functions.push(Function {
-            binary: scalar_string(&evaluator.resources[&logical_id].reference).unwrap_or_default(),
+            name: scalar_string(&evaluator.resources[&logical_id].reference).unwrap_or_default(),
+            binary: binary_of(resource, &logical_id),
             logical_id,
             environment,
             timeout_seconds: properties.get("Timeout").and_then(number).unwrap_or(3),
@@ -301,6 +308,16 @@ pub async fn provision(
         event_source_mappings,
         outputs,
     })
+}
+
+/// `Metadata.BuildProperties.Binary` (SAM's rust-cargolambda), else the logical id.
+fn binary_of(resource: &crate::cfn::Resource, logical_id: &str) -> String {
+    resource
+        .metadata
+        .pointer("/BuildProperties/Binary")
+        .and_then(Value::as_str)
+        .unwrap_or(logical_id)
+        .to_owned()
 }
 
 fn number(value: &Value) -> Option<u64> {

@@ -93,8 +93,13 @@ async fn every_resource_of_the_template_is_created_with_its_attributes() {
         .expect("the identity exists");
 
     // The function's environment, every intrinsic evaluated.
-    let worker = stack.function("worker-bin").expect("the function, named by its binary");
+    let worker = stack.function("worker-bin").expect("the function, found by its binary");
     assert_eq!(worker.logical_id, "Worker");
+    assert_eq!(
+        worker.name,
+        format!("{stack_name}-worker"),
+        "FunctionName is the Lambda name"
+    );
     assert_eq!(worker.timeout_seconds, 20);
     assert_eq!(worker.environment["TABLE"], table);
     assert_eq!(worker.environment["QUEUE_URL"], work_url);
@@ -106,7 +111,11 @@ async fn every_resource_of_the_template_is_created_with_its_attributes() {
     // The SQS event source mapping.
     assert_eq!(stack.event_source_mappings.len(), 1);
     let esm = &stack.event_source_mappings[0];
-    assert_eq!(esm.function, "worker-bin");
+    assert_eq!(esm.function, format!("{stack_name}-worker"));
+    assert_eq!(
+        stack.mapped_function(esm).map(|f| f.binary.as_str()),
+        Some("worker-bin")
+    );
     assert_eq!(esm.queue_url, work_url);
     assert_eq!(esm.batch_size, 5);
     assert_eq!(esm.batching_window_seconds, 1);
@@ -119,4 +128,57 @@ async fn every_resource_of_the_template_is_created_with_its_attributes() {
         "IAM has no local counterpart: {:?}",
         stack.skipped
     );
+}
+
+#[tokio::test]
+async fn the_projects_template_provisions_with_every_function_fully_configured() {
+    let moto = MotoServer::shared();
+    let sdk = moto.sdk_config().await;
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let document =
+        transform(&python(), &workspace.join("template.yaml")).expect("samtranslator transforms template.yaml");
+    let template = Template::from_json(&document).unwrap();
+    let parameters = HashMap::from([
+        ("SenderEmail".to_owned(), "tickets@example.com".to_owned()),
+        ("CreateSenderIdentity".to_owned(), "true".to_owned()),
+    ]);
+    let stack_name = unique_name("twr");
+    let stack = provision(&template, &parameters, &stack_name, &sdk)
+        .await
+        .expect("provisioned");
+
+    for binary in ["ticket-processor", "notification-sender", "dlq-redrive"] {
+        let function = stack
+            .function(binary)
+            .unwrap_or_else(|| panic!("{binary} is in the template"));
+        assert_eq!(function.name, format!("{stack_name}-{binary}"));
+        for (name, value) in &function.environment {
+            assert!(
+                !value.contains("{\"Ref\"") && !value.contains("Fn::"),
+                "{binary} {name} is unevaluated: {value}"
+            );
+        }
+    }
+    let mapped: Vec<&str> = stack
+        .event_source_mappings
+        .iter()
+        .map(|m| {
+            stack
+                .mapped_function(m)
+                .expect("the mapping's function exists")
+                .binary
+                .as_str()
+        })
+        .collect();
+    assert_eq!(mapped.len(), 2, "{mapped:?}");
+    assert!(mapped.contains(&"ticket-processor") && mapped.contains(&"notification-sender"));
+    for mapping in &stack.event_source_mappings {
+        assert!(mapping.report_batch_item_failures, "{}", mapping.logical_id);
+    }
+    let ticket = stack.function("ticket-processor").unwrap();
+    assert_eq!(
+        ticket.environment["NOTIFICATION_QUEUE_URL"],
+        stack.reference("NotificationQueue").unwrap()
+    );
+    assert!(stack.created.values().any(|kind| kind == "AWS::SES::EmailIdentity"));
 }
