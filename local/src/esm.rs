@@ -218,7 +218,7 @@ impl Poller {
                 .message_attribute_names("All")
                 .send()
                 .await
-                .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())?;
+                .map_err(|e| shared::error_chain(&e))?;
             let messages = received.messages.unwrap_or_default();
             if messages.is_empty() && (batch.is_empty() || window.is_zero()) {
                 break;
@@ -299,7 +299,7 @@ impl Poller {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(mapping = %self.mapping.logical_id, error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "delete failed")
+                    tracing::warn!(mapping = %self.mapping.logical_id, error = %shared::error_chain(&e), "delete failed")
                 }
             }
         }

@@ -59,7 +59,7 @@ impl Invoker for LambdaInvoker {
                 .await
                 .map_err(|e| InvokeError {
                     function: function.to_owned(),
-                    message: aws_sdk_lambda::error::DisplayErrorContext(&e).to_string(),
+                    message: shared::error_chain(&e),
                 })?;
             Ok(Invocation {
                 function_error: output.function_error,

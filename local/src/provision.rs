@@ -349,7 +349,7 @@ struct Clients {
 }
 
 fn text(error: impl std::error::Error) -> String {
-    aws_sdk_sqs::error::DisplayErrorContext(error).to_string()
+    shared::error_chain(&error)
 }
 
 impl Clients {

@@ -5,7 +5,6 @@ use std::sync::Mutex;
 
 use aws_lambda_events::sqs::SqsMessageAttribute;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use futures::future::{BoxFuture, FutureExt};
@@ -132,7 +131,7 @@ impl DeadLetterSink for SqsDeadLetterQueue {
             request.send().await.map_err(|e| DeadLetterError::Send {
                 message_id: record.message_id().to_owned(),
                 queue_url: self.queue_url.clone(),
-                message: DisplayErrorContext(&e).to_string(),
+                message: crate::error_chain(&e),
             })?;
             Ok(())
         }

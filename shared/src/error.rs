@@ -69,3 +69,51 @@ impl fmt::Display for RecordError {
 }
 
 impl std::error::Error for RecordError {}
+
+/// An error and its sources on one line, `: `-separated, skipping a source whose text the line
+/// already ends with. For AWS SDK errors this gives `service error: ThrottlingException: Rate
+/// exceeded`; the SDK's `DisplayErrorContext` would add the raw HTTP response's debug dump, which
+/// buries the reason in logs and reports.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn sources_are_joined_and_repeats_skipped() {
+        let error = Layer(
+            "service error",
+            Some(Box::new(Layer(
+                "Throttled: slow down",
+                Some(Box::new(Layer("slow down", None))),
+            ))),
+        );
+        assert_eq!(error_chain(&error), "service error: Throttled: slow down");
+    }
+}

@@ -50,7 +50,7 @@ pub mod worker;
 
 pub use batch::{BatchConfig, BatchError, BatchOutcome, BatchProcessor, BatchSummary, RecordStatus};
 pub use deadline::Deadline;
-pub use error::{ErrorClass, RecordError};
+pub use error::{ErrorClass, RecordError, error_chain};
 pub use handler::{Handled, RecordHandler};
 pub use idempotency::{Idempotency, IdempotencyConfig, IdempotencyError, IdempotencyKey, Idempotent, Outcome};
 pub use record::Record;

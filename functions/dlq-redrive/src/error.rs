@@ -58,23 +58,7 @@ impl QueueError {
         Self {
             operation,
             queue: queue.to_owned(),
-            message: chain(&error),
+            message: shared::error_chain(&error),
         }
     }
-}
-
-/// The error and its sources, `: `-separated. (The SDK's `DisplayErrorContext` adds the raw
-/// HTTP response's debug dump, which buries the reason in an operator's report.)
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

@@ -130,19 +130,7 @@ where
         SdkError::ConstructionFailure(_) => (FailureClass::Misconfigured, "ConstructionFailure"),
         _ => (FailureClass::Transient, "Unknown"),
     };
-    SendFailure::new(class, operation, code, causes(error))
-}
-
-/// The error and its sources, one line (`DisplayErrorContext` adds a multi-kilobyte debug dump).
-fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    SendFailure::new(class, operation, code, shared::error_chain(error))
 }
 
 /// Codes every AWS service may answer with, whatever the operation's model says. Throttling

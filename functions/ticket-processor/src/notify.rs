@@ -5,7 +5,6 @@
 //! minutes, through `MessageDeduplicationId`).
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::error::DisplayErrorContext;
 use messages::Notification;
 use sha2::{Digest, Sha256};
 use shared::RecordError;
@@ -80,7 +79,7 @@ impl NotificationQueue {
             message_id: message_id.to_owned(),
             notification_id: notification.notification_id.clone(),
             queue_url: self.queue_url.clone(),
-            reason: DisplayErrorContext(&e).to_string(),
+            reason: shared::error_chain(&e),
         })?;
         Ok(())
     }

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -345,7 +345,7 @@ impl Context<'_> {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        let reason = DisplayErrorContext(error).to_string();
+        let reason = shared::error_chain(error);
         let code = error.as_service_error().and_then(ProvideErrorMetadata::code);
         match code {
             Some("ThrottlingException" | "ProvisionedThroughputExceededException" | "RequestLimitExceeded") => {

@@ -6,7 +6,7 @@
 //! `ReturnValuesOnConditionCheckFailure = ALL_OLD`, so a duplicate costs one round trip.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use futures::future::{BoxFuture, FutureExt};
@@ -80,7 +80,7 @@ where
 {
     StoreError::Unavailable {
         operation,
-        message: DisplayErrorContext(&error).to_string(),
+        message: crate::error_chain(&error),
     }
 }
 
