@@ -27,11 +27,12 @@ CHECKS := $(CURDIR)/.aws-sam/checks
 # build made for another architecture than the one it deploys.
 CHECK_BUILD := $(CURDIR)/.aws-sam/check-build
 
-.PHONY: help venv checkov-venv test fmt-check clippy unit-tests template-lint checkov sam-build demo
+.PHONY: help venv checkov-venv test fmt-check clippy unit-tests template-lint checkov sam-build demo up down
 
 help:
 	@echo "make demo   run the whole system locally against the AWS emulator (moto)"
 	@echo "make test   every check: fmt, clippy, unit and integration tests, template lint, checkov, sam build"
+	@echo "make up     the local stack in the background, with commands to poke it; make down stops it"
 	@echo "make template-lint   cfn-lint and sam validate --lint on template.yaml"
 	@echo "make checkov         checkov on template.yaml and its SAM-transformed form"
 	@echo "make sam-build       sam build of every function (x86_64, and arm64 when its Rust target is installed)"
@@ -96,5 +97,27 @@ sam-build: venv
 test: venv fmt-check clippy unit-tests template-lint checkov sam-build
 	@echo "make test: all checks passed"
 
-demo:
-	@echo "make demo is coming with the local stack (issue: Local stack)."; exit 1
+# The whole app on this machine: template.yaml provisioned in moto, the functions under
+# cargo lambda watch, SQS event source mappings emulated, a scenario checked end to end.
+demo: venv
+	cargo run --quiet -p local-stack -- demo
+
+# The same stack, left running in the background for development; `make down` stops it.
+up: venv
+	@mkdir -p .local
+	@if [ -f .local/up.pid ] && kill -0 "$$(cat .local/up.pid)" 2>/dev/null; then \
+		echo "already up (pid $$(cat .local/up.pid)); make down to stop it"; cat .local/commands.txt; exit 0; fi
+	cargo build --quiet -p local-stack
+	@rm -f .local/commands.txt
+	@nohup "$(CARGO_TARGET_DIR)/debug/local-stack" up > .local/up.log 2>&1 & echo $$! > .local/up.pid
+	@echo "starting (log: .local/up.log)"
+	@until [ -f .local/commands.txt ]; do \
+		if ! kill -0 "$$(cat .local/up.pid)" 2>/dev/null; then cat .local/up.log; rm -f .local/up.pid; echo "make up failed"; exit 1; fi; \
+		sleep 1; done
+	@cat .local/commands.txt
+
+down:
+	@if [ -f .local/up.pid ]; then \
+		pid=$$(cat .local/up.pid); kill "$$pid" 2>/dev/null || true; \
+		while kill -0 "$$pid" 2>/dev/null; do sleep 0.5; done; rm -f .local/up.pid; echo "local stack stopped"; \
+	else echo "local stack is not running"; fi

@@ -5,3 +5,6 @@ pub mod esm;
 pub mod invoke;
 pub mod provision;
 pub mod runtime_api;
+pub mod scenario;
+pub mod stack;
+pub mod watch;

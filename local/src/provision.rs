@@ -38,6 +38,9 @@ pub struct Function {
     /// The cargo binary (`Metadata.BuildProperties.Binary`, else the logical id).
     pub binary: String,
     pub environment: BTreeMap<String, String>,
+    /// What Lambda itself sets from the function's `LoggingConfig`: `AWS_LAMBDA_LOG_FORMAT`,
+    /// `AWS_LAMBDA_LOG_LEVEL`.
+    pub runtime_environment: BTreeMap<String, String>,
     pub timeout_seconds: u64,
 }
 
@@ -226,7 +229,18 @@ pub async fn provision(
                     .collect()
             })
             .unwrap_or_default();
+        let mut runtime_environment = BTreeMap::new();
+        if let Some(format) = properties.pointer("/LoggingConfig/LogFormat").and_then(scalar_string) {
+            runtime_environment.insert("AWS_LAMBDA_LOG_FORMAT".to_owned(), format);
+        }
+        if let Some(level) = properties
+            .pointer("/LoggingConfig/ApplicationLogLevel")
+            .and_then(scalar_string)
+        {
+            runtime_environment.insert("AWS_LAMBDA_LOG_LEVEL".to_owned(), level);
+        }
         functions.push(Function {
+            runtime_environment,
             name: scalar_string(&evaluator.resources[&logical_id].reference).unwrap_or_default(),
             binary: binary_of(resource, &logical_id),
             logical_id,

@@ -1,0 +1,183 @@
+//! `local-stack demo | up | send <queue> <body>`: the whole SAM app on this machine.
+//! Run through make: `make demo`, `make up`, `make down`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use local_stack::scenario::{self, Scenario};
+use local_stack::stack::{LocalStack, Options};
+use serde_json::json;
+
+const USAGE: &str = "usage: local-stack demo | up | send <ticket|notification> '<json body>'";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    if std::env::var_os("RUST_LOG").is_some() {
+        shared::logging::init();
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let workspace = workspace.canonicalize().unwrap_or(workspace);
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo(&workspace).await,
+        Some("up") => up(&workspace).await,
+        Some("send") if args.len() == 3 => send(&workspace, &args[1], &args[2]).await,
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("local-stack: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn say(line: &str) {
+    println!("{line}");
+}
+
+/// Start, run the scenario, print the outcome, stop. Ctrl-C stops everything too.
+async fn demo(workspace: &Path) -> Result<ExitCode, String> {
+    let started = Instant::now();
+    println!("== local stack: template.yaml on the AWS emulator, SQS-triggered, no Docker, no AWS ==");
+    let options = Options::for_workspace(workspace);
+    let stack = tokio::select! {
+        stack = LocalStack::start(&options, &|line| say(&format!("→ {line}"))) => stack.map_err(|e| e.to_string())?,
+        _ = tokio::signal::ctrl_c() => return Ok(ExitCode::from(130)),
+    };
+    println!("stack up in {:.1} s\n", started.elapsed().as_secs_f64());
+    let run_started = Instant::now();
+    let scenario = Scenario::default();
+    let outcome = tokio::select! {
+        outcome = scenario::run(&stack, &scenario, &say) => outcome,
+        _ = tokio::signal::ctrl_c() => {
+            println!("\ninterrupted; stopping everything");
+            stack.shutdown().await;
+            return Ok(ExitCode::from(130));
+        }
+    };
+    stack.shutdown().await;
+    let outcome = outcome?;
+    println!("\n{}", outcome.table());
+    println!(
+        "scenario {:.1} s, total {:.1} s; function logs in {}",
+        run_started.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64(),
+        options.state_dir.join("logs").display()
+    );
+    Ok(if outcome.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Start the stack, seed the events the sample events use, print copy-paste commands, and run
+/// until SIGINT/SIGTERM (`make down`).
+async fn up(workspace: &Path) -> Result<ExitCode, String> {
+    let options = Options::for_workspace(workspace);
+    let stack = LocalStack::start(&options, &|line| say(&format!("→ {line}")))
+        .await
+        .map_err(|e| e.to_string())?;
+    for (event, capacity) in [("concert-2026", 100), ("tiny-gig", 1)] {
+        stack.seed_event(event, capacity).await?;
+    }
+    let endpoints = stack.endpoints();
+    let state = json!({
+        "pid": std::process::id(),
+        "moto": stack.moto.endpoint(),
+        "functions": endpoints,
+        "queues": {
+            "ticket": stack.queue_url("TicketIssueQueue")?,
+            "notification": stack.queue_url("NotificationQueue")?,
+            "ticket-dlq": stack.queue_url("TicketIssueDeadLetterQueue")?,
+            "notification-dlq": stack.queue_url("NotificationDeadLetterQueue")?,
+        },
+        "outputs": stack.stack.outputs,
+    });
+    let port = |binary: &str| {
+        endpoints
+            .get(binary)
+            .and_then(|e| e.rsplit(':').next())
+            .unwrap_or("?")
+            .to_owned()
+    };
+    let commands = format!(
+        "The local stack is up. Functions log to .local/logs/<function>.log.\n\
+         \n\
+         Invoke a function directly (the event source mappings also run):\n\
+         \x20 cargo lambda invoke ticket-processor --data-file events/ticket-processor/valid-batch.json -A 127.0.0.1 -P {tp}\n\
+         \x20 cargo lambda invoke notification-sender --data-file events/notification-sender/ticket-issued.json -A 127.0.0.1 -P {ns}\n\
+         \x20 cargo lambda invoke dlq-redrive --data-file events/dlq-redrive/dry-run-all.json -A 127.0.0.1 -P {dr}\n\
+         (with the venv on PATH: export PATH=$PWD/.venv/bin:$PATH)\n\
+         \n\
+         Send a message to ticket-issue-queue (events concert-2026 and tiny-gig are seeded):\n\
+         \x20 cargo run -q -p local-stack -- send ticket '{{\"eventId\":\"concert-2026\",\"userId\":\"fan-42\",\"contact\":{{\"email\":\"fan-42@example.com\"}}}}'\n\
+         \n\
+         Look inside the emulator (what was pushed and emailed, every table and queue):\n\
+         \x20 curl -s {moto}/moto-api/data.json | python3 -m json.tool | less\n\
+         Point your own tools at it: AWS_ENDPOINT_URL={moto} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1\n\
+         \n\
+         Stop everything: make down\n",
+        tp = port("ticket-processor"),
+        ns = port("notification-sender"),
+        dr = port("dlq-redrive"),
+        moto = stack.moto.endpoint(),
+    );
+    std::fs::write(
+        options.state_dir.join("stack.json"),
+        serde_json::to_string_pretty(&state).unwrap_or_default(),
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::write(options.state_dir.join("commands.txt"), &commands).map_err(|e| e.to_string())?;
+    println!("\n{commands}");
+
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    println!("stopping");
+    stack.shutdown().await;
+    let _ = std::fs::remove_file(options.state_dir.join("stack.json"));
+    let _ = std::fs::remove_file(options.state_dir.join("commands.txt"));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Send a message body to a queue of the running stack (`make up`).
+async fn send(workspace: &Path, queue: &str, body: &str) -> Result<ExitCode, String> {
+    let path = Options::for_workspace(workspace).state_dir.join("stack.json");
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&path)
+            .map_err(|_| format!("{} not found: is the stack up (make up)?", path.display()))?,
+    )
+    .map_err(|e| e.to_string())?;
+    let url = state["queues"][queue]
+        .as_str()
+        .ok_or_else(|| format!("unknown queue {queue:?}; one of ticket, notification, ticket-dlq, notification-dlq"))?;
+    let moto = state["moto"].as_str().unwrap_or_default();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto)
+        .region(aws_config::Region::new(moto_harness::REGION))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "local-stack",
+        ))
+        .load()
+        .await;
+    let sent = aws_sdk_sqs::Client::new(&sdk)
+        .send_message()
+        .queue_url(url)
+        .message_body(body)
+        .send()
+        .await
+        .map_err(|e| shared::error_chain(&e))?;
+    println!("sent {} to {queue}", sent.message_id.unwrap_or_default());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,351 @@
+//! The demo: people join a small event through the real flow (queue → ticket-processor → table →
+//! notification-queue → notification-sender → SNS/SES, poison → DLQ → dlq-redrive), and every
+//! expectation is checked against the emulator's state.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use messages::{Contact, TicketRequest};
+use serde_json::{Value, json};
+
+use crate::stack::LocalStack;
+
+/// The size of the demo.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub event_id: String,
+    pub capacity: u32,
+    pub users: u32,
+    /// The event that does not exist until the operator "fixes" it (then redrives).
+    pub late_event_id: String,
+    pub drain_timeout: Duration,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Self {
+            event_id: "demo-concert".into(),
+            capacity: 5,
+            users: 8,
+            late_event_id: "encore-show".into(),
+            drain_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// One checked expectation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub what: String,
+    pub expected: String,
+    pub actual: String,
+}
+
+impl Check {
+    pub fn passed(&self) -> bool {
+        self.expected == self.actual
+    }
+}
+
+/// What the run found.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub checks: Vec<Check>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(Check::passed)
+    }
+
+    fn check(&mut self, what: &str, expected: impl ToString, actual: impl ToString) {
+        self.checks.push(Check {
+            what: what.to_owned(),
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        });
+    }
+
+    /// The outcome table, one line per expectation.
+    pub fn table(&self) -> String {
+        let width = self.checks.iter().map(|c| c.what.chars().count()).max().unwrap_or(10);
+        let mut out = format!("  {:<width$}  {:>9}  {:>9}\n", "expectation", "expected", "actual");
+        for check in &self.checks {
+            let mark = if check.passed() { "✓" } else { "✗" };
+            out.push_str(&format!(
+                "{mark} {:<width$}  {:>9}  {:>9}\n",
+                check.what, check.expected, check.actual
+            ));
+        }
+        let passed = self.checks.iter().filter(|c| c.passed()).count();
+        out.push_str(&format!("{passed}/{} expectations held\n", self.checks.len()));
+        out
+    }
+}
+
+fn request(event_id: &str, user: &str, locale: &str) -> String {
+    serde_json::to_string(&TicketRequest {
+        event_id: event_id.to_owned(),
+        user_id: user.to_owned(),
+        requested_at: Some("2026-11-22T10:00:00Z".to_owned()),
+        contact: Some(Contact {
+            email: Some(format!("{user}@example.com")),
+            push_endpoint_arn: None,
+        }),
+        locale: Some(locale.to_owned()),
+    })
+    .expect("a request serializes")
+}
+
+/// Run the scenario on a started stack; `say` prints progress.
+pub async fn run(stack: &LocalStack, scenario: &Scenario, say: &dyn Fn(&str)) -> Result<Outcome, String> {
+    let mut outcome = Outcome::default();
+    let queue = "TicketIssueQueue";
+
+    say(&format!(
+        "1. seeding event {} with {} seats",
+        scenario.event_id, scenario.capacity
+    ));
+    stack.seed_event(&scenario.event_id, scenario.capacity).await?;
+
+    say(&format!(
+        "2. {} people join the queue ({} more than there are seats)",
+        scenario.users,
+        scenario.users - scenario.capacity
+    ));
+    let users: Vec<String> = (1..=scenario.users).map(|i| format!("fan-{i}")).collect();
+    let mut message_ids = BTreeMap::new();
+    for (i, user) in users.iter().enumerate() {
+        let body = request(&scenario.event_id, user, if i % 2 == 0 { "ko" } else { "en" });
+        message_ids.insert(user.clone(), (stack.send(queue, &body).await?, body));
+    }
+    say("   plus one poison message (not JSON) and one request for an event that does not exist yet");
+    stack.send(queue, "this is not a ticket request").await?;
+    stack
+        .send(queue, &request(&scenario.late_event_id, "late-fan", "ko"))
+        .await?;
+    stack.wait_idle(scenario.drain_timeout, say).await?;
+
+    say("3. the producer sends fan-3's request again, as a new message (a producer duplicate)");
+    let (_, fan3_body) = &message_ids["fan-3"];
+    stack.send(queue, fan3_body).await?;
+    stack.wait_idle(scenario.drain_timeout, say).await?;
+
+    say("4. SQS delivers fan-1's original message a second time (a duplicate delivery)");
+    let before = Snapshot::take(stack, scenario).await?;
+    let (fan1_id, fan1_body) = &message_ids["fan-1"];
+    let redelivery = json!({"Records": [{
+        "messageId": fan1_id,
+        "receiptHandle": "redelivered",
+        "body": fan1_body,
+        "attributes": {"ApproximateReceiveCount": "2", "SentTimestamp": "1700000000000"},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": stack.stack.attribute(queue, "Arn").unwrap_or_default(),
+        "awsRegion": moto_harness::REGION,
+    }]});
+    let response = stack.invoke("ticket-processor", &redelivery).await?;
+    stack.wait_idle(scenario.drain_timeout, say).await?;
+    let after = Snapshot::take(stack, scenario).await?;
+
+    let sold_out = scenario.users - scenario.capacity;
+    outcome.check(
+        "tickets issued for the event (= capacity)",
+        scenario.capacity,
+        after.tickets.len(),
+    );
+    outcome.check("`issued` counter of the event", scenario.capacity, after.issued);
+    outcome.check("people with more than one ticket", 0, after.people_with_two_tickets());
+    outcome.check(
+        "ticket-issued pushes",
+        scenario.capacity,
+        after.pushes_of_kind("ticket-issued"),
+    );
+    outcome.check("sold-out pushes", sold_out, after.pushes_of_kind("sold-out"));
+    outcome.check("emails sent (one per person)", scenario.users, after.emails.len());
+    outcome.check(
+        "pushes per notification id, at most",
+        1,
+        after.max_pushes_per_notification(),
+    );
+    outcome.check("producer duplicate: pushes to fan-3", 1, after.pushes_to("fan-3"));
+    outcome.check(
+        "duplicate delivery: batchItemFailures",
+        "[]",
+        response
+            .get("batchItemFailures")
+            .map(Value::to_string)
+            .unwrap_or_else(|| response.to_string()),
+    );
+    outcome.check(
+        "duplicate delivery: new tickets, pushes, emails",
+        "0/0/0",
+        before.difference(&after),
+    );
+
+    say("5. the DLQ alarm fires: an operator inspects the ticket DLQ (dlq-redrive dry run)");
+    let dry_run = stack
+        .invoke("dlq-redrive", &json!({"queue": "ticket", "dryRun": true}))
+        .await?;
+    let inspected = &dry_run["queues"][0];
+    say(&format!(
+        "   dead letters by error kind: {}",
+        inspected["inspection"]["byErrorKind"]
+    ));
+    outcome.check(
+        "dead letters: malformed-body (the poison)",
+        1,
+        count(&inspected["inspection"]["byErrorKind"]["malformed-body"]),
+    );
+    outcome.check(
+        "dead letters: unknown-event (the early request)",
+        1,
+        count(&inspected["inspection"]["byErrorKind"]["unknown-event"]),
+    );
+    outcome.check("dry run moved", 0, count(&inspected["moved"]));
+
+    say(&format!(
+        "6. the operator creates {} and replays only the unknown-event dead letters",
+        scenario.late_event_id
+    ));
+    stack.seed_event(&scenario.late_event_id, 2).await?;
+    let replay = stack
+        .invoke(
+            "dlq-redrive",
+            &json!({"queue": "ticket", "mode": "replay", "dryRun": false, "filter": {"errorKind": ["unknown-event"]}}),
+        )
+        .await?;
+    outcome.check("replay moved", 1, count(&replay["queues"][0]["moved"]));
+    stack.wait_idle(scenario.drain_timeout, say).await?;
+    let tickets = tickets_of(stack, &scenario.late_event_id).await?;
+    outcome.check("late-fan's ticket after the redrive", "late-fan", tickets.join(","));
+    let left = stack.depth(&stack.queue_url("TicketIssueDeadLetterQueue")?).await?;
+    outcome.check("dead letters left (the poison stays)", 1, left.0 + left.1);
+    let mut drained = 0;
+    for logical_id in ["TicketIssueQueue", "NotificationQueue", "NotificationDeadLetterQueue"] {
+        let (visible, in_flight) = stack.depth(&stack.queue_url(logical_id)?).await?;
+        drained += visible + in_flight;
+    }
+    outcome.check("messages left in the other queues", 0, drained);
+    Ok(outcome)
+}
+
+fn count(value: &Value) -> u64 {
+    value.as_u64().unwrap_or(0)
+}
+
+/// What the emulator holds for the scenario's event.
+struct Snapshot {
+    tickets: Vec<String>,
+    issued: u64,
+    /// (userId, kind) of every push to the topic.
+    pushes: Vec<(String, String, String)>,
+    emails: Vec<Value>,
+}
+
+impl Snapshot {
+    async fn take(stack: &LocalStack, scenario: &Scenario) -> Result<Self, String> {
+        let table = stack.stack.reference("TicketsTable").ok_or("no TicketsTable")?;
+        let event = aws_sdk_dynamodb::Client::new(&stack.sdk)
+            .get_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S(format!("EVENT#{}", scenario.event_id)))
+            .key("sk", AttributeValue::S("META".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| shared::error_chain(&e))?;
+        let issued = event
+            .item()
+            .and_then(|item| item.get("issued"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let topic = stack.stack.reference("PushTopic").ok_or("no PushTopic")?;
+        let data = stack.moto.data();
+        let pushes = data["sns"]["Topic"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t["arn"] == topic.as_str())
+            .flat_map(|t| t["sent_notifications"].as_array().cloned().unwrap_or_default())
+            .map(|push| {
+                let attribute = |name: &str| {
+                    let value = &push[3][name];
+                    value["Value"]
+                        .as_str()
+                        .or(value["StringValue"].as_str())
+                        .or(value.as_str())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let notification: Value = serde_json::from_str(push[1].as_str().unwrap_or("{}")).unwrap_or(Value::Null);
+                let id = notification["notificationId"].as_str().unwrap_or_default().to_owned();
+                (
+                    attribute("userId"),
+                    attribute("kind"),
+                    if id.is_empty() { push[1].to_string() } else { id },
+                )
+            })
+            .collect();
+        let emails = data["ses"]["Message"].as_array().cloned().unwrap_or_default();
+        Ok(Self {
+            tickets: tickets_of(stack, &scenario.event_id).await?,
+            issued,
+            pushes,
+            emails,
+        })
+    }
+
+    fn pushes_of_kind(&self, kind: &str) -> usize {
+        self.pushes.iter().filter(|(_, k, _)| k == kind).count()
+    }
+
+    fn pushes_to(&self, user: &str) -> usize {
+        self.pushes.iter().filter(|(u, _, _)| u == user).count()
+    }
+
+    fn max_pushes_per_notification(&self) -> usize {
+        let mut per_user_kind: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        for (user, kind, _) in &self.pushes {
+            *per_user_kind.entry((user, kind)).or_default() += 1;
+        }
+        per_user_kind.values().copied().max().unwrap_or(0)
+    }
+
+    fn people_with_two_tickets(&self) -> usize {
+        let unique: BTreeSet<&String> = self.tickets.iter().collect();
+        self.tickets.len() - unique.len()
+    }
+
+    fn difference(&self, later: &Snapshot) -> String {
+        format!(
+            "{}/{}/{}",
+            later.tickets.len() - self.tickets.len(),
+            later.pushes.len() - self.pushes.len(),
+            later.emails.len() - self.emails.len()
+        )
+    }
+}
+
+/// The users holding a ticket for `event_id`.
+async fn tickets_of(stack: &LocalStack, event_id: &str) -> Result<Vec<String>, String> {
+    let table = stack.stack.reference("TicketsTable").ok_or("no TicketsTable")?;
+    let items = aws_sdk_dynamodb::Client::new(&stack.sdk)
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :ticket)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("EVENT#{event_id}")))
+        .expression_attribute_values(":ticket", AttributeValue::S("TICKET#".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| shared::error_chain(&e))?;
+    Ok(items
+        .items()
+        .iter()
+        .filter_map(|item| item.get("sk").and_then(|sk| sk.as_s().ok()))
+        .map(|sk| sk.trim_start_matches("TICKET#").to_owned())
+        .collect())
+}
