@@ -2,9 +2,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// 2001-09-09: no real invocation deadline is earlier.
-const EARLIEST_PLAUSIBLE_EPOCH_MS: u64 = 1_000_000_000_000;
-
 /// When the current invocation times out. `None` when the caller has no deadline
 /// (a local run without a Runtime API); code must still behave sensibly then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -22,14 +19,22 @@ impl Deadline {
         }
     }
 
-    /// From the Lambda context. Lambda sends epoch milliseconds; a value before 2001 is not a
-    /// deadline but an emulator's placeholder (`cargo lambda watch` 1.9 sends a fixed 600000, a
-    /// hand-built `Context` has 0), and means none rather than one long past.
+    /// From the Lambda context, at the start of an invocation. Lambda never starts an invocation
+    /// after its deadline, so a deadline already past is an emulator's placeholder (`cargo lambda
+    /// watch` 1.9 sends a fixed 600000, ten minutes after 1970; a hand-built `Context` has 0) and
+    /// means none, rather than one that would stop every record from starting.
     pub fn from_context(ctx: &lambda_runtime::Context) -> Self {
-        match ctx.deadline {
-            ms if ms < EARLIEST_PLAUSIBLE_EPOCH_MS => Self::NONE,
-            ms => Self::at_epoch_ms(ms),
+        let deadline = Self::at_epoch_ms(ctx.deadline);
+        if deadline.remaining().is_some_and(|left| left.is_zero()) {
+            if ctx.deadline != 0 {
+                tracing::warn!(
+                    deadline_ms = ctx.deadline,
+                    "the invocation's deadline has already passed: not a Lambda deadline (a local emulator?); running without one"
+                );
+            }
+            return Self::NONE;
         }
+        deadline
     }
 
     /// A deadline `after` from now.

@@ -13,7 +13,6 @@
 //! `main.rs` reads [`RedriveConfig`] at cold start and hands each payload to [`Redrive::handle`].
 
 pub mod config;
-pub mod deadline;
 pub mod dlq;
 pub mod error;
 pub mod filter;

@@ -1,4 +1,3 @@
-use dlq_redrive::deadline::invocation_deadline;
 use dlq_redrive::{Redrive, RedriveConfig};
 use lambda_runtime::{LambdaEvent, service_fn};
 use shared::config::Environment;
@@ -11,7 +10,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let redrive = Redrive::new(config, sqs);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let redrive = &redrive;
-        async move { redrive.handle(event.payload, invocation_deadline(&event.context)).await }
+        async move {
+            redrive
+                .handle(event.payload, shared::Deadline::from_context(&event.context))
+                .await
+        }
     }))
     .await
 }
