@@ -10,6 +10,7 @@ pub mod handler;
 pub mod idempotency;
 pub mod logging;
 pub mod record;
+pub mod redact;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod worker;

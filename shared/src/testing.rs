@@ -54,3 +54,81 @@ pub fn event(messages: impl IntoIterator<Item = Value>) -> SqsEvent {
 pub fn sqs_message(message: Value) -> SqsMessage {
     serde_json::from_value(message).expect("a well-formed SQS message")
 }
+
+/// Log lines written through [`crate::logging::subscriber`] (the functions' own format), for
+/// assertions on what a worker logs.
+#[derive(Debug, Clone, Default)]
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Capture this thread's logs until the guard drops (use a current-thread runtime so every
+    /// record's future runs on this thread).
+    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let writer = self.clone();
+        tracing::subscriber::set_default(crate::logging::subscriber(move || writer.clone()))
+    }
+
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Create an idempotency table as the template does (partition key `id`, TTL on `expiration`)
+/// with a unique name, and return the name.
+pub async fn create_idempotency_table(client: &aws_sdk_dynamodb::Client) -> String {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    };
+    let table = format!("idempotency-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    client
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("name and type are set"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("name and type are set"),
+        )
+        .send()
+        .await
+        .expect("create the idempotency table");
+    client
+        .update_time_to_live()
+        .table_name(&table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("expiration")
+                .enabled(true)
+                .build()
+                .expect("name and flag are set"),
+        )
+        .send()
+        .await
+        .expect("enable TTL on expiration");
+    table
+}

@@ -2,8 +2,8 @@
 //! completion and the release, and on the dead-letter send. Every record ends in a defined,
 //! logged state, and no record whose effect may not have been recorded is reported as a success.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput;
 use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::error::{ConditionalCheckFailedException, Provisione
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use shared::dead_letter::SqsDeadLetterQueue;
 use shared::idempotency::DynamoDbStore;
-use shared::testing::{event, message};
+use shared::testing::{CapturedLogs, event, message};
 use shared::{BatchProcessor, Deadline, Idempotency, IdempotencyConfig, Record, RecordError, RecordStatus};
 
 fn dynamodb(rules: &[&Rule]) -> aws_sdk_dynamodb::Client {
@@ -29,30 +29,9 @@ fn idempotency(client: aws_sdk_dynamodb::Client) -> Idempotency {
 }
 
 /// Log lines written while `f` runs, through the same subscriber the functions use.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
 async fn with_logs<F: std::future::Future>(f: F) -> (F::Output, String) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = shared::logging::subscriber(move || writer.clone());
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = CapturedLogs::new();
+    let _guard = captured.install();
     let output = f.await;
     (output, captured.text())
 }

@@ -6,13 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
-};
-use moto_harness::{MotoServer, unique_name};
+use aws_sdk_dynamodb::types::AttributeValue;
+use moto_harness::MotoServer;
 use shared::idempotency::{Clock, DynamoDbStore, IdempotencyStore, MemoryStore, Status};
-use shared::testing::{event, message, sqs_message, with_attribute};
+use shared::testing::{create_idempotency_table, event, message, sqs_message, with_attribute};
 use shared::{
     BatchProcessor, Deadline, ErrorClass, Idempotency, IdempotencyConfig, IdempotencyError, Outcome, Record,
     RecordError, RecordStatus, attributes,
@@ -28,45 +25,6 @@ impl Clock for Later {
     }
 }
 
-async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
-    let table = unique_name("idempotency");
-    client
-        .create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("create table");
-    client
-        .update_time_to_live()
-        .table_name(&table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name("expiration")
-                .enabled(true)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("enable TTL");
-    table
-}
-
 /// A DynamoDB-backed fixture: the store, a raw client for assertions, the table name.
 struct Dynamo {
     client: aws_sdk_dynamodb::Client,
@@ -77,7 +35,7 @@ struct Dynamo {
 async fn dynamo() -> Dynamo {
     let sdk = MotoServer::shared().sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
-    let table = create_table(&client).await;
+    let table = create_idempotency_table(&client).await;
     Dynamo {
         store: Arc::new(DynamoDbStore::new(client.clone(), &table)),
         client,

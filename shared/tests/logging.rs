@@ -1,29 +1,13 @@
 //! Logs are JSON lines; every line written while a record runs carries its messageId, and each
 //! batch ends with one summary line.
 
-use std::sync::{Arc, Mutex};
-
-use shared::testing::{event, message};
+use shared::testing::{CapturedLogs, event, message};
 use shared::{BatchProcessor, Deadline, Record, RecordError};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn record_lines_carry_the_message_id_and_the_batch_ends_with_a_summary() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let _guard = tracing::subscriber::set_default(shared::logging::subscriber(move || writer.clone()));
+    let captured = CapturedLogs::new();
+    let _guard = captured.install();
 
     let handler = |record: Record| async move {
         tracing::info!(step = "working", "handling");
@@ -41,7 +25,7 @@ async fn record_lines_carry_the_message_id_and_the_batch_ends_with_a_summary() {
         .await
         .unwrap();
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     let lines: Vec<serde_json::Value> = text
         .lines()
         .map(|line| serde_json::from_str(line).expect("every line is JSON"))

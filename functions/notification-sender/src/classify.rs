@@ -21,8 +21,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::mask::mask_emails_in;
 use crate::push::PushTarget;
+use shared::redact::mask_emails_in;
 
 /// Whether a send can succeed if tried again, and who can make it succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use futures::future::{BoxFuture, FutureExt};
 
 use crate::classify::{FailureClass, SES_SEND_EMAIL, SendFailure, send_email_failure};
-use crate::mask::mask_email;
 use crate::templates::RenderedEmail;
+use shared::redact::mask_email;
 
 /// One email to one recipient.
 #[derive(Clone, PartialEq, Eq)]

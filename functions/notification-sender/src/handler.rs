@@ -18,9 +18,9 @@ use crate::channels::{Channel, ChannelError, ChannelResult, Delivery, conclude};
 use crate::classify::{FailureClass, SendFailure};
 use crate::config::SenderConfig;
 use crate::email::{EmailSender, SesEmailSender};
-use crate::mask::mask_email;
 use crate::plan::Plan;
 use crate::push::{PushSender, SnsPushSender};
+use shared::redact::mask_email;
 
 /// One try of an SNS or SES call. The SDK retries throttling and 5xx within the call's budget.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -13,7 +13,6 @@ pub mod classify;
 pub mod config;
 pub mod email;
 pub mod handler;
-pub mod mask;
 pub mod plan;
 pub mod push;
 pub mod templates;

@@ -4,9 +4,9 @@ use messages::{Notification, NotificationKind, is_valid_id};
 use shared::{Record, RecordError};
 
 use crate::email::Email;
-use crate::mask::mask_emails_in;
 use crate::push::{Push, PushTarget};
 use crate::templates::{self, Language, Values};
+use shared::redact::mask_emails_in;
 
 /// Longest accepted notificationId, in bytes: it becomes part of DynamoDB keys (2,048 bytes at
 /// most) and ticket-processor's ids are far shorter (`ticket-issued#<id of at most 128>`).

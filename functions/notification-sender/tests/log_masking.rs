@@ -3,31 +3,11 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use shared::RecordStatus;
+use shared::testing::CapturedLogs;
 use support::{Faulty, Fixture, Resources, delivery, ticket_issued};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
 
 // A current-thread runtime: the subscriber set below is this thread's, and every record runs here.
 #[tokio::test(flavor = "current_thread")]
@@ -45,9 +25,8 @@ async fn logs_show_addresses_only_masked() {
     let misplaced =
         r#"{"notificationId":"n-1","kind":"sold-out","eventId":"e1","userId":"u1","contact":"lee.jiwoo@example.org"}"#;
 
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let _subscriber = tracing::subscriber::set_default(shared::logging::subscriber(move || writer.clone()));
+    let logs = CapturedLogs::new();
+    let _subscriber = logs.install();
     // 1: the email fails transiently (injected); the misplaced address fails to parse.
     let first = fixture
         .run(

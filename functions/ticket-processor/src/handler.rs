@@ -7,9 +7,9 @@ use shared::{Record, RecordError, RecordHandler};
 
 use crate::config::TicketConfig;
 use crate::notify::NotificationQueue;
-use crate::redact::mask_email;
 use crate::request;
 use crate::tickets::{Issuance, TicketTable};
+use shared::redact::mask_email;
 
 /// How a request ended, as stored in the idempotency record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

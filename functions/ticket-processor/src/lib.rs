@@ -17,7 +17,6 @@
 pub mod config;
 pub mod handler;
 pub mod notify;
-pub mod redact;
 pub mod request;
 pub mod tickets;
 

@@ -2,28 +2,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::{Stack, body};
 use moto_harness::unique_name;
-use shared::testing::{message, sqs_message};
+use shared::testing::{CapturedLogs, message, sqs_message};
 use shared::{Deadline, Record, RecordHandler};
-
-/// Collects every log line written through the subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn the_outcome_is_logged_with_the_email_masked_and_the_notification_keeps_it_in_full() {
@@ -31,19 +13,18 @@ async fn the_outcome_is_logged_with_the_email_masked_and_the_notification_keeps_
     let event_id = unique_name("concert");
     stack.seed_event(&event_id, 1).await;
     let handler = stack.idempotency().wrap(stack.processor());
-    let captured = Captured::default();
-    let writer = captured.clone();
+    let captured = CapturedLogs::new();
 
     {
         // The test runtime is single-threaded, so this thread's subscriber sees every line.
-        let _logs = tracing::subscriber::set_default(shared::logging::subscriber(move || writer.clone()));
+        let _logs = captured.install();
         for (message_id, user) in [("m-issued", "kim.lee"), ("m-sold-out", "ana.ruiz")] {
             let record = Record::new(sqs_message(message(message_id, &body(&event_id, user))), Deadline::NONE).unwrap();
             handler.handle(record).await.unwrap();
         }
     }
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let lines: Vec<serde_json::Value> = logs
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))

@@ -121,22 +121,30 @@ impl MotoServer {
         self.request("POST", "/moto-api/reset");
     }
 
+    /// One moto-api call. A failed answer is retried a few times: `data.json` walks every backend
+    /// and can fail (500) while another test of the same binary is changing one.
     fn request(&self, method: &str, path: &str) -> String {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
-        stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
-        write!(
-            stream,
-            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
-        )
-        .expect("write to moto");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("read moto's answer");
-        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-        assert!(
-            head.starts_with("HTTP/1.") && head.contains(" 200"),
-            "{method} {path}: {head}"
-        );
-        body.to_owned()
+        let mut last = String::new();
+        for attempt in 0..5 {
+            if attempt > 0 {
+                std::thread::sleep(Duration::from_millis(100 * attempt));
+            }
+            let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
+            stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+            write!(
+                stream,
+                "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+            )
+            .expect("write to moto");
+            let mut response = String::new();
+            stream.read_to_string(&mut response).expect("read moto's answer");
+            let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+            if head.starts_with("HTTP/1.") && head.lines().next().is_some_and(|status| status.contains(" 200")) {
+                return body.to_owned();
+            }
+            last = format!("{head}\n{body:.500}");
+        }
+        panic!("{method} {path} failed five times; last answer: {last}")
     }
 }
 

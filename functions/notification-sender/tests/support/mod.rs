@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::{BoxFuture, FutureExt};
 use moto_harness::{MotoServer, unique_name};
 use notification_sender::classify::{FailureClass, SES_SEND_EMAIL, SNS_PUBLISH, SendFailure};
@@ -20,7 +18,7 @@ use notification_sender::push::{Push, PushSender, SnsPushSender};
 use notification_sender::{NotificationSender, SenderConfig};
 use serde_json::{Value, json};
 use shared::config::Environment;
-use shared::testing::{event, message};
+use shared::testing::{create_idempotency_table, event, message};
 use shared::worker::{Worker, WorkerConfig};
 use shared::{BatchOutcome, Deadline};
 
@@ -260,32 +258,6 @@ impl Default for Resources {
             verify_sender: true,
         }
     }
-}
-
-async fn create_idempotency_table(client: &aws_sdk_dynamodb::Client) -> String {
-    let table = unique_name("idempotency");
-    client
-        .create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("create idempotency table");
-    table
 }
 
 /// A ticket-issued notification-queue body as ticket-processor writes it.

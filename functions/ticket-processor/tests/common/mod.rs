@@ -66,7 +66,7 @@ impl Stack {
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let tickets_table = create_table(&dynamodb, "tickets", &["pk", "sk"]).await;
-        let idempotency_table = create_table(&dynamodb, "idempotency", &["id"]).await;
+        let idempotency_table = shared::testing::create_idempotency_table(&dynamodb).await;
         let mut notifications = sqs.create_queue().queue_name(if fifo {
             format!("{}.fifo", unique_name("notifications"))
         } else {

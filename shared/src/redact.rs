@@ -1,4 +1,4 @@
-//! Email addresses in logs, stored results and error messages are masked: `kim@example.com` →
+//! Personal data in logs: email addresses in logs, stored results and error messages are masked: `kim@example.com` →
 //! `k***@example.com`. The domain stays readable because it is what operators need to spot a
 //! provider-wide problem; the local part identifies a person.
 
