@@ -30,7 +30,8 @@ CHECK_BUILD := $(CURDIR)/.aws-sam/check-build
 # The benchmark's Python contender (Powertools, awslambdaric, boto3 pinned): its own venv.
 BENCH_VENV := $(CURDIR)/.venv-bench
 # What `make bench` builds and compares: the release binaries of the workers and the baseline.
-BENCH_BINARIES := functions/ticket-processor functions/notification-sender functions/dlq-redrive bench/hello-world
+BENCH_BINARIES := functions/ticket-processor functions/notification-sender functions/dlq-redrive \
+	bench/hello-world bench/init-probe
 
 .PHONY: help venv checkov-venv test fmt-check clippy unit-tests template-lint checkov sam-build demo \
 	bench-venv bench-build bench bench-smoke

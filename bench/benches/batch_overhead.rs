@@ -36,10 +36,16 @@ fn batch_overhead(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let processor = BatchProcessor::new(BatchConfig::default());
     let mut group = c.benchmark_group(bench::micro::GROUP);
+    // A few seconds per case keeps `make bench` short; the intervals in BENCHMARKS.md show the spread.
+    group
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(4));
 
     let run_fresh = |(idempotency, event): (Idempotency, SqsEvent)| {
         let handler = idempotency.wrap(nothing);
-        let outcome = runtime.block_on(processor.run(event, Deadline::NONE, &handler)).unwrap();
+        let outcome = runtime
+            .block_on(processor.run(event, Deadline::NONE, &handler))
+            .unwrap();
         assert_eq!(outcome.summary.succeeded, BATCH);
         // Dropped outside the timed routine by criterion, with the store.
         (idempotency, outcome)
@@ -58,7 +64,9 @@ fn batch_overhead(c: &mut Criterion) {
         b.iter_batched(
             || seen.clone(),
             |event| {
-                let outcome = runtime.block_on(processor.run(event, Deadline::NONE, &handler)).unwrap();
+                let outcome = runtime
+                    .block_on(processor.run(event, Deadline::NONE, &handler))
+                    .unwrap();
                 assert_eq!(outcome.summary.duplicates, BATCH);
                 outcome
             },
@@ -69,7 +77,11 @@ fn batch_overhead(c: &mut Criterion) {
     group.bench_function("no_idempotency", |b| {
         b.iter_batched(
             batch,
-            |event| runtime.block_on(processor.run(event, Deadline::NONE, &nothing)).unwrap(),
+            |event| {
+                runtime
+                    .block_on(processor.run(event, Deadline::NONE, &nothing))
+                    .unwrap()
+            },
             BatchSize::SmallInput,
         )
     });

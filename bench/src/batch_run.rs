@@ -49,6 +49,8 @@ pub struct ScenarioResult {
     pub cpu_us_per_message: f64,
     /// The same from `/proc/<pid>/stat` (10 ms ticks), as a cross-check.
     pub stat_cpu_us_per_message: f64,
+    /// CPU microseconds per message used between sending each batch and its response only.
+    pub in_batch_cpu_us_per_message: f64,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -71,6 +73,7 @@ struct Tally {
     wall_ms: Vec<f64>,
     cpu: Duration,
     ticks: u64,
+    in_batch_cpu: Duration,
 }
 
 /// Run both scenarios for every contender.
@@ -88,6 +91,7 @@ pub async fn run(stack: &BenchStack, contenders: &[Contender<'_>], plan: Plan) -
                             wall_ms: Vec::new(),
                             cpu: Duration::ZERO,
                             ticks: 0,
+                            in_batch_cpu: Duration::ZERO,
                         },
                         contender.process.cpu_time()?,
                         contender.process.cpu_ticks()?,
@@ -113,7 +117,12 @@ pub async fn run(stack: &BenchStack, contenders: &[Contender<'_>], plan: Plan) -
                     }
                     Scenario::Duplicate => redelivery(&sent[index][round % sent[index].len()]),
                 };
+                let cpu_before = contender.process.cpu_time()?;
                 let elapsed = invoke_batch(contender.process, &batch).await?;
+                let in_batch = contender.process.cpu_time()? - cpu_before;
+                if let Some((tally, _, _)) = tallies[index].as_mut() {
+                    tally.in_batch_cpu += in_batch;
+                }
                 if scenario == Scenario::Fresh {
                     stack.forget_tickets(contender.workspace, &batch).await?;
                 }
@@ -138,6 +147,7 @@ pub async fn run(stack: &BenchStack, contenders: &[Contender<'_>], plan: Plan) -
                     .ok_or_else(|| BenchError::check(&contender.process.label, "no measured batches"))?,
                 cpu_us_per_message: tally.cpu.as_secs_f64() * 1e6 / messages as f64,
                 stat_cpu_us_per_message: tally.ticks as f64 * tick_us / messages as f64,
+                in_batch_cpu_us_per_message: tally.in_batch_cpu.as_secs_f64() * 1e6 / messages as f64,
             });
         }
     }

@@ -136,7 +136,10 @@ impl BenchStack {
             .await
             .map_err(|e| sdk_failure(&workspace.tickets_table, e))?;
         if output.unprocessed_items().is_some_and(|items| !items.is_empty()) {
-            return Err(BenchError::setup(&workspace.tickets_table, "BatchWriteItem left tickets undeleted"));
+            return Err(BenchError::setup(
+                &workspace.tickets_table,
+                "BatchWriteItem left tickets undeleted",
+            ));
         }
         Ok(())
     }

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,7 @@ type Upstream = Client<HttpConnector, Full<Bytes>>;
 pub struct CountingProxy {
     address: SocketAddr,
     calls: Arc<Mutex<Vec<Call>>>,
+    connections: Arc<AtomicUsize>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -51,11 +53,14 @@ impl CountingProxy {
         let client: Upstream = Client::builder(TokioExecutor::new()).build_http();
         let upstream: Arc<str> = upstream.trim_end_matches('/').into();
         let recorded = calls.clone();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let accepted = connections.clone();
         let server = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                accepted.fetch_add(1, Ordering::Relaxed);
                 let (client, upstream, recorded) = (client.clone(), upstream.clone(), recorded.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request| {
@@ -67,12 +72,23 @@ impl CountingProxy {
                 });
             }
         });
-        Ok(Self { address, calls, server })
+        Ok(Self {
+            address,
+            calls,
+            connections,
+            server,
+        })
     }
 
     /// `AWS_ENDPOINT_URL` for a process whose calls are to be counted.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// TCP connections the process opened to the proxy since the last call. The proxy keeps
+    /// connections alive, as AWS endpoints do; moto closes each one after its response.
+    pub fn take_connections(&self) -> usize {
+        self.connections.swap(0, Ordering::Relaxed)
     }
 
     /// Every call recorded since the last `take`, in the order they finished.
@@ -183,13 +199,22 @@ mod tests {
 
     #[test]
     fn operations_are_named_from_the_target_header_or_the_query_body() {
-        assert_eq!(operation_of(Some("DynamoDB_20120810.PutItem"), b"{}", "/"), "DynamoDB.PutItem");
-        assert_eq!(operation_of(Some("AmazonSQS.SendMessage"), b"{}", "/"), "SQS.SendMessage");
+        assert_eq!(
+            operation_of(Some("DynamoDB_20120810.PutItem"), b"{}", "/"),
+            "DynamoDB.PutItem"
+        );
+        assert_eq!(
+            operation_of(Some("AmazonSQS.SendMessage"), b"{}", "/"),
+            "SQS.SendMessage"
+        );
         assert_eq!(
             operation_of(None, b"Action=SendMessage&QueueUrl=x", "/"),
             "Query.SendMessage"
         );
-        assert_eq!(operation_of(None, b"", "/moto-api/data.json"), "other /moto-api/data.json");
+        assert_eq!(
+            operation_of(None, b"", "/moto-api/data.json"),
+            "other /moto-api/data.json"
+        );
     }
 
     #[test]

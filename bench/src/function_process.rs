@@ -33,7 +33,12 @@ pub struct FunctionSpec {
 }
 
 /// The variables Lambda sets for every function, plus what points the process at the emulator.
-pub fn lambda_environment(spec: &FunctionSpec, runtime_api: &str, endpoint: &str, task_root: &Path) -> Vec<(String, String)> {
+pub fn lambda_environment(
+    spec: &FunctionSpec,
+    runtime_api: &str,
+    endpoint: &str,
+    task_root: &Path,
+) -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = [
         ("AWS_LAMBDA_RUNTIME_API", runtime_api),
         ("AWS_LAMBDA_FUNCTION_NAME", spec.function_name.as_str()),

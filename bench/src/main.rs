@@ -148,13 +148,28 @@ async fn run(args: &Args) -> Result<(), BenchError> {
         environment: Default::default(),
         timeout: Duration::from_secs(3),
     };
-    let init_specs = [
+    let mut init_specs = vec![
         hello_world,
         ticket_processor.clone(),
         rust_spec("notification-sender")?,
         rust_spec("dlq-redrive")?,
         powertools.clone(),
     ];
+    // The init breakdown: a worker's cold-start parts one at a time, ticket-processor's config.
+    let probe = bootstrap(&args.lambda_dir, "init-probe")?;
+    for parts in report::INIT_PROBE_PARTS {
+        let mut environment = ticket_processor.environment.clone();
+        environment.insert("INIT_PROBE".to_owned(), parts.to_owned());
+        init_specs.push(FunctionSpec {
+            label: report::probe_label(parts),
+            function_name: ticket_processor.function_name.clone(),
+            program: probe.clone(),
+            args: Vec::new(),
+            task_root: None,
+            environment,
+            timeout: ticket_processor.timeout,
+        });
+    }
 
     eprintln!("bench: init, {} starts of each function", args.init_runs);
     let init = init_time::measure(&init_specs, args.init_runs, &endpoint, &log_dir).await?;
@@ -168,8 +183,14 @@ async fn run(args: &Args) -> Result<(), BenchError> {
         "bench: batches, {} warm-up + {} measured per scenario and contender, interleaved",
         plan.warmup, plan.batches
     );
-    let rust_process = FunctionProcess::start(&ticket_processor, &endpoint, &log_dir.join("batches-ticket-processor.log")).await?;
-    let python_process = FunctionProcess::start(&powertools, &endpoint, &log_dir.join("batches-powertools.log")).await?;
+    let rust_process = FunctionProcess::start(
+        &ticket_processor,
+        &endpoint,
+        &log_dir.join("batches-ticket-processor.log"),
+    )
+    .await?;
+    let python_process =
+        FunctionProcess::start(&powertools, &endpoint, &log_dir.join("batches-powertools.log")).await?;
     let contenders = [
         Contender {
             process: &rust_process,
@@ -184,7 +205,10 @@ async fn run(args: &Args) -> Result<(), BenchError> {
     rust_process.stop().await;
     python_process.stop().await;
 
-    eprintln!("bench: round trips, {} batches per scenario and contender", args.round_trip_batches);
+    eprintln!(
+        "bench: round trips, {} batches per scenario and contender",
+        args.round_trip_batches
+    );
     let rust_proxy = CountingProxy::start(&endpoint)
         .await
         .map_err(|e| BenchError::setup("counting proxy", e))?;
@@ -213,14 +237,22 @@ async fn run(args: &Args) -> Result<(), BenchError> {
             workspace: &stack.powertools,
         },
     ];
-    let (round_trips, counted_fresh) =
-        round_trips::count(&stack, &contenders, &[&rust_proxy, &python_proxy], args.round_trip_batches, plan.batch_size)
-            .await?;
+    let (round_trips, counted_fresh) = round_trips::count(
+        &stack,
+        &contenders,
+        &[&rust_proxy, &python_proxy],
+        args.round_trip_batches,
+        plan.batch_size,
+    )
+    .await?;
     rust_process.stop().await;
     python_process.stop().await;
 
     let mut issued = Vec::new();
-    for (label, workspace) in [(&ticket_processor.label, &stack.rust), (&powertools.label, &stack.powertools)] {
+    for (label, workspace) in [
+        (&ticket_processor.label, &stack.rust),
+        (&powertools.label, &stack.powertools),
+    ] {
         let expected: u64 = batches
             .fresh_messages
             .iter()
@@ -232,7 +264,9 @@ async fn run(args: &Args) -> Result<(), BenchError> {
         if actual != expected {
             return Err(BenchError::check(
                 label.as_str(),
-                format!("issued {actual} tickets for {expected} fresh requests: the contenders did not do the same work"),
+                format!(
+                    "issued {actual} tickets for {expected} fresh requests: the contenders did not do the same work"
+                ),
             ));
         }
         issued.push(IssuedCheck {
@@ -263,7 +297,10 @@ async fn run(args: &Args) -> Result<(), BenchError> {
     };
     let json = serde_json::to_string_pretty(&results).unwrap_or_default();
     let json_path = log_dir.join("results.json");
-    std::fs::write(&json_path, json).map_err(|source| BenchError::File { path: json_path, source })?;
+    std::fs::write(&json_path, json).map_err(|source| BenchError::File {
+        path: json_path,
+        source,
+    })?;
     std::fs::write(&args.output, report::render(&results)).map_err(|source| BenchError::File {
         path: args.output.clone(),
         source,
@@ -289,18 +326,28 @@ fn bootstrap(lambda_dir: &Path, binary: &str) -> Result<PathBuf, BenchError> {
 
 /// The Powertools handler under awslambdaric, configured like ticket-processor but with its own
 /// tables and queue.
-fn powertools_spec(args: &Args, stack: &BenchStack, ticket_processor: &FunctionSpec) -> Result<FunctionSpec, BenchError> {
+fn powertools_spec(
+    args: &Args,
+    stack: &BenchStack,
+    ticket_processor: &FunctionSpec,
+) -> Result<FunctionSpec, BenchError> {
     if !args.bench_python.is_file() {
         return Err(BenchError::check(
             "powertools",
-            format!("{} is missing: make bench creates .venv-bench", args.bench_python.display()),
+            format!(
+                "{} is missing: make bench creates .venv-bench",
+                args.bench_python.display()
+            ),
         ));
     }
     let workspace = &stack.powertools;
     let mut environment = std::collections::BTreeMap::from([
         ("TICKETS_TABLE_NAME".to_owned(), workspace.tickets_table.clone()),
         ("IDEMPOTENCY_TABLE_NAME".to_owned(), workspace.idempotency_table.clone()),
-        ("NOTIFICATION_QUEUE_URL".to_owned(), workspace.notification_queue_url.clone()),
+        (
+            "NOTIFICATION_QUEUE_URL".to_owned(),
+            workspace.notification_queue_url.clone(),
+        ),
     ]);
     if let Some(expires) = ticket_processor.environment.get("IDEMPOTENCY_EXPIRES_AFTER_SECONDS") {
         environment.insert("IDEMPOTENCY_EXPIRES_AFTER_SECONDS".to_owned(), expires.clone());
@@ -309,7 +356,11 @@ fn powertools_spec(args: &Args, stack: &BenchStack, ticket_processor: &FunctionS
         label: "powertools".to_owned(),
         function_name: "bench-ticket-processor-powertools".to_owned(),
         program: args.bench_python.clone(),
-        args: vec!["-m".to_owned(), "awslambdaric".to_owned(), "ticket_handler.handler".to_owned()],
+        args: vec![
+            "-m".to_owned(),
+            "awslambdaric".to_owned(),
+            "ticket_handler.handler".to_owned(),
+        ],
         task_root: Some(args.workspace.join("bench/python")),
         environment,
         timeout: ticket_processor.timeout,

@@ -17,7 +17,11 @@ pub enum UsageError {
         source: std::io::Error,
     },
     #[error("process {pid}: {what} is malformed: {detail}")]
-    Malformed { pid: u32, what: &'static str, detail: String },
+    Malformed {
+        pid: u32,
+        what: &'static str,
+        detail: String,
+    },
 }
 
 /// User + system CPU time of process `pid` (all threads), nanosecond resolution.
@@ -135,7 +139,10 @@ mod tests {
         let ticks = stat_cpu_ticks(pid).unwrap() - ticks_before;
         let tick_ms = 1000 / clock_ticks_per_second();
         // 100 ms by the clock; /proc/<pid>/stat, a separate account, must show most of it.
-        assert!(ticks * tick_ms >= 50, "100 ms of CPU by the clock, {ticks} ticks by /proc");
+        assert!(
+            ticks * tick_ms >= 50,
+            "100 ms of CPU by the clock, {ticks} ticks by /proc"
+        );
         // The peak read after the current size is at least that size.
         let rss = rss_kib(pid).unwrap();
         assert!(peak_rss_kib(pid).unwrap() >= rss);

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::bench_stack::BenchStack;
 use crate::batch_run::{Contender, Scenario, invoke_batch};
+use crate::bench_stack::BenchStack;
 use crate::counting_proxy::{CountingProxy, busy_time, count_by_operation};
 use crate::error::BenchError;
 use crate::stats::Summary;
@@ -26,6 +26,11 @@ pub struct RoundTripResult {
     pub wall_ms: Summary,
     pub emulator_ms: Summary,
     pub handler_ms: Summary,
+    /// CPU microseconds per message of the process in this run, whose connections (to the
+    /// proxy) stay alive between calls.
+    pub cpu_us_per_message: f64,
+    /// TCP connections the process opened per message.
+    pub connections_per_message: f64,
 }
 
 /// Count `batches` fresh batches, then their redeliveries, for each contender; `proxies[i]` is
@@ -45,6 +50,7 @@ pub async fn count(
         invoke_batch(contender.process, &warmup).await?;
         stack.forget_tickets(workspace, &warmup).await?;
         proxy.take();
+        proxy.take_connections();
         let fresh: Vec<_> = (0..batches)
             .map(|_| fresh_batch(&workspace.event_id, &workspace.source_queue_arn, batch_size))
             .collect();
@@ -52,8 +58,11 @@ pub async fn count(
         for (scenario, sent) in [(Scenario::Fresh, &fresh), (Scenario::Duplicate, &duplicates)] {
             let mut counts: BTreeMap<String, usize> = BTreeMap::new();
             let (mut wall, mut emulator, mut handler) = (Vec::new(), Vec::new(), Vec::new());
+            let mut cpu = std::time::Duration::ZERO;
             for batch in sent {
+                let cpu_before = contender.process.cpu_time()?;
                 let elapsed = invoke_batch(contender.process, batch).await?;
+                cpu += contender.process.cpu_time()? - cpu_before;
                 let calls = proxy.take();
                 if scenario == Scenario::Fresh {
                     // Directly, not through the proxy: not the contender's calls.
@@ -82,6 +91,8 @@ pub async fn count(
                 wall_ms: summary(&wall)?,
                 emulator_ms: summary(&emulator)?,
                 handler_ms: summary(&handler)?,
+                cpu_us_per_message: cpu.as_secs_f64() * 1e6 / messages as f64,
+                connections_per_message: proxy.take_connections() as f64 / messages as f64,
             });
         }
         fresh_messages.push((contender.process.label.clone(), ((batches + 1) * batch_size) as u64));

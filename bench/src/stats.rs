@@ -76,7 +76,10 @@ mod tests {
     #[test]
     fn mean_min_max_and_count() {
         let summary = Summary::of(&[2.0, 4.0, 9.0]).unwrap();
-        assert_eq!((summary.count, summary.mean, summary.min, summary.max), (3, 5.0, 2.0, 9.0));
+        assert_eq!(
+            (summary.count, summary.mean, summary.min, summary.max),
+            (3, 5.0, 2.0, 9.0)
+        );
     }
 
     #[test]

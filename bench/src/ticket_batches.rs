@@ -93,7 +93,10 @@ mod tests {
             assert_eq!(request["eventId"], "e-1");
             assert!(batch.user_ids.iter().any(|u| request["userId"] == u.as_str()));
             assert!(users.insert(request["userId"].as_str().unwrap().to_owned()));
-            assert_eq!(record.event_source_arn.as_deref(), Some("arn:aws:sqs:us-east-1:123456789012:q"));
+            assert_eq!(
+                record.event_source_arn.as_deref(),
+                Some("arn:aws:sqs:us-east-1:123456789012:q")
+            );
         }
     }
 
@@ -111,7 +114,10 @@ mod tests {
 
     #[test]
     fn batch_responses_are_read_and_anything_else_is_an_error() {
-        assert_eq!(failed_message_ids(br#"{"batchItemFailures":[]}"#).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            failed_message_ids(br#"{"batchItemFailures":[]}"#).unwrap(),
+            Vec::<String>::new()
+        );
         assert_eq!(
             failed_message_ids(br#"{"batchItemFailures":[{"itemIdentifier":"m-2"}]}"#).unwrap(),
             vec!["m-2"]

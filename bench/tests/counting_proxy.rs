@@ -4,7 +4,9 @@
 use std::time::Instant;
 
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_dynamodb::types::{AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
 use bench::counting_proxy::{CountingProxy, busy_time, count_by_operation};
 use moto_harness::{MotoServer, unique_name};
 
@@ -15,7 +17,9 @@ async fn calls_through_the_proxy_reach_moto_and_are_counted_by_operation() {
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(proxy.endpoint())
         .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "test"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
         .load()
         .await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
@@ -27,7 +31,13 @@ async fn calls_through_the_proxy_reach_moto_and_are_counted_by_operation() {
         .create_table()
         .table_name(&table)
         .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
         .attribute_definitions(
             AttributeDefinition::builder()
                 .attribute_name("id")
@@ -85,4 +95,7 @@ async fn calls_through_the_proxy_reach_moto_and_are_counted_by_operation() {
     let busy = busy_time(&calls);
     assert!(!busy.is_zero() && busy <= wall, "busy {busy:?} of {wall:?}");
     assert!(proxy.take().is_empty(), "take drains the record");
+    let connections = proxy.take_connections();
+    assert!((1..=5).contains(&connections), "{connections} connections for 5 calls");
+    assert_eq!(proxy.take_connections(), 0);
 }
