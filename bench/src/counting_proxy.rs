@@ -105,6 +105,7 @@ async fn forward(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let started = Instant::now();
     let (mut parts, body) = request.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let operation = operation_of(
         parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()),
@@ -118,7 +119,10 @@ async fn forward(
     };
     let response = match client.request(Request::from_parts(parts, Full::new(body))).await {
         Ok(response) => {
-            let (parts, body) = response.into_parts();
+            let (mut parts, body) = response.into_parts();
+            // moto answers `Connection: close`; a proxy must not forward hop-by-hop headers, and
+            // dropping it lets the process keep its connection alive, as AWS endpoints allow.
+            strip_hop_by_hop(&mut parts.headers);
             match body.collect().await {
                 Ok(body) => Response::from_parts(parts, Full::new(body.to_bytes())),
                 Err(e) => failure(format!("reading the emulator's answer: {e}")),
@@ -132,6 +136,18 @@ async fn forward(
         finished: Instant::now(),
     });
     Ok(response)
+}
+
+fn strip_hop_by_hop(headers: &mut hyper::HeaderMap) {
+    for name in [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "upgrade",
+    ] {
+        headers.remove(name);
+    }
 }
 
 fn failure(message: String) -> Response<Full<Bytes>> {

@@ -126,7 +126,8 @@ impl Results {
             ["DynamoDB.PutItem", "DynamoDB.UpdateItem", "DynamoDB.DeleteItem"]
                 .iter()
                 .filter_map(|op| calls.get(*op))
-                .sum(),
+                .sum::<f64>()
+                + 0.0,
         )
     }
 
@@ -142,12 +143,20 @@ impl Results {
             ]
             .iter()
             .filter_map(|op| calls.get(*op))
-            .sum(),
+            .sum::<f64>()
+                + 0.0,
         )
     }
 
     pub fn total_calls(&self, label: &str, scenario: Scenario) -> Option<f64> {
-        Some(self.round_trip(label, scenario)?.calls_per_message.values().sum())
+        // `+ 0.0`: an empty sum is -0.0, which would print as "-0.00".
+        Some(
+            self.round_trip(label, scenario)?
+                .calls_per_message
+                .values()
+                .sum::<f64>()
+                + 0.0,
+        )
     }
 }
 

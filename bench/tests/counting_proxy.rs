@@ -96,6 +96,7 @@ async fn calls_through_the_proxy_reach_moto_and_are_counted_by_operation() {
     assert!(!busy.is_zero() && busy <= wall, "busy {busy:?} of {wall:?}");
     assert!(proxy.take().is_empty(), "take drains the record");
     let connections = proxy.take_connections();
-    assert!((1..=5).contains(&connections), "{connections} connections for 5 calls");
+    // moto closes every connection; through the proxy the SDK's connections stay alive.
+    assert!((1..=2).contains(&connections), "{connections} connections for 5 calls");
     assert_eq!(proxy.take_connections(), 0);
 }
