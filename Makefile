@@ -27,7 +27,14 @@ CHECKS := $(CURDIR)/.aws-sam/checks
 # build made for another architecture than the one it deploys.
 CHECK_BUILD := $(CURDIR)/.aws-sam/check-build
 
-.PHONY: help venv checkov-venv test fmt-check clippy unit-tests template-lint checkov sam-build demo up down
+# The benchmark's Python contender (Powertools, awslambdaric, boto3 pinned): its own venv.
+BENCH_VENV := $(CURDIR)/.venv-bench
+# What `make bench` builds and compares: the release binaries of the workers and the baseline.
+BENCH_BINARIES := functions/ticket-processor functions/notification-sender functions/dlq-redrive \
+	bench/hello-world bench/init-probe
+
+.PHONY: help venv checkov-venv test fmt-check clippy unit-tests template-lint checkov sam-build demo up down \
+	bench-venv bench-build bench bench-smoke
 
 help:
 	@echo "make demo   run the whole system locally against the AWS emulator (moto)"
@@ -36,6 +43,8 @@ help:
 	@echo "make template-lint   cfn-lint and sam validate --lint on template.yaml"
 	@echo "make checkov         checkov on template.yaml and its SAM-transformed form"
 	@echo "make sam-build       sam build of every function (x86_64, and arm64 when its Rust target is installed)"
+	@echo "make bench           the workers vs a Powertools (Python) handler on moto; writes BENCHMARKS.md (~15 min)"
+	@echo "make bench-smoke     one batch of each contender through the whole benchmark harness (no report)"
 
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -50,6 +59,15 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	touch $@
 
 checkov-venv: $(CHECKOV_VENV)/.installed
+
+# The '*' .gitignore inside keeps the venv out of git status, as Python 3.13's venv does itself.
+$(BENCH_VENV)/.installed: requirements-bench.txt
+	python3 -m venv $(BENCH_VENV)
+	echo '*' > $(BENCH_VENV)/.gitignore
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+bench-venv: $(BENCH_VENV)/.installed
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -121,3 +139,20 @@ down:
 		pid=$$(cat .local/up.pid); kill "$$pid" 2>/dev/null || true; \
 		while kill -0 "$$pid" 2>/dev/null; do sleep 0.5; done; rm -f .local/up.pid; echo "local stack stopped"; \
 	else echo "local stack is not running"; fi
+
+# Release binaries exactly as `sam build` makes them: cargo lambda, run in each function's
+# CodeUri (so cargo resolves features for that package alone), same release profile.
+bench-build: venv
+	for dir in $(BENCH_BINARIES); do \
+		(cd $$dir && cargo lambda build --release --bin $$(basename $$dir)); \
+	done
+
+# Not part of `make test`: it takes minutes and its numbers are the product, not a pass/fail.
+bench: venv bench-venv bench-build
+	cargo bench -p bench --bench batch_overhead --locked
+	cargo run -p bench --bin bench --locked -- --bench-python $(BENCH_VENV)/bin/python \
+		--lambda-dir $(CARGO_TARGET_DIR)/lambda --criterion-dir $(CARGO_TARGET_DIR)/criterion
+
+bench-smoke: venv bench-venv bench-build
+	cargo run -p bench --bin bench --locked -- --smoke --bench-python $(BENCH_VENV)/bin/python \
+		--lambda-dir $(CARGO_TARGET_DIR)/lambda

@@ -1,0 +1,235 @@
+//! The emulated AWS both contenders work against: the project's template provisioned in moto
+//! (ticket-processor gets its real configuration from it), plus the Powertools handler's own
+//! tables and queue of the same kinds, and one seeded event per contender.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification, WriteRequest,
+};
+use local_stack::cfn::Template;
+use local_stack::provision::{Stack, provision, transform};
+
+use crate::error::BenchError;
+use crate::ticket_batches::TicketBatch;
+
+/// Seats per benchmark event: more than any run issues, so every fresh request gets a ticket.
+pub const EVENT_CAPACITY: u64 = 100_000_000;
+
+/// What a contender's handler works on.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub tickets_table: String,
+    pub idempotency_table: String,
+    pub notification_queue_url: String,
+    /// The queue the ticket requests come from (its ARN goes into each record).
+    pub source_queue_arn: String,
+    pub event_id: String,
+}
+
+pub struct BenchStack {
+    pub stack: Stack,
+    pub sdk: SdkConfig,
+    /// ticket-processor's tables and queues, from the template.
+    pub rust: Workspace,
+    /// The Powertools handler's own, created alike.
+    pub powertools: Workspace,
+}
+
+impl BenchStack {
+    /// Provision `template` (transformed with `moto_python`'s samtranslator) in the emulator
+    /// behind `sdk`, create the Powertools handler's resources and seed both events.
+    pub async fn create(template: &Path, moto_python: &Path, sdk: &SdkConfig) -> Result<Self, BenchError> {
+        let document = transform(moto_python, template).map_err(|e| BenchError::setup("template.yaml", e))?;
+        let template = Template::from_json(&document).map_err(|e| BenchError::setup("template.yaml", e))?;
+        let parameters = HashMap::from([
+            ("SenderEmail".to_owned(), "tickets@example.com".to_owned()),
+            ("CreateSenderIdentity".to_owned(), "true".to_owned()),
+            ("TableDeletionProtection".to_owned(), "false".to_owned()),
+        ]);
+        let stack = provision(&template, &parameters, "bench", sdk)
+            .await
+            .map_err(|e| BenchError::setup("template.yaml", e))?;
+        let reference = |id: &str| {
+            stack
+                .reference(id)
+                .ok_or_else(|| BenchError::setup(id, "not provisioned from template.yaml"))
+        };
+        let rust = Workspace {
+            tickets_table: reference("TicketsTable")?,
+            idempotency_table: reference("IdempotencyTable")?,
+            notification_queue_url: reference("NotificationQueue")?,
+            source_queue_arn: stack
+                .attribute("TicketIssueQueue", "Arn")
+                .ok_or_else(|| BenchError::setup("TicketIssueQueue", "has no Arn"))?,
+            event_id: "bench-rust".to_owned(),
+        };
+
+        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        let powertools = Workspace {
+            tickets_table: create_table(&dynamodb, "bench-powertools-tickets", &["pk", "sk"], None).await?,
+            idempotency_table: create_table(&dynamodb, "bench-powertools-idempotency", &["id"], Some("expiration"))
+                .await?,
+            notification_queue_url: sqs
+                .create_queue()
+                .queue_name("bench-powertools-notification-queue")
+                .send()
+                .await
+                .map_err(|e| sdk_failure("bench-powertools-notification-queue", e))?
+                .queue_url
+                .unwrap_or_default(),
+            source_queue_arn: rust.source_queue_arn.clone(),
+            event_id: "bench-powertools".to_owned(),
+        };
+        for workspace in [&rust, &powertools] {
+            seed_event(&dynamodb, workspace).await?;
+        }
+        Ok(Self {
+            stack,
+            sdk: sdk.clone(),
+            rust,
+            powertools,
+        })
+    }
+
+    /// The template's environment of function `binary`.
+    pub fn environment(&self, binary: &str) -> Result<(String, BTreeMap<String, String>, u64), BenchError> {
+        let function = self
+            .stack
+            .function(binary)
+            .ok_or_else(|| BenchError::setup(binary, "no such function in template.yaml"))?;
+        Ok((
+            function.name.clone(),
+            function.environment.clone(),
+            function.timeout_seconds,
+        ))
+    }
+
+    /// Delete the tickets `batch` issued (its event's `issued` count stays). moto copies a whole
+    /// table on every TransactWriteItems (`copy.deepcopy`, to roll back a cancelled one), so its
+    /// cost grows with the table; real DynamoDB's does not. Deleting them between batches, outside
+    /// any measurement, keeps every batch's transactions as cheap as the first one's.
+    pub async fn forget_tickets(&self, workspace: &Workspace, batch: &TicketBatch) -> Result<(), BenchError> {
+        let deletes = batch
+            .user_ids
+            .iter()
+            .map(|user| {
+                WriteRequest::builder()
+                    .delete_request(
+                        DeleteRequest::builder()
+                            .key("pk", AttributeValue::S(format!("EVENT#{}", workspace.event_id)))
+                            .key("sk", AttributeValue::S(format!("TICKET#{user}")))
+                            .build()
+                            .expect("the key is set"),
+                    )
+                    .build()
+            })
+            .collect();
+        let output = aws_sdk_dynamodb::Client::new(&self.sdk)
+            .batch_write_item()
+            .request_items(&workspace.tickets_table, deletes)
+            .send()
+            .await
+            .map_err(|e| sdk_failure(&workspace.tickets_table, e))?;
+        if output.unprocessed_items().is_some_and(|items| !items.is_empty()) {
+            return Err(BenchError::setup(
+                &workspace.tickets_table,
+                "BatchWriteItem left tickets undeleted",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Tickets issued so far for `workspace`'s event (its `issued` counter).
+    pub async fn issued(&self, workspace: &Workspace) -> Result<u64, BenchError> {
+        let item = aws_sdk_dynamodb::Client::new(&self.sdk)
+            .get_item()
+            .table_name(&workspace.tickets_table)
+            .key("pk", AttributeValue::S(format!("EVENT#{}", workspace.event_id)))
+            .key("sk", AttributeValue::S("META".to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_failure(&workspace.tickets_table, e))?
+            .item
+            .unwrap_or_default();
+        match item.get("issued") {
+            Some(AttributeValue::N(n)) => n
+                .parse()
+                .map_err(|e| BenchError::setup(&workspace.tickets_table, format!("issued {n:?}: {e}"))),
+            other => Err(BenchError::setup(
+                &workspace.tickets_table,
+                format!("event {} has no numeric issued: {other:?}", workspace.event_id),
+            )),
+        }
+    }
+}
+
+async fn create_table(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    name: &str,
+    keys: &[&str],
+    ttl: Option<&str>,
+) -> Result<String, BenchError> {
+    let mut request = dynamodb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
+    for (index, key) in keys.iter().enumerate() {
+        let key_type = if index == 0 { KeyType::Hash } else { KeyType::Range };
+        request = request
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(*key)
+                    .key_type(key_type)
+                    .build()
+                    .expect("name and type are set"),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(*key)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("name and type are set"),
+            );
+    }
+    request.send().await.map_err(|e| sdk_failure(name, e))?;
+    if let Some(attribute) = ttl {
+        dynamodb
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(attribute)
+                    .enabled(true)
+                    .build()
+                    .expect("name and flag are set"),
+            )
+            .send()
+            .await
+            .map_err(|e| sdk_failure(name, e))?;
+    }
+    Ok(name.to_owned())
+}
+
+async fn seed_event(dynamodb: &aws_sdk_dynamodb::Client, workspace: &Workspace) -> Result<(), BenchError> {
+    dynamodb
+        .put_item()
+        .table_name(&workspace.tickets_table)
+        .item("pk", AttributeValue::S(format!("EVENT#{}", workspace.event_id)))
+        .item("sk", AttributeValue::S("META".to_owned()))
+        .item("capacity", AttributeValue::N(EVENT_CAPACITY.to_string()))
+        .item("issued", AttributeValue::N("0".to_owned()))
+        .send()
+        .await
+        .map_err(|e| sdk_failure(&workspace.tickets_table, e))?;
+    Ok(())
+}
+
+fn sdk_failure(resource: &str, error: impl std::error::Error) -> BenchError {
+    BenchError::setup(resource, aws_sdk_dynamodb::error::DisplayErrorContext(error))
+}

@@ -1,0 +1,26 @@
+//! The benchmark of issue 9: the Rust workers side by side with what users would pick instead, a
+//! Powertools for AWS Lambda (Python) handler, on the same machine in the same run.
+//!
+//! `make bench` builds the release binaries as `sam build` does, then runs `bench` (src/main.rs),
+//! which measures and writes BENCHMARKS.md:
+//! - [`init_time`]: exec → first `GET …/invocation/next`, against the Runtime API stub;
+//! - [`batch_run`]: wall time and CPU per batch of ticket requests, fresh and duplicate, and the
+//!   peak RSS of each contender;
+//! - [`round_trips`]: AWS calls per message, counted at a [`counting_proxy`];
+//! - the criterion micro-benchmark `benches/batch_overhead.rs` ([`micro`] reads its results).
+
+pub mod batch_run;
+pub mod bench_stack;
+pub mod counting_proxy;
+pub mod error;
+pub mod function_process;
+pub mod init_time;
+pub mod machine;
+pub mod micro;
+pub mod process_usage;
+pub mod report;
+pub mod round_trips;
+pub mod stats;
+pub mod ticket_batches;
+
+pub use error::BenchError;

@@ -1,0 +1,368 @@
+//! `bench`: runs the whole benchmark and writes BENCHMARKS.md. `make bench` builds what it
+//! needs and runs it; see `bench --help`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bench::batch_run::{self, Contender, Plan};
+use bench::bench_stack::BenchStack;
+use bench::counting_proxy::CountingProxy;
+use bench::function_process::{FunctionProcess, FunctionSpec};
+use bench::report::{IssuedCheck, Results, Settings};
+use bench::{BenchError, init_time, machine, micro, report, round_trips};
+use moto_harness::MotoServer;
+
+const HELP: &str = "\
+bench: the Rust workers side by side with a Powertools (Python) handler; writes BENCHMARKS.md
+
+Options (defaults in brackets):
+  --lambda-dir DIR       cargo lambda's output, DIR/<bin>/bootstrap [$CARGO_TARGET_DIR/lambda]
+  --bench-python PATH    Python of the venv with Powertools and awslambdaric [.venv-bench/bin/python]
+  --moto-python PATH     Python of the venv with moto [$MOTO_PYTHON or .venv/bin/python]
+  --criterion-dir DIR    criterion's results [$CARGO_TARGET_DIR/criterion]
+  --output PATH          the report [BENCHMARKS.md]
+  --init-runs N          starts of each function [30]
+  --warmup N             batches discarded per scenario and contender [5]
+  --batches N            batches measured per scenario and contender [40]
+  --round-trip-batches N batches counted per scenario and contender [10]
+  --smoke                1 init run, no warm-up, 1 batch each: checks the harness, writes no report
+";
+
+struct Args {
+    workspace: PathBuf,
+    lambda_dir: PathBuf,
+    bench_python: PathBuf,
+    moto_python: PathBuf,
+    criterion_dir: PathBuf,
+    output: PathBuf,
+    init_runs: usize,
+    warmup: usize,
+    batches: usize,
+    round_trip_batches: usize,
+    smoke: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let workspace = workspace.canonicalize().unwrap_or(workspace);
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"));
+    let mut args = Args {
+        lambda_dir: target.join("lambda"),
+        bench_python: workspace.join(".venv-bench/bin/python"),
+        moto_python: std::env::var_os("MOTO_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace.join(".venv/bin/python")),
+        criterion_dir: target.join("criterion"),
+        output: workspace.join("BENCHMARKS.md"),
+        workspace,
+        init_runs: 30,
+        warmup: 5,
+        batches: 40,
+        round_trip_batches: 10,
+        smoke: false,
+    };
+    let mut given = std::env::args().skip(1);
+    while let Some(flag) = given.next() {
+        if flag == "--help" || flag == "-h" {
+            print!("{HELP}");
+            std::process::exit(0);
+        }
+        if flag == "--smoke" {
+            args.smoke = true;
+            continue;
+        }
+        let value = given.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number = || value.parse::<usize>().map_err(|e| format!("{flag} {value}: {e}"));
+        match flag.as_str() {
+            "--lambda-dir" => args.lambda_dir = value.into(),
+            "--bench-python" => args.bench_python = value.into(),
+            "--moto-python" => args.moto_python = value.into(),
+            "--criterion-dir" => args.criterion_dir = value.into(),
+            "--output" => args.output = value.into(),
+            "--init-runs" => args.init_runs = number()?.max(1),
+            "--warmup" => args.warmup = number()?,
+            "--batches" => args.batches = number()?.max(1),
+            "--round-trip-batches" => args.round_trip_batches = number()?.max(1),
+            other => return Err(format!("unknown option {other}\n\n{HELP}")),
+        }
+    }
+    if args.smoke {
+        (args.init_runs, args.warmup, args.batches, args.round_trip_batches) = (1, 0, 1, 1);
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(error) = run(&args).await {
+        eprintln!("bench failed: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: &Args) -> Result<(), BenchError> {
+    let log_dir = args.lambda_dir.join("../bench-logs");
+    std::fs::create_dir_all(&log_dir).map_err(|source| BenchError::File {
+        path: log_dir.clone(),
+        source,
+    })?;
+    // SAFETY (set_var): nothing else runs yet. The harness starts moto with this Python.
+    unsafe { std::env::set_var("MOTO_PYTHON", &args.moto_python) };
+    eprintln!("bench: machine and versions");
+    let machine = machine::describe(&args.bench_python, &args.moto_python);
+    let moto = MotoServer::start();
+    let endpoint = moto.endpoint();
+    let sdk = moto.sdk_config().await;
+    eprintln!("bench: provisioning template.yaml in moto ({endpoint})");
+    let stack = BenchStack::create(&args.workspace.join("template.yaml"), &args.moto_python, &sdk).await?;
+
+    let rust_spec = |binary: &str| -> Result<FunctionSpec, BenchError> {
+        let (function_name, environment, timeout) = stack.environment(binary)?;
+        Ok(FunctionSpec {
+            label: binary.to_owned(),
+            function_name,
+            program: bootstrap(&args.lambda_dir, binary)?,
+            args: Vec::new(),
+            task_root: None,
+            environment,
+            timeout: Duration::from_secs(timeout),
+        })
+    };
+    let ticket_processor = rust_spec("ticket-processor")?;
+    let powertools = powertools_spec(args, &stack, &ticket_processor)?;
+    let hello_world = FunctionSpec {
+        label: "hello-world".to_owned(),
+        function_name: "bench-hello-world".to_owned(),
+        program: bootstrap(&args.lambda_dir, "hello-world")?,
+        args: Vec::new(),
+        task_root: None,
+        environment: Default::default(),
+        timeout: Duration::from_secs(3),
+    };
+    let mut init_specs = vec![
+        hello_world,
+        ticket_processor.clone(),
+        rust_spec("notification-sender")?,
+        rust_spec("dlq-redrive")?,
+        powertools.clone(),
+    ];
+    // The init breakdown: a worker's cold-start parts one at a time, ticket-processor's config.
+    let probe = bootstrap(&args.lambda_dir, "init-probe")?;
+    for parts in report::INIT_PROBE_PARTS {
+        let mut environment = ticket_processor.environment.clone();
+        environment.insert("INIT_PROBE".to_owned(), parts.to_owned());
+        init_specs.push(FunctionSpec {
+            label: report::probe_label(parts),
+            function_name: ticket_processor.function_name.clone(),
+            program: probe.clone(),
+            args: Vec::new(),
+            task_root: None,
+            environment,
+            timeout: ticket_processor.timeout,
+        });
+    }
+
+    eprintln!("bench: init, {} starts of each function", args.init_runs);
+    let init = init_time::measure(&init_specs, args.init_runs, &endpoint, &log_dir).await?;
+
+    let plan = Plan {
+        warmup: args.warmup,
+        batches: args.batches,
+        batch_size: 10,
+    };
+    eprintln!(
+        "bench: batches, {} warm-up + {} measured per scenario and contender, interleaved",
+        plan.warmup, plan.batches
+    );
+    let rust_process = FunctionProcess::start(
+        &ticket_processor,
+        &endpoint,
+        &log_dir.join("batches-ticket-processor.log"),
+    )
+    .await?;
+    let python_process =
+        FunctionProcess::start(&powertools, &endpoint, &log_dir.join("batches-powertools.log")).await?;
+    let contenders = [
+        Contender {
+            process: &rust_process,
+            workspace: &stack.rust,
+        },
+        Contender {
+            process: &python_process,
+            workspace: &stack.powertools,
+        },
+    ];
+    let batches = batch_run::run(&stack, &contenders, plan).await?;
+    rust_process.stop().await;
+    python_process.stop().await;
+
+    eprintln!(
+        "bench: round trips, {} batches per scenario and contender",
+        args.round_trip_batches
+    );
+    let rust_proxy = CountingProxy::start(&endpoint)
+        .await
+        .map_err(|e| BenchError::setup("counting proxy", e))?;
+    let python_proxy = CountingProxy::start(&endpoint)
+        .await
+        .map_err(|e| BenchError::setup("counting proxy", e))?;
+    let rust_process = FunctionProcess::start(
+        &ticket_processor,
+        &rust_proxy.endpoint(),
+        &log_dir.join("round-trips-ticket-processor.log"),
+    )
+    .await?;
+    let python_process = FunctionProcess::start(
+        &powertools,
+        &python_proxy.endpoint(),
+        &log_dir.join("round-trips-powertools.log"),
+    )
+    .await?;
+    let contenders = [
+        Contender {
+            process: &rust_process,
+            workspace: &stack.rust,
+        },
+        Contender {
+            process: &python_process,
+            workspace: &stack.powertools,
+        },
+    ];
+    let (round_trips, counted_fresh) = round_trips::count(
+        &stack,
+        &contenders,
+        &[&rust_proxy, &python_proxy],
+        args.round_trip_batches,
+        plan.batch_size,
+    )
+    .await?;
+    rust_process.stop().await;
+    python_process.stop().await;
+
+    let mut issued = Vec::new();
+    for (label, workspace) in [
+        (&ticket_processor.label, &stack.rust),
+        (&powertools.label, &stack.powertools),
+    ] {
+        let expected: u64 = batches
+            .fresh_messages
+            .iter()
+            .chain(&counted_fresh)
+            .filter(|(l, _)| l == label)
+            .map(|(_, n)| n)
+            .sum();
+        let actual = stack.issued(workspace).await?;
+        if actual != expected {
+            return Err(BenchError::check(
+                label.as_str(),
+                format!(
+                    "issued {actual} tickets for {expected} fresh requests: the contenders did not do the same work"
+                ),
+            ));
+        }
+        issued.push(IssuedCheck {
+            label: label.clone(),
+            tickets: actual,
+        });
+    }
+
+    if args.smoke {
+        eprintln!("bench: smoke run passed (no report written)");
+        return Ok(());
+    }
+    let results = Results {
+        machine,
+        settings: Settings {
+            init_runs: args.init_runs,
+            warmup: plan.warmup,
+            batches: plan.batches,
+            batch_size: plan.batch_size,
+            round_trip_batches: args.round_trip_batches,
+        },
+        init,
+        batches,
+        round_trips,
+        micro: micro::read(&args.criterion_dir),
+        issued,
+        load_average_at_end: machine::load_average(),
+    };
+    let json = serde_json::to_string_pretty(&results).unwrap_or_default();
+    let json_path = log_dir.join("results.json");
+    std::fs::write(&json_path, json).map_err(|source| BenchError::File {
+        path: json_path,
+        source,
+    })?;
+    std::fs::write(&args.output, report::render(&results)).map_err(|source| BenchError::File {
+        path: args.output.clone(),
+        source,
+    })?;
+    eprintln!("bench: wrote {}", args.output.display());
+    Ok(())
+}
+
+fn bootstrap(lambda_dir: &Path, binary: &str) -> Result<PathBuf, BenchError> {
+    let path = lambda_dir.join(binary).join("bootstrap");
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(BenchError::check(
+            binary,
+            format!(
+                "{} is missing: build it with `cargo lambda build --release --bin {binary}` (make bench does)",
+                path.display()
+            ),
+        ))
+    }
+}
+
+/// The Powertools handler under awslambdaric, configured like ticket-processor but with its own
+/// tables and queue.
+fn powertools_spec(
+    args: &Args,
+    stack: &BenchStack,
+    ticket_processor: &FunctionSpec,
+) -> Result<FunctionSpec, BenchError> {
+    if !args.bench_python.is_file() {
+        return Err(BenchError::check(
+            "powertools",
+            format!(
+                "{} is missing: make bench creates .venv-bench",
+                args.bench_python.display()
+            ),
+        ));
+    }
+    let workspace = &stack.powertools;
+    let mut environment = std::collections::BTreeMap::from([
+        ("TICKETS_TABLE_NAME".to_owned(), workspace.tickets_table.clone()),
+        ("IDEMPOTENCY_TABLE_NAME".to_owned(), workspace.idempotency_table.clone()),
+        (
+            "NOTIFICATION_QUEUE_URL".to_owned(),
+            workspace.notification_queue_url.clone(),
+        ),
+    ]);
+    if let Some(expires) = ticket_processor.environment.get("IDEMPOTENCY_EXPIRES_AFTER_SECONDS") {
+        environment.insert("IDEMPOTENCY_EXPIRES_AFTER_SECONDS".to_owned(), expires.clone());
+    }
+    Ok(FunctionSpec {
+        label: "powertools".to_owned(),
+        function_name: "bench-ticket-processor-powertools".to_owned(),
+        program: args.bench_python.clone(),
+        args: vec![
+            "-m".to_owned(),
+            "awslambdaric".to_owned(),
+            "ticket_handler.handler".to_owned(),
+        ],
+        task_root: Some(args.workspace.join("bench/python")),
+        environment,
+        timeout: ticket_processor.timeout,
+    })
+}
