@@ -427,8 +427,8 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
                 n if n - 1 <= kills => {
                     outcomes.duplicate_sends_after_kill += n - 1;
                     exactly_once.notes.push(format!(
-                        "{} {channel:?}: sent {n} times; {kills} SIGKILL(s) hit a process holding it between the \
-                         provider's acceptance and the idempotency record",
+                        "{} {channel:?}: sent {n} times; {kills} SIGKILL(s) hit a process while it held this notification (a send \
+                         accepted by the provider but not yet recorded is sent again by the retry)",
                         notification.id
                     ));
                 }
