@@ -27,7 +27,8 @@ CHECKS := $(CURDIR)/.aws-sam/checks
 # build made for another architecture than the one it deploys.
 CHECK_BUILD := $(CURDIR)/.aws-sam/check-build
 
-.PHONY: help venv checkov-venv test fmt-check clippy unit-tests template-lint checkov sam-build demo
+.PHONY: help venv checkov-venv test fmt-check clippy unit-tests template-lint checkov sam-build demo \
+	release-bins chaos-short chaos fuzz
 
 help:
 	@echo "make demo   run the whole system locally against the AWS emulator (moto)"
@@ -35,6 +36,9 @@ help:
 	@echo "make template-lint   cfn-lint and sam validate --lint on template.yaml"
 	@echo "make checkov         checkov on template.yaml and its SAM-transformed form"
 	@echo "make sam-build       sam build of every function (x86_64, and arm64 when its Rust target is installed)"
+	@echo "make chaos           the full chaos run (docs/chaos.md): 2,000 requests under faults, kills, duplicates"
+	@echo "make chaos-short     the short chaos run make test does"
+	@echo "make fuzz            each cargo-fuzz target for FUZZ_SECONDS (default 45) on nightly"
 
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -93,7 +97,36 @@ sam-build: venv
 		echo "sam-build: arm64 skipped (rustup target add aarch64-unknown-linux-gnu to build it)"; \
 	fi
 
-test: venv fmt-check clippy unit-tests template-lint checkov sam-build
+# The release binaries the chaos run starts, built exactly as `sam build` builds them for the
+# x86_64 template (cargo lambda build --release --bin <bin>): after sam-build, up to date.
+LAMBDA_BINS := ticket-processor notification-sender dlq-redrive
+release-bins: venv
+	for bin in $(LAMBDA_BINS); do cargo lambda build --release --bin $$bin; done
+
+# The chaos run (tests/chaos; method and figures in docs/chaos.md). Every CHAOS_* variable in the
+# environment overrides these; the same CHAOS_SEED reproduces the load and the fault draws.
+chaos-short: release-bins
+	cargo run --locked --quiet -p chaos
+
+chaos: release-bins
+	CHAOS_REQUESTS=$${CHAOS_REQUESTS:-2000} CHAOS_EVENTS=$${CHAOS_EVENTS:-8} \
+	CHAOS_DUPLICATE_RATE=$${CHAOS_DUPLICATE_RATE:-0.2} CHAOS_FAULT_RATE=$${CHAOS_FAULT_RATE:-0.1} \
+	CHAOS_KILL_INTERVAL_MS=$${CHAOS_KILL_INTERVAL_MS:-3000} CHAOS_POISON=$${CHAOS_POISON:-30} \
+	CHAOS_TIME_LIMIT_S=$${CHAOS_TIME_LIMIT_S:-2400} \
+		cargo run --locked --quiet -p chaos
+
+# Fuzz targets (fuzz/, its own workspace and target directory). Safe Rust gains nothing from
+# AddressSanitizer, and building the AWS SDK with it takes far longer: no sanitizer.
+FUZZ_SECONDS ?= 45
+FUZZ_TARGETS := ticket_request notification batch_processor
+fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && for target in $(FUZZ_TARGETS); do \
+		CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)-fuzz cargo +nightly fuzz run --sanitizer none $$target -- \
+			-max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+
+test: venv fmt-check clippy unit-tests template-lint checkov sam-build chaos-short
 	@echo "make test: all checks passed"
 
 demo:

@@ -13,7 +13,13 @@ pub enum Service {
 }
 
 impl Service {
-    pub const ALL: [Service; 5] = [Service::DynamoDb, Service::Sqs, Service::Sns, Service::Ses, Service::Other];
+    pub const ALL: [Service; 5] = [
+        Service::DynamoDb,
+        Service::Sqs,
+        Service::Sns,
+        Service::Ses,
+        Service::Other,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -76,8 +82,12 @@ pub fn error_response(service: Service, answer: ErrorAnswer) -> (u16, Vec<(&'sta
         // SQS speaks awsJson1_0 with awsQueryCompatible: the SDK takes the code from
         // x-amzn-query-error (`<code>;<Sender|Receiver>`), which overrides __type.
         (Service::Sqs, ErrorAnswer::Throttling) => {
-            let (status, mut headers, body) =
-                json10(400, "com.amazonaws.sqs#RequestThrottled", "Request is throttled.", request_id);
+            let (status, mut headers, body) = json10(
+                400,
+                "com.amazonaws.sqs#RequestThrottled",
+                "Request is throttled.",
+                request_id,
+            );
             headers.push(("x-amzn-query-error", "RequestThrottled;Sender".to_owned()));
             (status, headers, body)
         }
@@ -103,7 +113,9 @@ pub fn error_response(service: Service, answer: ErrorAnswer) -> (u16, Vec<(&'sta
             request_id,
         ),
         // restJson1: the code in x-amzn-ErrorType, the message in the body.
-        (Service::Ses, ErrorAnswer::Throttling) => rest_json(429, "TooManyRequestsException", "Too many requests", request_id),
+        (Service::Ses, ErrorAnswer::Throttling) => {
+            rest_json(429, "TooManyRequestsException", "Too many requests", request_id)
+        }
         (Service::Ses, ErrorAnswer::ServerError) => rest_json(
             500,
             "InternalFailure",
@@ -137,7 +149,10 @@ fn query_xml(
     );
     (
         status,
-        vec![("content-type", "text/xml".to_owned()), ("x-amzn-requestid", request_id)],
+        vec![
+            ("content-type", "text/xml".to_owned()),
+            ("x-amzn-requestid", request_id),
+        ],
         body,
     )
 }
@@ -160,7 +175,10 @@ mod tests {
 
     #[test]
     fn services_are_told_apart_by_target_or_credential_scope() {
-        assert_eq!(Service::identify(Some("DynamoDB_20120810.PutItem"), None), Service::DynamoDb);
+        assert_eq!(
+            Service::identify(Some("DynamoDB_20120810.PutItem"), None),
+            Service::DynamoDb
+        );
         assert_eq!(Service::identify(Some("AmazonSQS.SendMessage"), None), Service::Sqs);
         let auth = |service: &str| {
             format!(

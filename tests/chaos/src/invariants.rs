@@ -92,7 +92,11 @@ struct ExpectedNotification {
     email_bodies: [String; 2],
 }
 
-fn expected_notification(request: &RequestSpec, kind: NotificationKind, ticket_id: Option<&str>) -> ExpectedNotification {
+fn expected_notification(
+    request: &RequestSpec,
+    kind: NotificationKind,
+    ticket_id: Option<&str>,
+) -> ExpectedNotification {
     let notification = match ticket_id {
         Some(ticket_id) => Notification::ticket_issued(&request.event_id, &request.user_id, ticket_id, "", None, None),
         None => Notification::sold_out(&request.event_id, &request.user_id, None, None),
@@ -336,10 +340,9 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
     for event in &plan.events {
         let count = tickets_per_event(&event.id);
         if count > event.capacity {
-            capacity.violations.push(format!(
-                "{}: {count} tickets for {} seats",
-                event.id, event.capacity
-            ));
+            capacity
+                .violations
+                .push(format!("{}: {count} tickets for {} seats", event.id, event.capacity));
         }
         match observed.events.get(&event.id) {
             None => issued.violations.push(format!("{}: the event item is gone", event.id)),
@@ -351,9 +354,10 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
                     ));
                 }
                 if state.issued != Some(count) {
-                    issued
-                        .violations
-                        .push(format!("{}: issued {:?} but {count} ticket items", event.id, state.issued));
+                    issued.violations.push(format!(
+                        "{}: issued {:?} but {count} ticket items",
+                        event.id, state.issued
+                    ));
                 }
             }
         }
@@ -367,9 +371,10 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
     let mut ids: HashMap<&str, usize> = HashMap::new();
     for ((event_id, user_id), ticket_ids) in &tickets {
         if ticket_ids.len() > 1 {
-            one_ticket
-                .violations
-                .push(format!("{event_id}/{user_id}: {} tickets {ticket_ids:?}", ticket_ids.len()));
+            one_ticket.violations.push(format!(
+                "{event_id}/{user_id}: {} tickets {ticket_ids:?}",
+                ticket_ids.len()
+            ));
         }
         if !requests.contains_key(&(*event_id, *user_id)) {
             one_ticket
@@ -462,7 +467,12 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
             ));
         }
     }
-    for role in [QueueRole::TicketIssue, QueueRole::Notification, QueueRole::TicketIssueDlq, QueueRole::NotificationDlq] {
+    for role in [
+        QueueRole::TicketIssue,
+        QueueRole::Notification,
+        QueueRole::TicketIssueDlq,
+        QueueRole::NotificationDlq,
+    ] {
         if !observed.queues.iter().any(|q| q.role == role) {
             drained.violations.push(format!("{}: not observed", role.name()));
         }

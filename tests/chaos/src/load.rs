@@ -161,7 +161,10 @@ impl LoadPlan {
         for i in 0..requests.len() {
             keyed.push((10 * i as u64, Outgoing::Request(i)));
             if rng.chance(duplicate_rate) {
-                keyed.push((10 * (i as u64 + rng.between(1, DUPLICATE_SPREAD)) + 5, Outgoing::Duplicate(i)));
+                keyed.push((
+                    10 * (i as u64 + rng.between(1, DUPLICATE_SPREAD)) + 5,
+                    Outgoing::Duplicate(i),
+                ));
             }
         }
         let span = 10 * requests.len().max(1) as u64;
@@ -210,7 +213,12 @@ pub struct Sent {
 
 /// Send the plan in order, ten at a time, waiting whenever a source queue holds `depth` visible
 /// messages or more. These calls go straight to the emulator: the producer is not under test.
-pub async fn send(plan: &LoadPlan, sqs: &aws_sdk_sqs::Client, queues: &Queues<'_>, depth: usize) -> Result<Sent, String> {
+pub async fn send(
+    plan: &LoadPlan,
+    sqs: &aws_sdk_sqs::Client,
+    queues: &Queues<'_>,
+    depth: usize,
+) -> Result<Sent, String> {
     let mut sent = Sent::default();
     let mut batches: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for chunk in plan.sequence.chunks(10) {
@@ -245,9 +253,17 @@ pub async fn send(plan: &LoadPlan, sqs: &aws_sdk_sqs::Client, queues: &Queues<'_
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| format!("SendMessageBatch to {queue}: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
+                .map_err(|e| {
+                    format!(
+                        "SendMessageBatch to {queue}: {}",
+                        aws_sdk_sqs::error::DisplayErrorContext(&e)
+                    )
+                })?;
             if !output.failed().is_empty() {
-                return Err(format!("SendMessageBatch to {queue}: entries failed: {:?}", output.failed()));
+                return Err(format!(
+                    "SendMessageBatch to {queue}: entries failed: {:?}",
+                    output.failed()
+                ));
             }
             sent.messages += output.successful().len();
         }
@@ -262,7 +278,12 @@ async fn visible(sqs: &aws_sdk_sqs::Client, queue: &str) -> Result<usize, String
         .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
         .send()
         .await
-        .map_err(|e| format!("GetQueueAttributes of {queue}: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
+        .map_err(|e| {
+            format!(
+                "GetQueueAttributes of {queue}: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(&e)
+            )
+        })?;
     Ok(attributes
         .attributes()
         .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
@@ -292,10 +313,16 @@ mod tests {
         assert_eq!(pairs.len(), 1_000);
         for event in &plan.events {
             let demand = plan.requests.iter().filter(|r| r.event_id == event.id).count() as u64;
-            assert!(event.capacity >= 1 && event.capacity < demand, "{event:?} demand {demand}");
+            assert!(
+                event.capacity >= 1 && event.capacity < demand,
+                "{event:?} demand {demand}"
+            );
         }
         let duplicates = plan.duplicates();
-        assert!((150..250).contains(&duplicates), "{duplicates} duplicates of 1,000 at 20%");
+        assert!(
+            (150..250).contains(&duplicates),
+            "{duplicates} duplicates of 1,000 at 20%"
+        );
         for outgoing in &plan.sequence {
             if let Outgoing::Duplicate(i) = outgoing {
                 let original = plan.sequence.iter().position(|o| *o == Outgoing::Request(*i)).unwrap();
@@ -312,11 +339,19 @@ mod tests {
         assert_eq!(plan.sequence.len(), 1_000 + duplicates + plan.poison.len());
         for request in &plan.requests {
             let parsed = messages::TicketRequest::parse(&request.body).unwrap();
-            assert_eq!((parsed.event_id, parsed.user_id), (request.event_id.clone(), request.user_id.clone()));
+            assert_eq!(
+                (parsed.event_id, parsed.user_id),
+                (request.event_id.clone(), request.user_id.clone())
+            );
         }
         for poison in plan.poison.iter().filter(|p| p.queue == PoisonQueue::TicketIssue) {
             let parsed = messages::TicketRequest::parse(&poison.body);
-            assert_eq!(parsed.is_ok(), poison.expected_kind == "unknown-event", "{}", poison.body);
+            assert_eq!(
+                parsed.is_ok(),
+                poison.expected_kind == "unknown-event",
+                "{}",
+                poison.body
+            );
         }
     }
 }

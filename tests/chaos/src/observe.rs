@@ -101,7 +101,10 @@ pub struct Sources<'a> {
 }
 
 fn text<E: std::error::Error>(operation: &str, resource: &str, error: E) -> String {
-    format!("{operation} of {resource}: {}", aws_sdk_sqs::error::DisplayErrorContext(error))
+    format!(
+        "{operation} of {resource}: {}",
+        aws_sdk_sqs::error::DisplayErrorContext(error)
+    )
 }
 
 pub async fn observe(sources: &Sources<'_>) -> Result<Observed, String> {
@@ -219,7 +222,11 @@ pub fn read_sends(data: &Value, observed: &mut Observed) {
 }
 
 /// Every message of a DLQ, each once (hidden for the rest of the run once received).
-async fn read_dead_letters(sqs: &aws_sdk_sqs::Client, role: QueueRole, url: &str) -> Result<Vec<DeadLetterState>, String> {
+async fn read_dead_letters(
+    sqs: &aws_sdk_sqs::Client,
+    role: QueueRole,
+    url: &str,
+) -> Result<Vec<DeadLetterState>, String> {
     let mut letters: Vec<DeadLetterState> = Vec::new();
     let mut empty_receives = 0;
     while empty_receives < 2 {

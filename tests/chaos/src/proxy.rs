@@ -45,7 +45,12 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const FAULTS: [Outcome; 4] = [Outcome::Reset, Outcome::Delayed, Outcome::ServerError, Outcome::Throttled];
+    pub const FAULTS: [Outcome; 4] = [
+        Outcome::Reset,
+        Outcome::Delayed,
+        Outcome::ServerError,
+        Outcome::Throttled,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -181,11 +186,21 @@ fn decide(state: &State) -> (Outcome, Duration) {
     let kind = state.policy.kinds[rng.below(state.policy.kinds.len() as u64) as usize];
     let (low, high) = state.policy.delay;
     let delay = Duration::from_millis(rng.between(low.as_millis() as u64, high.as_millis() as u64));
-    if faulty { (kind, delay) } else { (Outcome::Forwarded, delay) }
+    if faulty {
+        (kind, delay)
+    } else {
+        (Outcome::Forwarded, delay)
+    }
 }
 
 async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, ResetConnection> {
-    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let service = Service::identify(header("x-amz-target").as_deref(), header("authorization").as_deref());
     let (outcome, delay) = decide(&state);
     *state.counts.lock().unwrap().entry((service, outcome)).or_default() += 1;
@@ -233,7 +248,9 @@ async fn forward(state: &State, request: Request<Incoming>) -> Response<Full<Byt
         }
         Err(error) => Response::builder()
             .status(502)
-            .body(Full::new(Bytes::from(format!("chaos proxy: emulator unreachable: {error}"))))
+            .body(Full::new(Bytes::from(format!(
+                "chaos proxy: emulator unreachable: {error}"
+            ))))
             .expect("a valid response"),
     }
 }

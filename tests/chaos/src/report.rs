@@ -63,7 +63,11 @@ pub fn render(figures: &RunFigures, verdict: &Verdict) -> String {
         "duration: {:.0} s (load and chaos until drained: {:.0} s; then faults and kills off, dlq-redrive replay, drain){}",
         figures.duration.as_secs_f64(),
         figures.storm.as_secs_f64(),
-        if figures.settled { "" } else { "; DID NOT SETTLE within the time limit" }
+        if figures.settled {
+            ""
+        } else {
+            "; DID NOT SETTLE within the time limit"
+        }
     );
     let o = &verdict.outcomes;
     let _ = writeln!(
@@ -146,7 +150,13 @@ pub fn render(figures: &RunFigures, verdict: &Verdict) -> String {
         let _ = writeln!(out, "  supervisor error: {error}");
     }
     for (round, r) in figures.redrive.iter().enumerate() {
-        let _ = writeln!(out, "dlq-redrive round {}: moved {} ({})", round + 1, r.moved, r.summary);
+        let _ = writeln!(
+            out,
+            "dlq-redrive round {}: moved {} ({})",
+            round + 1,
+            r.moved,
+            r.summary
+        );
     }
     let _ = writeln!(out, "invariants:");
     for check in &verdict.checks {

@@ -104,10 +104,19 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
     for (role, url) in &queues[..2] {
         sqs.set_queue_attributes()
             .queue_url(url)
-            .attributes(QueueAttributeName::VisibilityTimeout, params.visibility_timeout_s.to_string())
+            .attributes(
+                QueueAttributeName::VisibilityTimeout,
+                params.visibility_timeout_s.to_string(),
+            )
             .send()
             .await
-            .map_err(|e| RunError::Setup(format!("{}: {}", role.name(), aws_sdk_sqs::error::DisplayErrorContext(e))))?;
+            .map_err(|e| {
+                RunError::Setup(format!(
+                    "{}: {}",
+                    role.name(),
+                    aws_sdk_sqs::error::DisplayErrorContext(e)
+                ))
+            })?;
     }
     let plan = LoadPlan::generate(
         params.seed,
@@ -126,7 +135,13 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
             .item("issued", AttributeValue::N("0".to_owned()))
             .send()
             .await
-            .map_err(|e| RunError::Setup(format!("seeding {}: {}", event.id, aws_sdk_dynamodb::error::DisplayErrorContext(e))))?;
+            .map_err(|e| {
+                RunError::Setup(format!(
+                    "seeding {}: {}",
+                    event.id,
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                ))
+            })?;
     }
 
     let proxy = FaultProxy::start(&moto.endpoint(), params.seed, FaultPolicy::new(params.fault_rate))
@@ -281,7 +296,12 @@ type Mapping = (String, Arc<Poller>, Arc<DuplicatingInvoker>, Arc<WorkerPool>);
 
 /// Wait until the source queues are empty (nothing visible, in flight or delayed) and no
 /// invocation runs, three checks in a row a second apart. False when `deadline` comes first.
-async fn settle(sqs: &aws_sdk_sqs::Client, queues: &[(QueueRole, String)], mappings: &[Mapping], deadline: Instant) -> bool {
+async fn settle(
+    sqs: &aws_sdk_sqs::Client,
+    queues: &[(QueueRole, String)],
+    mappings: &[Mapping],
+    deadline: Instant,
+) -> bool {
     let mut quiet = 0;
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_secs(1)).await;

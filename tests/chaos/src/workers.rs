@@ -213,7 +213,10 @@ impl WorkerPool {
         for slot in &self.slots {
             let mut child = slot.child.lock().await;
             if let Ok(Some(status)) = child.try_wait() {
-                exits.push(format!("{} process {} exited by itself: {status}", self.spec.binary, slot.index));
+                exits.push(format!(
+                    "{} process {} exited by itself: {status}",
+                    self.spec.binary, slot.index
+                ));
                 slot.api.fail_in_flight("Runtime.ExitError");
                 slot.api.reset_ready();
                 *child = spawn(&self.spec, &slot.api.address())?;
@@ -299,7 +302,11 @@ impl Supervisor {
     }
 
     /// Run until `stop` turns true; kills only while `killing` is true.
-    pub async fn run(self: Arc<Self>, killing: tokio::sync::watch::Receiver<bool>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    pub async fn run(
+        self: Arc<Self>,
+        killing: tokio::sync::watch::Receiver<bool>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
         let mut next_kill = Instant::now() + self.next_interval();
         while !*stop.borrow() {
             tokio::select! {

@@ -78,7 +78,12 @@ fn consistent(plan: &LoadPlan) -> Observed {
             original_message_id: None,
         });
     }
-    for role in [QueueRole::TicketIssue, QueueRole::Notification, QueueRole::TicketIssueDlq, QueueRole::NotificationDlq] {
+    for role in [
+        QueueRole::TicketIssue,
+        QueueRole::Notification,
+        QueueRole::TicketIssueDlq,
+        QueueRole::NotificationDlq,
+    ] {
         observed.queues.push(QueueState {
             role,
             visible: 0,
@@ -111,7 +116,11 @@ fn assert_breaks(name: &str, mutate: impl FnOnce(&LoadPlan, &mut Observed)) {
     let mut observed = consistent(&plan);
     mutate(&plan, &mut observed);
     let verdict = verdict(&plan, &observed, &HashMap::new());
-    assert!(failed(&verdict).contains(&name), "{name} should fail; failed: {:?}", failed(&verdict));
+    assert!(
+        failed(&verdict).contains(&name),
+        "{name} should fail; failed: {:?}",
+        failed(&verdict)
+    );
     let report = chaos::report::render(&chaos::report::RunFigures::default(), &verdict);
     assert!(report.contains(&format!("FAIL {name}")), "{report}");
 }
@@ -120,7 +129,12 @@ fn sold_out_user(plan: &LoadPlan, observed: &Observed) -> (String, String) {
     let request = plan
         .requests
         .iter()
-        .find(|r| !observed.tickets.iter().any(|t| t.event_id == r.event_id && t.user_id == r.user_id))
+        .find(|r| {
+            !observed
+                .tickets
+                .iter()
+                .any(|t| t.event_id == r.event_id && t.user_id == r.user_id)
+        })
         .expect("some request was sold out");
     (request.event_id.clone(), request.user_id.clone())
 }
@@ -142,9 +156,13 @@ fn a_consistent_end_state_passes_every_invariant() {
 fn a_lost_request_breaks_the_accounting() {
     assert_breaks("every-request-accounted-once", |plan, observed| {
         let (event_id, user_id) = sold_out_user(plan, observed);
-        observed.pushes.retain(|p| p.attributes["userId"] != user_id || p.attributes["eventId"] != event_id);
+        observed
+            .pushes
+            .retain(|p| p.attributes["userId"] != user_id || p.attributes["eventId"] != event_id);
         let email = format!("{user_id}@example.com");
-        observed.emails.retain(|e| e.to != [email.clone()] || !e.subject.contains(&event_id));
+        observed
+            .emails
+            .retain(|e| e.to != [email.clone()] || !e.subject.contains(&event_id));
     });
 }
 
@@ -152,7 +170,11 @@ fn a_lost_request_breaks_the_accounting() {
 fn a_ticket_and_a_sold_out_notice_for_one_request_are_two_outcomes() {
     assert_breaks("every-request-accounted-once", |plan, observed| {
         let ticket = observed.tickets[0].clone();
-        let request = plan.requests.iter().find(|r| r.user_id == ticket.user_id && r.event_id == ticket.event_id).unwrap();
+        let request = plan
+            .requests
+            .iter()
+            .find(|r| r.user_id == ticket.user_id && r.event_id == ticket.event_id)
+            .unwrap();
         let notification = Notification::sold_out(&request.event_id, &request.user_id, None, None);
         send(observed, &notification, request.locale.as_deref(), &request.email);
     });
@@ -257,7 +279,10 @@ fn a_second_send_is_reported_unless_a_kill_explains_it() {
     assert!(explained.passed(), "{:#?}", explained.checks);
     assert_eq!(explained.outcomes.duplicate_sends_after_kill, 1);
     observed.emails.push(observed.emails[first].clone());
-    assert!(!verdict(&plan, &observed, &kills).passed(), "one kill explains one repeat, not two");
+    assert!(
+        !verdict(&plan, &observed, &kills).passed(),
+        "one kill explains one repeat, not two"
+    );
 }
 
 #[test]
@@ -273,8 +298,14 @@ fn a_missing_wrong_or_unexpected_send_is_reported() {
     });
     assert_breaks("one-push-and-one-email-per-notification", |_, observed| {
         let ticket = &observed.tickets[0];
-        let index = observed.pushes.iter().position(|p| p.text.contains(&ticket.ticket_id)).unwrap();
-        observed.pushes[index].text = observed.pushes[index].text.replace(&ticket.ticket_id.clone(), "t-other");
+        let index = observed
+            .pushes
+            .iter()
+            .position(|p| p.text.contains(&ticket.ticket_id))
+            .unwrap();
+        observed.pushes[index].text = observed.pushes[index]
+            .text
+            .replace(&ticket.ticket_id.clone(), "t-other");
     });
     assert_breaks("one-push-and-one-email-per-notification", |_, observed| {
         let mut stray = observed.pushes[0].clone();

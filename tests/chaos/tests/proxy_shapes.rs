@@ -54,7 +54,10 @@ fn answer<O, E: ProvideErrorMetadata>(
             ok: false,
             code: error.code().map(str::to_owned),
             status: error.raw_response().map(|r| r.status().as_u16()),
-            dispatch_failure: matches!(error, aws_smithy_runtime_api::client::result::SdkError::DispatchFailure(_)),
+            dispatch_failure: matches!(
+                error,
+                aws_smithy_runtime_api::client::result::SdkError::DispatchFailure(_)
+            ),
         },
     }
 }
@@ -141,19 +144,30 @@ async fn delayed_answers_still_succeed_once() {
     for service in SERVICES {
         let answer = call(service, &sdk).await;
         assert!(answer.ok, "{service:?}: {answer:?}");
-        assert_eq!(proxy.counts().get(&(service, Outcome::Delayed)).copied(), Some(1), "{service:?}");
+        assert_eq!(
+            proxy.counts().get(&(service, Outcome::Delayed)).copied(),
+            Some(1),
+            "{service:?}"
+        );
     }
 }
 
 #[tokio::test]
 async fn at_rate_zero_nothing_is_touched_and_the_rate_applies_from_the_next_request() {
-    let proxy = FaultProxy::start(&MotoServer::shared().endpoint(), 1, FaultPolicy::always(Outcome::ServerError))
-        .await
-        .unwrap();
+    let proxy = FaultProxy::start(
+        &MotoServer::shared().endpoint(),
+        1,
+        FaultPolicy::always(Outcome::ServerError),
+    )
+    .await
+    .unwrap();
     proxy.set_rate(0.0);
     let sdk = sdk(&proxy.endpoint()).await;
     assert!(call(Service::Sqs, &sdk).await.ok);
-    assert_eq!(proxy.counts().get(&(Service::Sqs, Outcome::Forwarded)).copied(), Some(1));
+    assert_eq!(
+        proxy.counts().get(&(Service::Sqs, Outcome::Forwarded)).copied(),
+        Some(1)
+    );
     proxy.set_rate(1.0);
     assert!(!call(Service::Sqs, &sdk).await.ok);
 }
