@@ -506,3 +506,53 @@ pub fn kills_in_flight(kills: &[crate::workers::Kill], binary: &str) -> HashMap<
     }
     counts
 }
+
+/// The proxy's record of accepted sends against moto's own (`/moto-api/data.json`): the same
+/// pushes and emails, as many times each. `None`: data.json was not read (too large a run).
+pub fn sends_agree(tap: &crate::proxy::Sends, moto: Option<&crate::proxy::Sends>) -> Check {
+    let mut check = Check::new(
+        "sends-seen-by-the-proxy-are-motos",
+        "the pushes and emails the proxy saw accepted are exactly those moto's data.json holds",
+    );
+    let Some(moto) = moto else {
+        check
+            .notes
+            .push("not compared: data.json is read only for runs of CHAOS_DATA_JSON_MAX requests or fewer".to_owned());
+        return check;
+    };
+    let key_push = |p: &crate::observe::PushSend| format!("{}|{}|{:?}", p.topic_arn, p.text, p.attributes);
+    let key_email = |e: &crate::observe::EmailSend| format!("{}|{:?}|{}|{}", e.source, e.to, e.subject, e.body);
+    let count = |keys: Vec<String>| {
+        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+        for key in keys {
+            *counts.entry(key).or_default() += 1;
+        }
+        counts
+    };
+    for (what, ours, theirs) in [
+        (
+            "push",
+            count(tap.pushes.iter().map(key_push).collect()),
+            count(moto.pushes.iter().map(key_push).collect()),
+        ),
+        (
+            "email",
+            count(tap.emails.iter().map(key_email).collect()),
+            count(moto.emails.iter().map(key_email).collect()),
+        ),
+    ] {
+        let keys: std::collections::BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
+        for key in keys {
+            let (a, b) = (
+                ours.get(key).copied().unwrap_or(0),
+                theirs.get(key).copied().unwrap_or(0),
+            );
+            if a != b {
+                check.violations.push(format!(
+                    "{what} seen {a} times by the proxy, {b} times by moto: {key:.160}"
+                ));
+            }
+        }
+    }
+    check
+}

@@ -1,6 +1,7 @@
 //! The emulator's state at the end of a run, read from the emulator itself: the tickets table
-//! (Scan), what SNS and SES sent (`/moto-api/data.json`), the dead-letter queues (received with
-//! their attributes) and every queue's counters. Nothing here reads the workers' logs.
+//! (Scan), the dead-letter queues (received with their attributes), every queue's counters, and
+//! what SNS and SES accepted (the proxy's record of the emulator's 200 answers, cross-checked
+//! against `/moto-api/data.json` when that is small enough). Nothing here reads the workers' logs.
 
 use std::collections::BTreeMap;
 
@@ -96,8 +97,7 @@ pub struct Sources<'a> {
     pub sqs: &'a aws_sdk_sqs::Client,
     pub tickets_table: &'a str,
     pub queues: Vec<(QueueRole, String)>,
-    /// `/moto-api/data.json`.
-    pub data: Value,
+    pub sends: crate::proxy::Sends,
 }
 
 fn text<E: std::error::Error>(operation: &str, resource: &str, error: E) -> String {
@@ -114,7 +114,8 @@ pub async fn observe(sources: &Sources<'_>) -> Result<Observed, String> {
         observed.queues.push(queue_state(sources.sqs, *role, url).await?);
     }
     read_tickets(sources, &mut observed).await?;
-    read_sends(&sources.data, &mut observed);
+    observed.pushes = sources.sends.pushes.clone();
+    observed.emails = sources.sends.emails.clone();
     for (role, url) in sources.queues.iter().filter(|(role, _)| role.is_dead_letter_queue()) {
         observed
             .dead_letters
@@ -186,8 +187,10 @@ async fn read_tickets(sources: &Sources<'_>, observed: &mut Observed) -> Result<
     }
 }
 
-/// SNS `Topic[].sent_notifications` (`[id, message, subject, attributes, group]`) and SES `Message[]`.
-pub fn read_sends(data: &Value, observed: &mut Observed) {
+/// SNS `Topic[].sent_notifications` (`[id, message, subject, attributes, group]`) and SES
+/// `Message[]` of `/moto-api/data.json`.
+pub fn read_sends(data: &Value) -> crate::proxy::Sends {
+    let mut observed = crate::proxy::Sends::default();
     for topic in data["sns"]["Topic"].as_array().into_iter().flatten() {
         let topic_arn = topic["arn"].as_str().unwrap_or_default();
         for sent in topic["sent_notifications"].as_array().into_iter().flatten() {
@@ -219,6 +222,44 @@ pub fn read_sends(data: &Value, observed: &mut Observed) {
             body: message["body"].as_str().unwrap_or_default().to_owned(),
         });
     }
+    observed
+}
+
+/// `GET /moto-api/data.json`, with room for a large state: after a full run moto serialises
+/// thousands of sends, which takes longer than the harness's own 30 s read timeout.
+pub async fn moto_data(endpoint: &str) -> Result<Value, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let fetch = async {
+        let mut stream = tokio::net::TcpStream::connect(address)
+            .await
+            .map_err(|e| format!("connect to moto at {address}: {e}"))?;
+        stream
+            .write_all(b"GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            .await
+            .map_err(|e| format!("ask moto for data.json: {e}"))?;
+        let mut response = Vec::new();
+        stream
+            .read_to_end(&mut response)
+            .await
+            .map_err(|e| format!("read moto's data.json: {e}"))?;
+        Ok::<Vec<u8>, String>(response)
+    };
+    let response = tokio::time::timeout(std::time::Duration::from_secs(600), fetch)
+        .await
+        .map_err(|_| "moto did not answer /moto-api/data.json within 600 s".to_owned())??;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("moto's data.json answer has no header end")?;
+    let head = String::from_utf8_lossy(&response[..split]);
+    if !head.starts_with("HTTP/1.") || !head.lines().next().is_some_and(|l| l.contains(" 200")) {
+        return Err(format!(
+            "moto's data.json answer: {}",
+            head.lines().next().unwrap_or_default()
+        ));
+    }
+    serde_json::from_slice(&response[split + 4..]).map_err(|e| format!("moto's data.json is not JSON: {e}"))
 }
 
 /// Every message of a DLQ, each once (hidden for the rest of the run once received).

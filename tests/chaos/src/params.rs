@@ -23,6 +23,7 @@ pub mod env {
     pub const BIN_DIR: &str = "CHAOS_BIN_DIR";
     pub const LOG_DIR: &str = "CHAOS_LOG_DIR";
     pub const TEMPLATE: &str = "CHAOS_TEMPLATE";
+    pub const DATA_JSON_MAX: &str = "CHAOS_DATA_JSON_MAX";
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +59,9 @@ pub struct Params {
     /// Where the worker processes' logs go.
     pub log_dir: PathBuf,
     pub template: PathBuf,
+    /// Runs of at most this many requests also read moto's `/moto-api/data.json` and check that
+    /// it holds exactly the sends the proxy saw (larger runs make it gigabytes).
+    pub data_json_max: usize,
 }
 
 impl Params {
@@ -98,6 +102,7 @@ impl Params {
                 .optional(env::TEMPLATE)
                 .map(PathBuf::from)
                 .unwrap_or_else(|| workspace.join("template.yaml")),
+            data_json_max: environment.parse_in(env::DATA_JSON_MAX, 500, 0..=100_000)?,
         };
         if params.visibility_timeout_s as u128 * 1000 <= params.function_timeout.as_millis() {
             return Err(ConfigError::Malformed {

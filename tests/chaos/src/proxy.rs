@@ -15,6 +15,11 @@
 //! SNS Publish and SES SendEmail, which take no idempotency token, the SDK's own retry would send
 //! twice, and no worker can prevent that; see docs/chaos.md.)
 //!
+//! The proxy also records every SNS Publish and SESv2 SendEmail that the emulator accepted (HTTP
+//! 200): what was sent, read on the wire at the emulator's door. (moto's `/moto-api/data.json`
+//! holds the same facts, but it serialises every model instance moto ever created, and after a
+//! full run that takes gigabytes and minutes; the short run checks that both agree.)
+//!
 //! The n-th request draws the n-th decision of the seed's sequence; which request is n-th depends
 //! on scheduling, so a seed reproduces the faults' mix and rate, not which call gets which.
 
@@ -32,6 +37,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
 use crate::fault_shapes::{ErrorAnswer, Service, error_response};
+use crate::observe::{EmailSend, PushSend};
 use crate::rng::Rng;
 
 /// What the proxy did with one request.
@@ -99,6 +105,15 @@ struct State {
     /// The rate in force, as f64 bits: the run turns faults off for its calm phase.
     rate: AtomicU64,
     counts: Mutex<BTreeMap<(Service, Outcome), u64>>,
+    sends: Mutex<Sends>,
+    upstream_errors: Mutex<Vec<String>>,
+}
+
+/// Sends the emulator accepted, as the proxy saw them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sends {
+    pub pushes: Vec<PushSend>,
+    pub emails: Vec<EmailSend>,
 }
 
 /// Per service, what the proxy did with how many requests.
@@ -130,6 +145,8 @@ impl FaultProxy {
             rate: AtomicU64::new(policy.rate.to_bits()),
             policy,
             counts: Mutex::new(BTreeMap::new()),
+            sends: Mutex::new(Sends::default()),
+            upstream_errors: Mutex::new(Vec::new()),
         });
         let served = state.clone();
         let server = tokio::spawn(async move {
@@ -165,10 +182,36 @@ impl FaultProxy {
     pub fn counts(&self) -> ProxyCounts {
         self.state.counts.lock().unwrap().clone()
     }
+
+    /// Requests the proxy could not forward (answered 502): the proxy's own failures, which
+    /// must not happen for the run to mean anything.
+    pub fn upstream_errors(&self) -> Vec<String> {
+        self.state.upstream_errors.lock().unwrap().clone()
+    }
+
+    /// Every Publish and SendEmail the emulator accepted so far.
+    pub fn sends(&self) -> Sends {
+        self.state.sends.lock().unwrap().clone()
+    }
 }
 
 #[derive(Debug)]
 struct ResetConnection;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_bodies_decode_into_their_fields() {
+        let fields = form_fields(b"Action=Publish&Message=Sorry%2C+evt-001+is+sold%20out.&Bad=%zz%4");
+        assert_eq!(fields["Action"], "Publish");
+        assert_eq!(fields["Message"], "Sorry, evt-001 is sold out.");
+        assert_eq!(fields["Bad"], "%zz%4");
+        let korean = form_fields("Message=%EC%A3%84%EC%86%A1".as_bytes());
+        assert_eq!(korean["Message"], "죄송");
+    }
+}
 
 impl std::fmt::Display for ResetConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -220,19 +263,115 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
         }
         return Ok(response.body(Full::new(Bytes::from(body))).expect("a valid response"));
     }
-    let response = forward(&state, request).await;
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let path = parts.uri.path().to_owned();
+    // Forwarded and recorded in a task of its own: when a killed worker's connection closes,
+    // hyper drops this handler, but a request already on its way to the emulator is applied
+    // there, and its send must still be recorded.
+    let response = tokio::spawn(async move {
+        let response = forward(&state, parts, body.clone()).await;
+        if response.status() == 200 {
+            record_send(&state, service, &path, &body);
+        }
+        response
+    })
+    .await
+    .expect("forwarding does not panic");
     if outcome == Outcome::Delayed {
         tokio::time::sleep(delay).await;
     }
     Ok(response)
 }
 
+/// Keeps an accepted SNS Publish or SESv2 SendEmail.
+fn record_send(state: &State, service: Service, path: &str, body: &[u8]) {
+    match service {
+        Service::Sns => {
+            let form = form_fields(body);
+            if form.get("Action").map(String::as_str) != Some("Publish") {
+                return;
+            }
+            let mut attributes = BTreeMap::new();
+            for n in 1.. {
+                let Some(name) = form.get(&format!("MessageAttributes.entry.{n}.Name")) else {
+                    break;
+                };
+                let value = form
+                    .get(&format!("MessageAttributes.entry.{n}.Value.StringValue"))
+                    .cloned()
+                    .unwrap_or_default();
+                attributes.insert(name.clone(), value);
+            }
+            let topic = form.get("TopicArn").or_else(|| form.get("TargetArn")).cloned();
+            state.sends.lock().unwrap().pushes.push(PushSend {
+                topic_arn: topic.unwrap_or_default(),
+                text: form.get("Message").cloned().unwrap_or_default(),
+                attributes,
+            });
+        }
+        Service::Ses if path.ends_with("/outbound-emails") => {
+            let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else {
+                return;
+            };
+            let simple = &request["Content"]["Simple"];
+            let html = simple["Body"]["Html"]["Data"].as_str();
+            let text = simple["Body"]["Text"]["Data"].as_str();
+            state.sends.lock().unwrap().emails.push(EmailSend {
+                source: request["FromEmailAddress"].as_str().unwrap_or_default().to_owned(),
+                to: request["Destination"]["ToAddresses"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a.as_str().map(str::to_owned))
+                    .collect(),
+                subject: simple["Subject"]["Data"].as_str().unwrap_or_default().to_owned(),
+                // As moto keeps it: the HTML part when there is one.
+                body: html.or(text).unwrap_or_default().to_owned(),
+            });
+        }
+        _ => {}
+    }
+}
+
+/// `application/x-www-form-urlencoded` (awsQuery bodies) into its fields.
+pub fn form_fields(body: &[u8]) -> BTreeMap<String, String> {
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(name), percent_decode(value))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|pair| std::str::from_utf8(pair).ok())
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        match (bytes[i], hex) {
+            (b'+', _) => out.push(b' '),
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 2;
+            }
+            (byte, _) => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The request as the emulator answers it; a failure to reach the emulator is a 502 (never
 /// expected: moto runs for the whole run).
-async fn forward(state: &State, request: Request<Incoming>) -> Response<Full<Bytes>> {
-    let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+async fn forward(state: &State, parts: hyper::http::request::Parts, body: Bytes) -> Response<Full<Bytes>> {
+    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
     let mut upstream = Request::builder()
         .method(parts.method)
         .uri(format!("{}{path}", state.upstream));
@@ -246,11 +385,14 @@ async fn forward(state: &State, request: Request<Incoming>) -> Response<Full<Byt
             let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
             Response::from_parts(parts, Full::new(body))
         }
-        Err(error) => Response::builder()
-            .status(502)
-            .body(Full::new(Bytes::from(format!(
-                "chaos proxy: emulator unreachable: {error}"
-            ))))
-            .expect("a valid response"),
+        Err(error) => {
+            state.upstream_errors.lock().unwrap().push(format!("{path}: {error:?}"));
+            Response::builder()
+                .status(502)
+                .body(Full::new(Bytes::from(format!(
+                    "chaos proxy: emulator unreachable: {error}"
+                ))))
+                .expect("a valid response")
+        }
     }
 }

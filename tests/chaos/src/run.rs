@@ -23,7 +23,7 @@ use moto_harness::MotoServer;
 use serde_json::{Value, json};
 
 use crate::duplicates::DuplicatingInvoker;
-use crate::invariants::{Expectations, Verdict, check, kills_in_flight};
+use crate::invariants::{Expectations, Verdict, check, kills_in_flight, sends_agree};
 use crate::load::{LoadPlan, Queues, send};
 use crate::observe::{QueueRole, Sources, observe, queue_state};
 use crate::params::Params;
@@ -211,11 +211,27 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         ticket_issue: &queues[0].1,
         notification: &queues[1].1,
     };
+    progress(
+        started,
+        "setup done; sending the load under faults, kills and duplicate deliveries",
+    );
     let sent = send(&plan, &sqs, &queues_ref, params.queue_depth)
         .await
         .map_err(RunError::Setup)?;
+    progress(
+        started,
+        &format!("{} messages sent; waiting for the queues to drain", sent.messages),
+    );
     let mut settled = settle(&sqs, &queues, &mappings, deadline).await;
     let storm = started.elapsed();
+    progress(
+        started,
+        if settled {
+            "drained; faults and kills off"
+        } else {
+            "did not drain in time"
+        },
+    );
 
     // --- calm and redrive
     let _ = killing_tx.send(false);
@@ -224,6 +240,10 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
     if settled {
         for _ in 0..REDRIVE_ROUNDS {
             let round = redrive_round(&redrive).await;
+            progress(
+                started,
+                &format!("dlq-redrive moved {}: {}", round.moved, round.summary),
+            );
             let moved = round.moved;
             rounds.push(round);
             if moved == 0 {
@@ -237,21 +257,33 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
     }
     let _ = stop_tx.send(true);
     let _ = supervising.await;
+    for error in proxy.upstream_errors() {
+        progress(started, &format!("proxy could not forward: {error}"));
+    }
 
     // --- check
-    let data = moto.data();
+    progress(started, "observing the emulator's state");
+    let sends = proxy.sends();
     let observed = observe(&Sources {
         dynamodb: &dynamodb,
         sqs: &sqs,
         tickets_table: &tickets_table,
         queues: queues.clone(),
-        data,
+        sends: sends.clone(),
     })
     .await
     .map_err(RunError::Setup)?;
+    let moto_sends = if params.requests <= params.data_json_max {
+        let data = crate::observe::moto_data(&moto.endpoint())
+            .await
+            .map_err(RunError::Setup)?;
+        Some(crate::observe::read_sends(&data))
+    } else {
+        None
+    };
     let kills = supervisor.kills.lock().unwrap().clone();
     let in_flight = kills_in_flight(&kills, NOTIFICATION_SENDER);
-    let verdict = check(
+    let mut verdict = check(
         &Expectations {
             plan: &plan,
             sender: SENDER,
@@ -260,6 +292,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         },
         &observed,
     );
+    verdict.checks.push(sends_agree(&sends, moto_sends.as_ref()));
 
     let mut functions = BTreeMap::new();
     for (binary, _, invoker, pool) in &mappings {
@@ -290,6 +323,11 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         log_dir: params.log_dir.display().to_string(),
     };
     Ok((figures, verdict))
+}
+
+/// Progress on stderr, so a long run shows where it is.
+fn progress(started: Instant, what: &str) {
+    eprintln!("[chaos {:>5.0} s] {what}", started.elapsed().as_secs_f64());
 }
 
 type Mapping = (String, Arc<Poller>, Arc<DuplicatingInvoker>, Arc<WorkerPool>);

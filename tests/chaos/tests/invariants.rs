@@ -326,3 +326,30 @@ fn a_message_left_in_a_queue_is_reported() {
         observed.queues.retain(|q| q.role != QueueRole::Notification);
     });
 }
+
+#[test]
+fn the_proxys_sends_must_be_motos_sends() {
+    use chaos::invariants::sends_agree;
+    use chaos::proxy::Sends;
+    let observed = consistent(&plan());
+    let tap = Sends {
+        pushes: observed.pushes.clone(),
+        emails: observed.emails.clone(),
+    };
+    let mut moto = tap.clone();
+    moto.emails.reverse();
+    assert!(sends_agree(&tap, Some(&moto)).passed(), "order does not matter");
+    moto.emails.push(moto.emails[0].clone());
+    let check = sends_agree(&tap, Some(&moto));
+    assert!(!check.passed());
+    assert!(
+        check.violations[0].contains("1 times by the proxy, 2 times by moto"),
+        "{:?}",
+        check.violations
+    );
+    moto.emails.pop();
+    moto.pushes[0].text.push('!');
+    assert!(!sends_agree(&tap, Some(&moto)).passed());
+    let skipped = sends_agree(&tap, None);
+    assert!(skipped.passed() && !skipped.notes.is_empty());
+}
