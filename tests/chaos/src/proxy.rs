@@ -198,21 +198,6 @@ impl FaultProxy {
 #[derive(Debug)]
 struct ResetConnection;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_bodies_decode_into_their_fields() {
-        let fields = form_fields(b"Action=Publish&Message=Sorry%2C+evt-001+is+sold%20out.&Bad=%zz%4");
-        assert_eq!(fields["Action"], "Publish");
-        assert_eq!(fields["Message"], "Sorry, evt-001 is sold out.");
-        assert_eq!(fields["Bad"], "%zz%4");
-        let korean = form_fields("Message=%EC%A3%84%EC%86%A1".as_bytes());
-        assert_eq!(korean["Message"], "죄송");
-    }
-}
-
 impl std::fmt::Display for ResetConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("fault injected: connection reset")
@@ -394,5 +379,20 @@ async fn forward(state: &State, parts: hyper::http::request::Parts, body: Bytes)
                 ))))
                 .expect("a valid response")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_bodies_decode_into_their_fields() {
+        let fields = form_fields(b"Action=Publish&Message=Sorry%2C+evt-001+is+sold%20out.&Bad=%zz%4");
+        assert_eq!(fields["Action"], "Publish");
+        assert_eq!(fields["Message"], "Sorry, evt-001 is sold out.");
+        assert_eq!(fields["Bad"], "%zz%4");
+        let korean = form_fields("Message=%EC%A3%84%EC%86%A1".as_bytes());
+        assert_eq!(korean["Message"], "죄송");
     }
 }
