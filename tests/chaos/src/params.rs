@@ -43,7 +43,8 @@ pub struct Params {
     pub poison: usize,
     /// Processes per SQS-triggered function (the event source mapping's maximum concurrency).
     pub workers: usize,
-    /// The functions' timeout for the run (the template's 30 s would make every redelivery slow).
+    /// The functions' timeout for the run (the template's 30 s would make every redelivery slow);
+    /// above notification-sender's 12 s SNS/SES call timeout, as the template's is.
     pub function_timeout: Duration,
     /// The source queues' visibility timeout for the run, set after provisioning.
     pub visibility_timeout_s: u32,
@@ -83,10 +84,10 @@ impl Params {
             workers: environment.parse_in(env::WORKERS, 3, 2..=20)?,
             function_timeout: Duration::from_millis(environment.parse_in(
                 env::FUNCTION_TIMEOUT_MS,
-                10_000,
+                15_000,
                 5_000..=900_000,
             )?),
-            visibility_timeout_s: environment.parse_in(env::VISIBILITY_TIMEOUT_S, 12, 1..=43_200)?,
+            visibility_timeout_s: environment.parse_in(env::VISIBILITY_TIMEOUT_S, 18, 1..=43_200)?,
             max_receive_count: environment.parse_in(env::MAX_RECEIVE_COUNT, 3, 1..=1_000)?,
             queue_depth: environment.parse_in(env::QUEUE_DEPTH, 40, 1..=10_000)?,
             time_limit: Duration::from_secs(environment.parse_in(env::TIME_LIMIT_S, 600, 10..=86_400)?),

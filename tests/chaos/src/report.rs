@@ -83,7 +83,7 @@ pub fn render(figures: &RunFigures, verdict: &Verdict) -> String {
     if o.duplicate_sends_after_kill > 0 {
         let _ = writeln!(
             out,
-            "  {} send(s) repeated after a SIGKILL between the provider's acceptance and the idempotency record (see notes)",
+            "  {} send(s) repeated, each matched by a SIGKILL of a notification-sender process holding that notification (see notes)",
             o.duplicate_sends_after_kill
         );
     }

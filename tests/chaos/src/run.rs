@@ -71,6 +71,10 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         }
     }
     std::fs::create_dir_all(&params.log_dir).map_err(setup("log directory"))?;
+    for binary in [TICKET_PROCESSOR, NOTIFICATION_SENDER, DLQ_REDRIVE] {
+        // Processes append (a restarted one continues its log); a run starts with empty logs.
+        let _ = std::fs::remove_file(params.log_dir.join(format!("{binary}.log")));
+    }
 
     // --- setup
     let moto = MotoServer::start();
