@@ -29,22 +29,26 @@ CHECK_BUILD := $(CURDIR)/.aws-sam/check-build
 
 # The benchmark's Python contender (Powertools, awslambdaric, boto3 pinned): its own venv.
 BENCH_VENV := $(CURDIR)/.venv-bench
-# What `make bench` builds and compares: the release binaries of the workers and the baseline.
-BENCH_BINARIES := functions/ticket-processor functions/notification-sender functions/dlq-redrive \
-	bench/hello-world bench/init-probe
+# The functions' CodeUris: `make release-bins` builds each as `sam build` does.
+LAMBDA_DIRS := functions/ticket-processor functions/notification-sender functions/dlq-redrive
+# What `make bench` adds to them: the baseline and the init breakdown probe.
+BENCH_DIRS := bench/hello-world bench/init-probe
 
 .PHONY: help venv checkov-venv test fmt-check clippy unit-tests template-lint checkov sam-build demo up down \
-	bench-venv bench-build bench bench-smoke
+	release-bins chaos-short chaos fuzz bench-venv bench-build bench bench-smoke
 
 help:
 	@echo "make demo   run the whole system locally against the AWS emulator (moto)"
-	@echo "make test   every check: fmt, clippy, unit and integration tests, template lint, checkov, sam build"
+	@echo "make test   every check: fmt, clippy, unit and integration tests, template lint, checkov, sam build, short chaos run"
 	@echo "make up     the local stack in the background, with commands to poke it; make down stops it"
 	@echo "make template-lint   cfn-lint and sam validate --lint on template.yaml"
 	@echo "make checkov         checkov on template.yaml and its SAM-transformed form"
 	@echo "make sam-build       sam build of every function (x86_64, and arm64 when its Rust target is installed)"
 	@echo "make bench           the workers vs a Powertools (Python) handler on moto; writes BENCHMARKS.md (~15 min)"
 	@echo "make bench-smoke     one batch of each contender through the whole benchmark harness (no report)"
+	@echo "make chaos           the full chaos run (docs/chaos.md): 2,000 requests under faults, kills, duplicates"
+	@echo "make chaos-short     the short chaos run make test does"
+	@echo "make fuzz            each cargo-fuzz target for FUZZ_SECONDS (default 45) on nightly"
 
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -112,7 +116,38 @@ sam-build: venv
 		echo "sam-build: arm64 skipped (rustup target add aarch64-unknown-linux-gnu to build it)"; \
 	fi
 
-test: venv fmt-check clippy unit-tests template-lint checkov sam-build
+# The release binaries the chaos run and the benchmark start, built exactly as `sam build`
+# builds them for the x86_64 template: cargo lambda, run in each function's CodeUri (so cargo
+# resolves features for that package alone), same release profile. After sam-build, up to date.
+release-bins: venv
+	for dir in $(LAMBDA_DIRS); do \
+		(cd $$dir && cargo lambda build --release --bin $$(basename $$dir)); \
+	done
+
+# The chaos run (tests/chaos; method and figures in docs/chaos.md). Every CHAOS_* variable in the
+# environment overrides these; the same CHAOS_SEED reproduces the load and the fault draws.
+chaos-short: release-bins
+	cargo run --locked --quiet -p chaos
+
+chaos: release-bins
+	CHAOS_REQUESTS=$${CHAOS_REQUESTS:-2000} CHAOS_EVENTS=$${CHAOS_EVENTS:-8} \
+	CHAOS_DUPLICATE_RATE=$${CHAOS_DUPLICATE_RATE:-0.2} CHAOS_FAULT_RATE=$${CHAOS_FAULT_RATE:-0.1} \
+	CHAOS_KILL_INTERVAL_MS=$${CHAOS_KILL_INTERVAL_MS:-3000} CHAOS_POISON=$${CHAOS_POISON:-30} \
+	CHAOS_TIME_LIMIT_S=$${CHAOS_TIME_LIMIT_S:-2400} \
+		cargo run --locked --quiet -p chaos
+
+# Fuzz targets (fuzz/, its own workspace and target directory). Safe Rust gains nothing from
+# AddressSanitizer, and building the AWS SDK with it takes far longer: no sanitizer.
+FUZZ_SECONDS ?= 45
+FUZZ_TARGETS := ticket_request notification batch_processor
+fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && for target in $(FUZZ_TARGETS); do \
+		CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)-fuzz cargo +nightly fuzz run --sanitizer none $$target -- \
+			-max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+
+test: venv fmt-check clippy unit-tests template-lint checkov sam-build chaos-short
 	@echo "make test: all checks passed"
 
 # The whole app on this machine: template.yaml provisioned in moto, the functions under
@@ -140,10 +175,9 @@ down:
 		while kill -0 "$$pid" 2>/dev/null; do sleep 0.5; done; rm -f .local/up.pid; echo "local stack stopped"; \
 	else echo "local stack is not running"; fi
 
-# Release binaries exactly as `sam build` makes them: cargo lambda, run in each function's
-# CodeUri (so cargo resolves features for that package alone), same release profile.
-bench-build: venv
-	for dir in $(BENCH_BINARIES); do \
+# The benchmark's own binaries, built the same way as the workers.
+bench-build: release-bins
+	for dir in $(BENCH_DIRS); do \
 		(cd $$dir && cargo lambda build --release --bin $$(basename $$dir)); \
 	done
 

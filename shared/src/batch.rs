@@ -94,11 +94,14 @@ pub struct BatchOutcome {
 }
 
 impl BatchOutcome {
-    /// The response for Lambda: failed messageIds in event order.
+    /// The response for Lambda: failed messageIds in event order, each once. SQS can put two
+    /// copies of one message (same messageId) in a batch; reporting the id once keeps the promise
+    /// that every identifier is reported once, and one failed copy is enough for a redelivery.
     pub fn response(&self) -> SqsBatchResponse {
         let mut response = SqsBatchResponse::default();
+        let mut reported = std::collections::HashSet::new();
         for (message_id, status) in &self.results {
-            if status.is_failure() {
+            if status.is_failure() && reported.insert(message_id.as_str()) {
                 response.add_failure(message_id.clone());
             }
         }

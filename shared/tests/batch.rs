@@ -158,6 +158,23 @@ async fn identifiers_are_always_message_ids_of_the_batch_and_unique() {
     }
 }
 
+/// Found by the batch_processor fuzz target: SQS may hand the same message twice in one batch;
+/// when both copies fail, its messageId must still be reported once.
+#[tokio::test]
+async fn a_message_twice_in_a_batch_is_reported_once() {
+    let messages = vec![
+        message("twice", &body("fail")),
+        message("once", &body("ok")),
+        message("twice", &body("panic")),
+    ];
+    let outcome = BatchProcessor::default()
+        .run(event(messages), Deadline::NONE, &job)
+        .await
+        .unwrap();
+    assert_eq!(outcome.results.iter().filter(|(_, s)| s.is_failure()).count(), 2);
+    assert_eq!(failures(&outcome.response()), ["twice"]);
+}
+
 #[tokio::test]
 async fn permanent_failures_go_to_the_dead_letter_sink_with_the_reason() {
     let sink = Arc::new(MemoryDeadLetters::new());

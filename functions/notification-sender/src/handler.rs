@@ -22,10 +22,12 @@ use crate::plan::Plan;
 use crate::push::{PushSender, SnsPushSender};
 use shared::redact::mask_email;
 
-/// One try of an SNS or SES call. The SDK retries throttling and 5xx within the call's budget.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A whole SNS or SES call with the SDK's retries; a hang becomes a retryable record failure well
-/// before a typical function timeout instead of a killed invocation.
+/// before a typical function timeout instead of a killed invocation. There is no shorter
+/// per-attempt timeout on purpose: Publish and SendEmail take no idempotency token, so an attempt
+/// abandoned while the provider is still accepting it would be sent again by the SDK's retry (the
+/// chaos run saw an email sent three times that way). The SDK still retries throttling and 5xx
+/// answers, which the provider gives instead of sending.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(12);
 
 pub struct NotificationSender {
@@ -52,10 +54,7 @@ impl NotificationSender {
 
     /// SNS and SESv2 senders on clients built from `sdk`, with call timeouts.
     pub fn from_sdk(config: &SenderConfig, idempotency: Idempotency, sdk: &SdkConfig) -> Self {
-        let timeouts = TimeoutConfig::builder()
-            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-            .operation_timeout(OPERATION_TIMEOUT)
-            .build();
+        let timeouts = TimeoutConfig::builder().operation_timeout(OPERATION_TIMEOUT).build();
         let sns = aws_sdk_sns::Client::from_conf(
             aws_sdk_sns::config::Builder::from(sdk)
                 .timeout_config(timeouts.clone())

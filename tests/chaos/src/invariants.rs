@@ -1,0 +1,558 @@
+//! What must hold in the emulator's state after a run, and the figures that say how the run went.
+//! Pure: [`check`] reads an [`Observed`] state against the plan, so tests hand it crafted states
+//! that break one invariant each.
+
+use std::collections::{BTreeMap, HashMap};
+
+use messages::{Notification, NotificationKind};
+use notification_sender::templates::{self, Language, Values};
+
+use crate::load::{LoadPlan, PoisonQueue, RequestSpec};
+use crate::observe::{Observed, QueueRole};
+
+/// What the run expects beyond the plan.
+pub struct Expectations<'a> {
+    pub plan: &'a LoadPlan,
+    /// `EMAIL_SENDER`.
+    pub sender: &'a str,
+    /// The push topic's ARN.
+    pub push_topic: &'a str,
+    /// notificationId → how many SIGKILLs hit a notification-sender process while its batch held
+    /// that notification.
+    pub kills_in_flight: &'a HashMap<String, usize>,
+}
+
+/// One invariant's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: &'static str,
+    pub rule: &'static str,
+    /// What broke it; empty when it holds.
+    pub violations: Vec<String>,
+    /// What is worth knowing but does not break it.
+    pub notes: Vec<String>,
+}
+
+impl Check {
+    fn new(name: &'static str, rule: &'static str) -> Self {
+        Self {
+            name,
+            rule,
+            violations: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+/// How the requests ended, and what was sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcomes {
+    pub requests: usize,
+    pub tickets: usize,
+    pub sold_out: usize,
+    pub dead_lettered: usize,
+    pub capacity: u64,
+    pub pushes: usize,
+    pub emails: usize,
+    pub poison_dead_letters: usize,
+    /// Sends beyond the first of a notification and channel, each caused by a SIGKILL between
+    /// the provider's acceptance and the idempotency record.
+    pub duplicate_sends_after_kill: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub checks: Vec<Check>,
+    pub outcomes: Outcomes,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(Check::passed)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Channel {
+    Push,
+    Email,
+}
+
+/// A notification the final state calls for, and its rendered content.
+struct ExpectedNotification {
+    id: String,
+    push_text: String,
+    push_attributes: BTreeMap<String, String>,
+    email_to: String,
+    email_subject: String,
+    email_bodies: [String; 2],
+}
+
+fn expected_notification(
+    request: &RequestSpec,
+    kind: NotificationKind,
+    ticket_id: Option<&str>,
+) -> ExpectedNotification {
+    let notification = match ticket_id {
+        Some(ticket_id) => Notification::ticket_issued(&request.event_id, &request.user_id, ticket_id, "", None, None),
+        None => Notification::sold_out(&request.event_id, &request.user_id, None, None),
+    };
+    let language = Language::from_locale(request.locale.as_deref());
+    let email = templates::email(kind, language, Values::of(&notification));
+    ExpectedNotification {
+        id: notification.notification_id.clone(),
+        push_text: templates::push(kind, language, Values::of(&notification)),
+        push_attributes: BTreeMap::from([
+            ("userId".to_owned(), request.user_id.clone()),
+            ("eventId".to_owned(), request.event_id.clone()),
+            ("kind".to_owned(), kind.as_str().to_owned()),
+        ]),
+        email_to: request.email.clone(),
+        email_subject: email.subject,
+        email_bodies: [email.html, email.text],
+    }
+}
+
+/// Every invariant, in report order. Violations are listed in full; the report shortens them.
+pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
+    let plan = expect.plan;
+    let mut outcomes = Outcomes {
+        requests: plan.requests.len(),
+        capacity: plan.capacity(),
+        pushes: observed.pushes.len(),
+        emails: observed.emails.len(),
+        ..Outcomes::default()
+    };
+
+    let mut tickets: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+    for ticket in &observed.tickets {
+        tickets
+            .entry((ticket.event_id.as_str(), ticket.user_id.as_str()))
+            .or_default()
+            .push(ticket.ticket_id.as_str());
+    }
+    let requests: HashMap<(&str, &str), &RequestSpec> = plan
+        .requests
+        .iter()
+        .map(|r| ((r.event_id.as_str(), r.user_id.as_str()), r))
+        .collect();
+    let poison_bodies: HashMap<&str, (PoisonQueue, &str)> = plan
+        .poison
+        .iter()
+        .map(|p| (p.body.as_str(), (p.queue, p.expected_kind)))
+        .collect();
+    let request_bodies: HashMap<&str, &RequestSpec> = plan.requests.iter().map(|r| (r.body.as_str(), r)).collect();
+    let tickets_per_event = |event_id: &str| observed.tickets.iter().filter(|t| t.event_id == event_id).count() as u64;
+    let event_full = |event_id: &str| {
+        plan.events
+            .iter()
+            .find(|e| e.id == event_id)
+            .is_some_and(|e| tickets_per_event(event_id) >= e.capacity)
+    };
+
+    // Requests that ended in a DLQ with a reason.
+    let mut dead_requests: HashMap<&str, usize> = HashMap::new();
+    for letter in &observed.dead_letters {
+        if letter.queue == QueueRole::TicketIssueDlq
+            && letter.error_kind.is_some()
+            && request_bodies.contains_key(letter.body.as_str())
+        {
+            *dead_requests.entry(letter.body.as_str()).or_default() += 1;
+        }
+    }
+
+    // The notifications the final state calls for.
+    let mut expected: Vec<ExpectedNotification> = Vec::new();
+    for request in &plan.requests {
+        let key = (request.event_id.as_str(), request.user_id.as_str());
+        match tickets.get(&key).and_then(|ids| ids.first()) {
+            Some(ticket_id) => expected.push(expected_notification(
+                request,
+                NotificationKind::TicketIssued,
+                Some(ticket_id),
+            )),
+            None if !dead_requests.contains_key(request.body.as_str()) && event_full(&request.event_id) => {
+                expected.push(expected_notification(request, NotificationKind::SoldOut, None))
+            }
+            None => {}
+        }
+    }
+    let mut sends: HashMap<(String, Channel), usize> = HashMap::new();
+    let mut unexpected: Vec<String> = Vec::new();
+    for push in &observed.pushes {
+        let matched = expected.iter().find(|n| {
+            push.topic_arn == expect.push_topic && push.text == n.push_text && push.attributes == n.push_attributes
+        });
+        match matched {
+            Some(n) => *sends.entry((n.id.clone(), Channel::Push)).or_default() += 1,
+            None => unexpected.push(format!(
+                "push to {} that no outcome calls for: {:?} {:?}",
+                push.topic_arn, push.text, push.attributes
+            )),
+        }
+    }
+    for email in &observed.emails {
+        let matched = expected.iter().find(|n| {
+            email.source == expect.sender
+                && email.to == [n.email_to.clone()]
+                && email.subject == n.email_subject
+                && n.email_bodies.contains(&email.body)
+        });
+        match matched {
+            Some(n) => *sends.entry((n.id.clone(), Channel::Email)).or_default() += 1,
+            None => unexpected.push(format!(
+                "email from {} to {:?} that no outcome calls for (subject {:?})",
+                email.source, email.to, email.subject
+            )),
+        }
+    }
+    // Sold-out sends as sent, matched or not: a user told "sold out" who also holds a ticket
+    // must count as two outcomes, not vanish as an unexpected send.
+    let mut sold_out_subjects: HashMap<(&str, String), (&str, &str)> = HashMap::new();
+    for request in &plan.requests {
+        let rendered = expected_notification(request, NotificationKind::SoldOut, None);
+        sold_out_subjects.insert(
+            (request.email.as_str(), rendered.email_subject),
+            (request.event_id.as_str(), request.user_id.as_str()),
+        );
+    }
+    let mut told_sold_out: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
+    for push in &observed.pushes {
+        if push.attributes.get("kind").map(String::as_str) == Some(NotificationKind::SoldOut.as_str()) {
+            let attribute = |name: &str| push.attributes.get(name).cloned().unwrap_or_default();
+            told_sold_out.insert((attribute("eventId"), attribute("userId")));
+        }
+    }
+    for email in &observed.emails {
+        if let [to] = email.to.as_slice()
+            && let Some((event_id, user_id)) = sold_out_subjects.get(&(to.as_str(), email.subject.clone()))
+        {
+            told_sold_out.insert(((*event_id).to_owned(), (*user_id).to_owned()));
+        }
+    }
+    let sold_out_sent =
+        |request: &RequestSpec| told_sold_out.contains(&(request.event_id.clone(), request.user_id.clone()));
+
+    // 1. Every request accounted for exactly once.
+    let mut accounted = Check::new(
+        "every-request-accounted-once",
+        "each request ends as exactly one of: a ticket, a sold-out notification, a DLQ message with a reason",
+    );
+    for request in &plan.requests {
+        let key = (request.event_id.as_str(), request.user_id.as_str());
+        let has_ticket = tickets.contains_key(&key);
+        let sold_out = sold_out_sent(request);
+        let dead = dead_requests.contains_key(request.body.as_str());
+        outcomes.tickets += usize::from(has_ticket);
+        outcomes.sold_out += usize::from(sold_out);
+        outcomes.dead_lettered += usize::from(dead);
+        match usize::from(has_ticket) + usize::from(sold_out) + usize::from(dead) {
+            1 => {}
+            0 => accounted.violations.push(format!(
+                "{}/{}: lost: no ticket, no sold-out notification, no dead letter",
+                request.event_id, request.user_id
+            )),
+            _ => accounted.violations.push(format!(
+                "{}/{}: more than one outcome (ticket: {has_ticket}, sold out: {sold_out}, dead-lettered: {dead})",
+                request.event_id, request.user_id
+            )),
+        }
+    }
+
+    // 2. Poison in its DLQ with the right reason.
+    let mut poison = Check::new(
+        "poison-dead-lettered-with-its-reason",
+        "every poison message is in its DLQ with the expected error-kind",
+    );
+    for p in &plan.poison {
+        let role = match p.queue {
+            PoisonQueue::TicketIssue => QueueRole::TicketIssueDlq,
+            PoisonQueue::Notification => QueueRole::NotificationDlq,
+        };
+        let copies: Vec<&Option<String>> = observed
+            .dead_letters
+            .iter()
+            .filter(|l| l.queue == role && l.body == p.body)
+            .map(|l| &l.error_kind)
+            .collect();
+        outcomes.poison_dead_letters += copies.len();
+        if copies.is_empty() {
+            poison
+                .violations
+                .push(format!("{}: {:?} is not in it", role.name(), p.body));
+        }
+        for kind in &copies {
+            if kind.as_deref() != Some(p.expected_kind) {
+                poison.violations.push(format!(
+                    "{}: {:?} has error-kind {kind:?}, expected {}",
+                    role.name(),
+                    p.body,
+                    p.expected_kind
+                ));
+            }
+        }
+        if copies.len() > 1 {
+            poison.notes.push(format!(
+                "{}: {:?} is there {} times (dead-lettering is at least once: each delivery of a poison message dead-letters it)",
+                role.name(),
+                p.body,
+                copies.len()
+            ));
+        }
+    }
+
+    // 3. Nothing in a DLQ without a reason, nothing unknown.
+    let mut reasons = Check::new(
+        "dead-letters-have-a-reason",
+        "after the replay, every DLQ message carries an error-kind and is a message of the load",
+    );
+    for letter in &observed.dead_letters {
+        if letter.error_kind.is_none() {
+            reasons.violations.push(format!(
+                "{} message {} has no error-kind (retries exhausted, not replayed): {:.120}",
+                letter.queue.name(),
+                letter.message_id,
+                letter.body
+            ));
+        }
+        let known = poison_bodies.contains_key(letter.body.as_str())
+            || (letter.queue == QueueRole::TicketIssueDlq && request_bodies.contains_key(letter.body.as_str()));
+        if !known {
+            reasons.violations.push(format!(
+                "{} message {} is not a message of the load: {:.120}",
+                letter.queue.name(),
+                letter.message_id,
+                letter.body
+            ));
+        }
+    }
+
+    // 4–5. Capacity and the issued counter.
+    let mut capacity = Check::new("tickets-within-capacity", "per event, tickets <= capacity");
+    let mut issued = Check::new(
+        "issued-equals-tickets",
+        "per event, the capacity is as seeded and issued = the number of ticket items",
+    );
+    for event in &plan.events {
+        let count = tickets_per_event(&event.id);
+        if count > event.capacity {
+            capacity
+                .violations
+                .push(format!("{}: {count} tickets for {} seats", event.id, event.capacity));
+        }
+        match observed.events.get(&event.id) {
+            None => issued.violations.push(format!("{}: the event item is gone", event.id)),
+            Some(state) => {
+                if state.capacity != Some(event.capacity) {
+                    issued.violations.push(format!(
+                        "{}: capacity {:?}, seeded {}",
+                        event.id, state.capacity, event.capacity
+                    ));
+                }
+                if state.issued != Some(count) {
+                    issued.violations.push(format!(
+                        "{}: issued {:?} but {count} ticket items",
+                        event.id, state.issued
+                    ));
+                }
+            }
+        }
+    }
+
+    // 6. One ticket per user and event, and only for requests.
+    let mut one_ticket = Check::new(
+        "one-ticket-per-user-and-event",
+        "no user holds two tickets for one event, every ticket answers a request, ticket ids are unique",
+    );
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    for ((event_id, user_id), ticket_ids) in &tickets {
+        if ticket_ids.len() > 1 {
+            one_ticket.violations.push(format!(
+                "{event_id}/{user_id}: {} tickets {ticket_ids:?}",
+                ticket_ids.len()
+            ));
+        }
+        if !requests.contains_key(&(*event_id, *user_id)) {
+            one_ticket
+                .violations
+                .push(format!("{event_id}/{user_id}: a ticket nobody requested"));
+        }
+        for id in ticket_ids {
+            *ids.entry(id).or_default() += 1;
+        }
+    }
+    for (id, count) in ids {
+        if count > 1 || id.is_empty() {
+            one_ticket
+                .violations
+                .push(format!("ticket id {id:?} is on {count} tickets"));
+        }
+    }
+
+    // 7. Sold out only when full.
+    let mut sold_out_full = Check::new(
+        "sold-out-only-when-full",
+        "a sold-out notification goes only to users of events whose every seat is taken",
+    );
+    for request in &plan.requests {
+        if sold_out_sent(request) && !event_full(&request.event_id) {
+            sold_out_full.violations.push(format!(
+                "{}/{}: told sold out while {} had {} of {} seats taken",
+                request.event_id,
+                request.user_id,
+                request.event_id,
+                tickets_per_event(&request.event_id),
+                plan.events
+                    .iter()
+                    .find(|e| e.id == request.event_id)
+                    .map_or(0, |e| e.capacity)
+            ));
+        }
+    }
+
+    // 8. Exactly one push and one email per notification.
+    let mut exactly_once = Check::new(
+        "one-push-and-one-email-per-notification",
+        "every notification the outcomes call for is pushed once and emailed once, with the right \
+         sender, recipient and content, and nothing else is sent",
+    );
+    for notification in &expected {
+        for channel in [Channel::Push, Channel::Email] {
+            let count = sends.get(&(notification.id.clone(), channel)).copied().unwrap_or(0);
+            let kills = expect.kills_in_flight.get(&notification.id).copied().unwrap_or(0);
+            match count {
+                1 => {}
+                0 => exactly_once
+                    .violations
+                    .push(format!("{} {channel:?}: never sent", notification.id)),
+                n if n - 1 <= kills => {
+                    outcomes.duplicate_sends_after_kill += n - 1;
+                    exactly_once.notes.push(format!(
+                        "{} {channel:?}: sent {n} times; {kills} SIGKILL(s) hit a process while it held this notification (a send \
+                         accepted by the provider but not yet recorded is sent again by the retry)",
+                        notification.id
+                    ));
+                }
+                n => exactly_once.violations.push(format!(
+                    "{} {channel:?}: sent {n} times ({kills} SIGKILL(s) of a process holding it)",
+                    notification.id
+                )),
+            }
+        }
+    }
+    exactly_once.violations.extend(unexpected);
+
+    // 9. Queues drained.
+    let mut drained = Check::new(
+        "queues-drained",
+        "the source queues are empty, and nothing is in flight or delayed in the DLQs",
+    );
+    for queue in &observed.queues {
+        let leftover = if queue.role.is_dead_letter_queue() {
+            queue.in_flight + queue.delayed
+        } else {
+            queue.visible + queue.in_flight + queue.delayed
+        };
+        if leftover > 0 {
+            drained.violations.push(format!(
+                "{}: {} visible, {} in flight, {} delayed",
+                queue.role.name(),
+                queue.visible,
+                queue.in_flight,
+                queue.delayed
+            ));
+        }
+    }
+    for role in [
+        QueueRole::TicketIssue,
+        QueueRole::Notification,
+        QueueRole::TicketIssueDlq,
+        QueueRole::NotificationDlq,
+    ] {
+        if !observed.queues.iter().any(|q| q.role == role) {
+            drained.violations.push(format!("{}: not observed", role.name()));
+        }
+    }
+
+    Verdict {
+        checks: vec![
+            accounted,
+            poison,
+            reasons,
+            capacity,
+            issued,
+            one_ticket,
+            sold_out_full,
+            exactly_once,
+            drained,
+        ],
+        outcomes,
+    }
+}
+
+/// notificationId → SIGKILLs of notification-sender processes whose batch held it.
+pub fn kills_in_flight(kills: &[crate::workers::Kill], binary: &str) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for kill in kills.iter().filter(|k| k.binary == binary) {
+        for body in &kill.bodies {
+            if let Ok(notification) = serde_json::from_str::<Notification>(body) {
+                *counts.entry(notification.notification_id).or_default() += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// The proxy's record of accepted sends against moto's own (`/moto-api/data.json`): the same
+/// pushes and emails, as many times each. `None`: data.json was not read (too large a run).
+pub fn sends_agree(tap: &crate::proxy::Sends, moto: Option<&crate::proxy::Sends>) -> Check {
+    let mut check = Check::new(
+        "sends-seen-by-the-proxy-are-motos",
+        "the pushes and emails the proxy saw accepted are exactly those moto's data.json holds",
+    );
+    let Some(moto) = moto else {
+        check
+            .notes
+            .push("not compared: data.json is read only for runs of CHAOS_DATA_JSON_MAX requests or fewer".to_owned());
+        return check;
+    };
+    let key_push = |p: &crate::observe::PushSend| format!("{}|{}|{:?}", p.topic_arn, p.text, p.attributes);
+    let key_email = |e: &crate::observe::EmailSend| format!("{}|{:?}|{}|{}", e.source, e.to, e.subject, e.body);
+    let count = |keys: Vec<String>| {
+        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+        for key in keys {
+            *counts.entry(key).or_default() += 1;
+        }
+        counts
+    };
+    for (what, ours, theirs) in [
+        (
+            "push",
+            count(tap.pushes.iter().map(key_push).collect()),
+            count(moto.pushes.iter().map(key_push).collect()),
+        ),
+        (
+            "email",
+            count(tap.emails.iter().map(key_email).collect()),
+            count(moto.emails.iter().map(key_email).collect()),
+        ),
+    ] {
+        let keys: std::collections::BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
+        for key in keys {
+            let (a, b) = (
+                ours.get(key).copied().unwrap_or(0),
+                theirs.get(key).copied().unwrap_or(0),
+            );
+            if a != b {
+                check.violations.push(format!(
+                    "{what} seen {a} times by the proxy, {b} times by moto: {key:.160}"
+                ));
+            }
+        }
+    }
+    check
+}

@@ -1,0 +1,357 @@
+//! The load: events with small capacities, ticket requests (one per event and user), producer
+//! duplicates (the same request sent again as a new message), and poison messages. The plan is a
+//! pure function of the seed and the parameters; [`send`] paces it into the queues.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
+use serde_json::json;
+
+use crate::rng::Rng;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSpec {
+    pub id: String,
+    pub capacity: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSpec {
+    pub event_id: String,
+    pub user_id: String,
+    pub email: String,
+    pub locale: Option<String>,
+    pub body: String,
+}
+
+/// Which queue a poison message goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PoisonQueue {
+    TicketIssue,
+    Notification,
+}
+
+/// A message no worker can process: it must end in the DLQ with this `error-kind`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Poison {
+    pub queue: PoisonQueue,
+    pub body: String,
+    pub expected_kind: &'static str,
+}
+
+/// One message of the load, in sending order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outgoing {
+    Request(usize),
+    /// A producer duplicate of request n: the same body, a new message.
+    Duplicate(usize),
+    Poison(usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadPlan {
+    pub events: Vec<EventSpec>,
+    pub requests: Vec<RequestSpec>,
+    pub poison: Vec<Poison>,
+    pub sequence: Vec<Outgoing>,
+}
+
+/// A producer duplicate follows its original within this many messages: near ones overlap with
+/// the original in flight, far ones arrive after it completed.
+const DUPLICATE_SPREAD: u64 = 40;
+
+impl LoadPlan {
+    pub fn generate(seed: u64, requests: usize, events: usize, duplicate_rate: f64, poison: usize) -> Self {
+        let mut rng = Rng::fork(seed, "load");
+        let users = requests.max(1) as u64;
+        let mut pairs = HashSet::new();
+        let mut planned = Vec::with_capacity(requests);
+        while planned.len() < requests {
+            let (event, user) = (rng.below(events as u64) as usize, rng.below(users));
+            if pairs.insert((event, user)) {
+                planned.push((event, user));
+            }
+        }
+        let mut demand = vec![0u64; events];
+        for (event, _) in &planned {
+            demand[*event] += 1;
+        }
+        // Between half and nine tenths of the demand: every event sells out, and most requests
+        // still get a ticket.
+        let events: Vec<EventSpec> = demand
+            .iter()
+            .enumerate()
+            .map(|(i, demand)| EventSpec {
+                id: format!("evt-{i:03}"),
+                capacity: ((*demand as f64) * (0.5 + 0.4 * rng.unit())).round().max(1.0) as u64,
+            })
+            .collect();
+        let requests: Vec<RequestSpec> = planned
+            .iter()
+            .map(|(event, user)| {
+                let event_id = events[*event].id.clone();
+                let user_id = format!("user-{user:06}");
+                let email = format!("{user_id}@example.com");
+                let locale = match rng.below(3) {
+                    0 => Some("en".to_owned()),
+                    1 => Some("ko".to_owned()),
+                    _ => None,
+                };
+                let mut body = json!({
+                    "eventId": event_id,
+                    "userId": user_id,
+                    "requestedAt": "2026-11-22T10:00:00.000Z",
+                    "contact": {"email": email},
+                });
+                if let Some(locale) = &locale {
+                    body["locale"] = json!(locale);
+                }
+                RequestSpec {
+                    event_id,
+                    user_id,
+                    email,
+                    locale,
+                    body: body.to_string(),
+                }
+            })
+            .collect();
+
+        let mut poison_list = Vec::new();
+        for k in 0..poison {
+            let (body, expected_kind) = match k % 3 {
+                0 => (format!("not json {{ poison {k}"), "malformed-body"),
+                1 => (
+                    json!({"eventId": format!("evt {k}"), "userId": format!("user/{k}")}).to_string(),
+                    "invalid-field",
+                ),
+                _ => (
+                    json!({"eventId": format!("no-such-event-{k}"), "userId": format!("user-{k}"),
+                           "contact": {"email": format!("poison-{k}@example.com")}})
+                    .to_string(),
+                    "unknown-event",
+                ),
+            };
+            poison_list.push(Poison {
+                queue: PoisonQueue::TicketIssue,
+                body,
+                expected_kind,
+            });
+        }
+        for k in 0..poison.div_ceil(3) {
+            let (body, expected_kind) = if k % 2 == 0 {
+                (format!("not a notification {k}"), "malformed-body")
+            } else {
+                (
+                    json!({"notificationId": format!("poison-{k}"), "kind": "sold-out",
+                           "eventId": "evt-000", "userId": format!("user {k}")})
+                    .to_string(),
+                    "invalid-field",
+                )
+            };
+            poison_list.push(Poison {
+                queue: PoisonQueue::Notification,
+                body,
+                expected_kind,
+            });
+        }
+
+        // Order: originals at 10·i, a duplicate a little later, poison anywhere.
+        let mut keyed: Vec<(u64, Outgoing)> = Vec::new();
+        for i in 0..requests.len() {
+            keyed.push((10 * i as u64, Outgoing::Request(i)));
+            if rng.chance(duplicate_rate) {
+                keyed.push((
+                    10 * (i as u64 + rng.between(1, DUPLICATE_SPREAD)) + 5,
+                    Outgoing::Duplicate(i),
+                ));
+            }
+        }
+        let span = 10 * requests.len().max(1) as u64;
+        for k in 0..poison_list.len() {
+            keyed.push((rng.below(span) + 3, Outgoing::Poison(k)));
+        }
+        keyed.sort_by_key(|(key, _)| *key);
+        Self {
+            events,
+            requests,
+            poison: poison_list,
+            sequence: keyed.into_iter().map(|(_, outgoing)| outgoing).collect(),
+        }
+    }
+
+    pub fn body(&self, outgoing: Outgoing) -> &str {
+        match outgoing {
+            Outgoing::Request(i) | Outgoing::Duplicate(i) => &self.requests[i].body,
+            Outgoing::Poison(k) => &self.poison[k].body,
+        }
+    }
+
+    pub fn duplicates(&self) -> usize {
+        self.sequence
+            .iter()
+            .filter(|o| matches!(o, Outgoing::Duplicate(_)))
+            .count()
+    }
+
+    pub fn capacity(&self) -> u64 {
+        self.events.iter().map(|e| e.capacity).sum()
+    }
+}
+
+/// Where the load goes.
+pub struct Queues<'a> {
+    pub ticket_issue: &'a str,
+    pub notification: &'a str,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub messages: usize,
+    pub paused: Duration,
+}
+
+/// Send the plan in order, ten at a time, waiting whenever a source queue holds `depth` visible
+/// messages or more. These calls go straight to the emulator: the producer is not under test.
+pub async fn send(
+    plan: &LoadPlan,
+    sqs: &aws_sdk_sqs::Client,
+    queues: &Queues<'_>,
+    depth: usize,
+) -> Result<Sent, String> {
+    let mut sent = Sent::default();
+    let mut batches: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for chunk in plan.sequence.chunks(10) {
+        let started = std::time::Instant::now();
+        while visible(sqs, queues.ticket_issue).await? >= depth || visible(sqs, queues.notification).await? >= depth {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        sent.paused += started.elapsed();
+        batches.clear();
+        for outgoing in chunk {
+            let queue = match outgoing {
+                Outgoing::Poison(k) if plan.poison[*k].queue == PoisonQueue::Notification => queues.notification,
+                _ => queues.ticket_issue,
+            };
+            batches.entry(queue).or_default().push(plan.body(*outgoing).to_owned());
+        }
+        for (queue, bodies) in &batches {
+            let entries = bodies
+                .iter()
+                .enumerate()
+                .map(|(i, body)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body)
+                        .build()
+                        .expect("id and body are set")
+                })
+                .collect();
+            let output = sqs
+                .send_message_batch()
+                .queue_url(*queue)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "SendMessageBatch to {queue}: {}",
+                        aws_sdk_sqs::error::DisplayErrorContext(&e)
+                    )
+                })?;
+            if !output.failed().is_empty() {
+                return Err(format!(
+                    "SendMessageBatch to {queue}: entries failed: {:?}",
+                    output.failed()
+                ));
+            }
+            sent.messages += output.successful().len();
+        }
+    }
+    Ok(sent)
+}
+
+async fn visible(sqs: &aws_sdk_sqs::Client, queue: &str) -> Result<usize, String> {
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "GetQueueAttributes of {queue}: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(&e)
+            )
+        })?;
+    Ok(attributes
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_reproduces_the_plan_and_another_seed_changes_it() {
+        let plan = LoadPlan::generate(9, 200, 4, 0.2, 6);
+        assert_eq!(plan, LoadPlan::generate(9, 200, 4, 0.2, 6));
+        assert_ne!(plan.sequence, LoadPlan::generate(10, 200, 4, 0.2, 6).sequence);
+    }
+
+    #[test]
+    fn the_plan_has_unique_requests_sold_out_events_duplicates_and_every_poison() {
+        let plan = LoadPlan::generate(3, 1_000, 5, 0.2, 9);
+        let pairs: HashSet<(&str, &str)> = plan
+            .requests
+            .iter()
+            .map(|r| (r.event_id.as_str(), r.user_id.as_str()))
+            .collect();
+        assert_eq!(pairs.len(), 1_000);
+        for event in &plan.events {
+            let demand = plan.requests.iter().filter(|r| r.event_id == event.id).count() as u64;
+            assert!(
+                event.capacity >= 1 && event.capacity < demand,
+                "{event:?} demand {demand}"
+            );
+        }
+        let duplicates = plan.duplicates();
+        assert!(
+            (150..250).contains(&duplicates),
+            "{duplicates} duplicates of 1,000 at 20%"
+        );
+        for outgoing in &plan.sequence {
+            if let Outgoing::Duplicate(i) = outgoing {
+                let original = plan.sequence.iter().position(|o| *o == Outgoing::Request(*i)).unwrap();
+                let copy = plan.sequence.iter().position(|o| o == outgoing).unwrap();
+                assert!(copy > original, "a duplicate follows its original");
+            }
+        }
+        let kinds: HashSet<(PoisonQueue, &str)> = plan.poison.iter().map(|p| (p.queue, p.expected_kind)).collect();
+        for kind in ["malformed-body", "invalid-field", "unknown-event"] {
+            assert!(kinds.contains(&(PoisonQueue::TicketIssue, kind)), "{kind}");
+        }
+        assert!(kinds.contains(&(PoisonQueue::Notification, "malformed-body")));
+        assert!(kinds.contains(&(PoisonQueue::Notification, "invalid-field")));
+        assert_eq!(plan.sequence.len(), 1_000 + duplicates + plan.poison.len());
+        for request in &plan.requests {
+            let parsed = messages::TicketRequest::parse(&request.body).unwrap();
+            assert_eq!(
+                (parsed.event_id, parsed.user_id),
+                (request.event_id.clone(), request.user_id.clone())
+            );
+        }
+        for poison in plan.poison.iter().filter(|p| p.queue == PoisonQueue::TicketIssue) {
+            let parsed = messages::TicketRequest::parse(&poison.body);
+            assert_eq!(
+                parsed.is_ok(),
+                poison.expected_kind == "unknown-event",
+                "{}",
+                poison.body
+            );
+        }
+    }
+}

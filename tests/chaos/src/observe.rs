@@ -1,0 +1,312 @@
+//! The emulator's state at the end of a run, read from the emulator itself: the tickets table
+//! (Scan), the dead-letter queues (received with their attributes), every queue's counters, and
+//! what SNS and SES accepted (the proxy's record of the emulator's 200 answers, cross-checked
+//! against `/moto-api/data.json` when that is small enough). Nothing here reads the workers' logs.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum QueueRole {
+    TicketIssue,
+    Notification,
+    TicketIssueDlq,
+    NotificationDlq,
+}
+
+impl QueueRole {
+    pub fn name(self) -> &'static str {
+        match self {
+            QueueRole::TicketIssue => "ticket-issue-queue",
+            QueueRole::Notification => "notification-queue",
+            QueueRole::TicketIssueDlq => "ticket-issue-dlq",
+            QueueRole::NotificationDlq => "notification-dlq",
+        }
+    }
+
+    pub fn is_dead_letter_queue(self) -> bool {
+        matches!(self, QueueRole::TicketIssueDlq | QueueRole::NotificationDlq)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventState {
+    pub capacity: Option<u64>,
+    pub issued: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketState {
+    pub event_id: String,
+    pub user_id: String,
+    pub ticket_id: String,
+}
+
+/// One SNS publish: the topic, the text, the String message attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushSend {
+    pub topic_arn: String,
+    pub text: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// One SES email as moto keeps it (`body` is the HTML part when there is one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailSend {
+    pub source: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterState {
+    pub queue: QueueRole,
+    pub message_id: String,
+    pub body: String,
+    /// `error-kind`: set when a worker dead-lettered it; absent when SQS's redrive policy moved
+    /// it after maxReceiveCount receives (retries exhausted).
+    pub error_kind: Option<String>,
+    pub original_message_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueState {
+    pub role: QueueRole,
+    pub visible: u64,
+    pub in_flight: u64,
+    pub delayed: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observed {
+    pub events: BTreeMap<String, EventState>,
+    pub tickets: Vec<TicketState>,
+    pub pushes: Vec<PushSend>,
+    pub emails: Vec<EmailSend>,
+    pub dead_letters: Vec<DeadLetterState>,
+    pub queues: Vec<QueueState>,
+}
+
+/// Where to look.
+pub struct Sources<'a> {
+    pub dynamodb: &'a aws_sdk_dynamodb::Client,
+    pub sqs: &'a aws_sdk_sqs::Client,
+    pub tickets_table: &'a str,
+    pub queues: Vec<(QueueRole, String)>,
+    pub sends: crate::proxy::Sends,
+}
+
+fn text<E: std::error::Error>(operation: &str, resource: &str, error: E) -> String {
+    format!(
+        "{operation} of {resource}: {}",
+        aws_sdk_sqs::error::DisplayErrorContext(error)
+    )
+}
+
+pub async fn observe(sources: &Sources<'_>) -> Result<Observed, String> {
+    let mut observed = Observed::default();
+    // Counters first: receiving the dead letters below makes them in flight.
+    for (role, url) in &sources.queues {
+        observed.queues.push(queue_state(sources.sqs, *role, url).await?);
+    }
+    read_tickets(sources, &mut observed).await?;
+    observed.pushes = sources.sends.pushes.clone();
+    observed.emails = sources.sends.emails.clone();
+    for (role, url) in sources.queues.iter().filter(|(role, _)| role.is_dead_letter_queue()) {
+        observed
+            .dead_letters
+            .extend(read_dead_letters(sources.sqs, *role, url).await?);
+    }
+    Ok(observed)
+}
+
+pub async fn queue_state(sqs: &aws_sdk_sqs::Client, role: QueueRole, url: &str) -> Result<QueueState, String> {
+    let output = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .map_err(|e| text("GetQueueAttributes", url, e))?;
+    let count = |name: QueueAttributeName| {
+        output
+            .attributes()
+            .and_then(|a| a.get(&name))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok(QueueState {
+        role,
+        visible: count(QueueAttributeName::ApproximateNumberOfMessages),
+        in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        delayed: count(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+    })
+}
+
+async fn read_tickets(sources: &Sources<'_>, observed: &mut Observed) -> Result<(), String> {
+    let mut start: Option<std::collections::HashMap<String, AttributeValue>> = None;
+    loop {
+        let page = sources
+            .dynamodb
+            .scan()
+            .table_name(sources.tickets_table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| text("Scan", sources.tickets_table, e))?;
+        for item in page.items() {
+            let string = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let number = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok());
+            let (pk, sk) = (string("pk"), string("sk"));
+            let event_id = pk.strip_prefix("EVENT#").unwrap_or(&pk).to_owned();
+            if sk == "META" {
+                observed.events.insert(
+                    event_id,
+                    EventState {
+                        capacity: number("capacity"),
+                        issued: number("issued"),
+                    },
+                );
+            } else if let Some(user_id) = sk.strip_prefix("TICKET#") {
+                observed.tickets.push(TicketState {
+                    event_id,
+                    user_id: user_id.to_owned(),
+                    ticket_id: string("ticketId"),
+                });
+            }
+        }
+        match page.last_evaluated_key() {
+            Some(key) if !key.is_empty() => start = Some(key.clone()),
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// SNS `Topic[].sent_notifications` (`[id, message, subject, attributes, group]`) and SES
+/// `Message[]` of `/moto-api/data.json`.
+pub fn read_sends(data: &Value) -> crate::proxy::Sends {
+    let mut observed = crate::proxy::Sends::default();
+    for topic in data["sns"]["Topic"].as_array().into_iter().flatten() {
+        let topic_arn = topic["arn"].as_str().unwrap_or_default();
+        for sent in topic["sent_notifications"].as_array().into_iter().flatten() {
+            let attributes = sent[3]
+                .as_object()
+                .map(|a| {
+                    a.iter()
+                        .map(|(name, value)| (name.clone(), value["Value"].as_str().unwrap_or_default().to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            observed.pushes.push(PushSend {
+                topic_arn: topic_arn.to_owned(),
+                text: sent[1].as_str().unwrap_or_default().to_owned(),
+                attributes,
+            });
+        }
+    }
+    for message in data["ses"]["Message"].as_array().into_iter().flatten() {
+        observed.emails.push(EmailSend {
+            source: message["source"].as_str().unwrap_or_default().to_owned(),
+            to: message["destinations"]["ToAddresses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.as_str().map(str::to_owned))
+                .collect(),
+            subject: message["subject"].as_str().unwrap_or_default().to_owned(),
+            body: message["body"].as_str().unwrap_or_default().to_owned(),
+        });
+    }
+    observed
+}
+
+/// `GET /moto-api/data.json`, with room for a large state: after a full run moto serialises
+/// thousands of sends, which takes longer than the harness's own 30 s read timeout.
+pub async fn moto_data(endpoint: &str) -> Result<Value, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let fetch = async {
+        let mut stream = tokio::net::TcpStream::connect(address)
+            .await
+            .map_err(|e| format!("connect to moto at {address}: {e}"))?;
+        stream
+            .write_all(b"GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            .await
+            .map_err(|e| format!("ask moto for data.json: {e}"))?;
+        let mut response = Vec::new();
+        stream
+            .read_to_end(&mut response)
+            .await
+            .map_err(|e| format!("read moto's data.json: {e}"))?;
+        Ok::<Vec<u8>, String>(response)
+    };
+    let response = tokio::time::timeout(std::time::Duration::from_secs(600), fetch)
+        .await
+        .map_err(|_| "moto did not answer /moto-api/data.json within 600 s".to_owned())??;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("moto's data.json answer has no header end")?;
+    let head = String::from_utf8_lossy(&response[..split]);
+    if !head.starts_with("HTTP/1.") || !head.lines().next().is_some_and(|l| l.contains(" 200")) {
+        return Err(format!(
+            "moto's data.json answer: {}",
+            head.lines().next().unwrap_or_default()
+        ));
+    }
+    serde_json::from_slice(&response[split + 4..]).map_err(|e| format!("moto's data.json is not JSON: {e}"))
+}
+
+/// Every message of a DLQ, each once (hidden for the rest of the run once received).
+async fn read_dead_letters(
+    sqs: &aws_sdk_sqs::Client,
+    role: QueueRole,
+    url: &str,
+) -> Result<Vec<DeadLetterState>, String> {
+    let mut letters: Vec<DeadLetterState> = Vec::new();
+    let mut empty_receives = 0;
+    while empty_receives < 2 {
+        let output = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .visibility_timeout(600)
+            .wait_time_seconds(0)
+            .message_attribute_names("All")
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .map_err(|e| text("ReceiveMessage", url, e))?;
+        let messages = output.messages();
+        if messages.is_empty() {
+            empty_receives += 1;
+            continue;
+        }
+        for message in messages {
+            let attribute = |name: &str| {
+                message
+                    .message_attributes()
+                    .and_then(|a| a.get(name))
+                    .and_then(|v| v.string_value())
+                    .map(str::to_owned)
+            };
+            let message_id = message.message_id().unwrap_or_default().to_owned();
+            if letters.iter().any(|l| l.message_id == message_id) {
+                continue;
+            }
+            letters.push(DeadLetterState {
+                queue: role,
+                message_id,
+                body: message.body().unwrap_or_default().to_owned(),
+                error_kind: attribute(shared::attributes::ERROR_KIND),
+                original_message_id: attribute(shared::attributes::ORIGINAL_MESSAGE_ID),
+            });
+        }
+    }
+    Ok(letters)
+}

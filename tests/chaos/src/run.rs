@@ -1,0 +1,391 @@
+//! A whole run, in phases:
+//! 1. **setup**: moto, the template provisioned in it (queues' visibility timeout shortened for
+//!    the run), the events seeded, the proxy, the worker pools, the event source mappings;
+//! 2. **storm**: the load is sent while faults, kills and duplicate deliveries go on, until every
+//!    source queue is drained and nothing is running;
+//! 3. **calm and redrive**: faults and kills stop (as after an incident), dlq-redrive replays what
+//!    exhausted its retries (`error-kind` absent), and the queues drain again; repeated while it
+//!    moves anything;
+//! 4. **check**: the emulator's state against the invariants.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sqs::types::QueueAttributeName;
+use local_stack::cfn::Template;
+use local_stack::esm::{MappingStats, Poller};
+use local_stack::provision::{provision, transform};
+use moto_harness::MotoServer;
+use serde_json::{Value, json};
+
+use crate::duplicates::DuplicatingInvoker;
+use crate::invariants::{Expectations, Verdict, check, kills_in_flight, sends_agree};
+use crate::load::{LoadPlan, Queues, send};
+use crate::observe::{QueueRole, Sources, observe, queue_state};
+use crate::params::Params;
+use crate::proxy::{FaultPolicy, FaultProxy};
+use crate::report::{FunctionFigures, RedriveRound, RunFigures};
+use crate::rng::Rng;
+use crate::workers::{ProcessSpec, Supervisor, WorkerPool, lambda_environment};
+
+pub const SENDER: &str = "tickets@example.com";
+const STACK: &str = "chaos";
+const TICKET_PROCESSOR: &str = "ticket-processor";
+const NOTIFICATION_SENDER: &str = "notification-sender";
+const DLQ_REDRIVE: &str = "dlq-redrive";
+/// Replays what the redrive policy moved (no `error-kind`): retries exhausted. Poison stays.
+const REDRIVE_REQUEST: &str = r#"{"mode":"replay","dryRun":false,"filter":{"errorKind":"retries-exhausted"}}"#;
+const REDRIVE_ROUNDS: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{binary}: no release binary at {path}; build it with `make release-bins`")]
+    MissingBinary { binary: String, path: String },
+    #[error("setup: {0}")]
+    Setup(String),
+}
+
+fn setup<E: std::fmt::Display>(context: &str) -> impl Fn(E) -> RunError + '_ {
+    move |error| RunError::Setup(format!("{context}: {error}"))
+}
+
+fn python() -> PathBuf {
+    std::env::var_os("MOTO_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"))
+}
+
+pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
+    let started = Instant::now();
+    for binary in [TICKET_PROCESSOR, NOTIFICATION_SENDER, DLQ_REDRIVE] {
+        let path = params.bin_dir.join(binary).join("bootstrap");
+        if !path.exists() {
+            return Err(RunError::MissingBinary {
+                binary: binary.to_owned(),
+                path: path.display().to_string(),
+            });
+        }
+    }
+    std::fs::create_dir_all(&params.log_dir).map_err(setup("log directory"))?;
+    for binary in [TICKET_PROCESSOR, NOTIFICATION_SENDER, DLQ_REDRIVE] {
+        // Processes append (a restarted one continues its log); a run starts with empty logs.
+        let _ = std::fs::remove_file(params.log_dir.join(format!("{binary}.log")));
+    }
+
+    // --- setup
+    let moto = MotoServer::start();
+    let sdk = moto.sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let document = transform(&python(), &params.template).map_err(setup("SAM transform"))?;
+    let template = Template::from_json(&document).map_err(setup("template"))?;
+    let parameters = HashMap::from([
+        ("SenderEmail".to_owned(), SENDER.to_owned()),
+        ("CreateSenderIdentity".to_owned(), "true".to_owned()),
+        ("MaxReceiveCount".to_owned(), params.max_receive_count.to_string()),
+        ("TableDeletionProtection".to_owned(), "false".to_owned()),
+    ]);
+    let stack = provision(&template, &parameters, STACK, &sdk)
+        .await
+        .map_err(setup("provisioning"))?;
+    let queue = |logical_id: &str| {
+        stack
+            .reference(logical_id)
+            .ok_or_else(|| RunError::Setup(format!("the template has no {logical_id}")))
+    };
+    let queues = vec![
+        (QueueRole::TicketIssue, queue("TicketIssueQueue")?),
+        (QueueRole::Notification, queue("NotificationQueue")?),
+        (QueueRole::TicketIssueDlq, queue("TicketIssueDeadLetterQueue")?),
+        (QueueRole::NotificationDlq, queue("NotificationDeadLetterQueue")?),
+    ];
+    let tickets_table = queue("TicketsTable")?;
+    let push_topic = queue("PushTopic")?;
+    for (role, url) in &queues[..2] {
+        sqs.set_queue_attributes()
+            .queue_url(url)
+            .attributes(
+                QueueAttributeName::VisibilityTimeout,
+                params.visibility_timeout_s.to_string(),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                RunError::Setup(format!(
+                    "{}: {}",
+                    role.name(),
+                    aws_sdk_sqs::error::DisplayErrorContext(e)
+                ))
+            })?;
+    }
+    let plan = LoadPlan::generate(
+        params.seed,
+        params.requests,
+        params.events,
+        params.duplicate_rate,
+        params.poison,
+    );
+    for event in &plan.events {
+        dynamodb
+            .put_item()
+            .table_name(&tickets_table)
+            .item("pk", AttributeValue::S(format!("EVENT#{}", event.id)))
+            .item("sk", AttributeValue::S("META".to_owned()))
+            .item("capacity", AttributeValue::N(event.capacity.to_string()))
+            .item("issued", AttributeValue::N("0".to_owned()))
+            .send()
+            .await
+            .map_err(|e| {
+                RunError::Setup(format!(
+                    "seeding {}: {}",
+                    event.id,
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                ))
+            })?;
+    }
+
+    let proxy = FaultProxy::start(&moto.endpoint(), params.seed, FaultPolicy::new(params.fault_rate))
+        .await
+        .map_err(setup("proxy"))?;
+    let spec = |binary: &str| -> Result<ProcessSpec, RunError> {
+        let function = stack
+            .function(binary)
+            .ok_or_else(|| RunError::Setup(format!("the template has no function built from {binary}")))?;
+        let mut environment = function.environment.clone();
+        environment.extend(lambda_environment(&function.name, &proxy.endpoint()));
+        Ok(ProcessSpec {
+            binary: binary.to_owned(),
+            path: params.bin_dir.join(binary).join("bootstrap"),
+            function_name: function.name.clone(),
+            environment,
+            log: params.log_dir.join(format!("{binary}.log")),
+        })
+    };
+    let mut pools: BTreeMap<&str, Arc<WorkerPool>> = BTreeMap::new();
+    for binary in [TICKET_PROCESSOR, NOTIFICATION_SENDER] {
+        let pool = WorkerPool::start(spec(binary)?, params.workers + 1, params.function_timeout)
+            .await
+            .map_err(setup("worker pool"))?;
+        pools.insert(binary, pool);
+    }
+    let redrive = WorkerPool::start(spec(DLQ_REDRIVE)?, 1, Duration::from_secs(300))
+        .await
+        .map_err(setup("dlq-redrive"))?;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (killing_tx, killing_rx) = tokio::sync::watch::channel(true);
+    let supervisor = Supervisor::new(pools.values().cloned().collect(), params.kill_interval, params.seed);
+    let supervising = tokio::spawn(supervisor.clone().run(killing_rx, stop_rx.clone()));
+
+    let mut mappings = Vec::new();
+    for mapping in &stack.event_source_mappings {
+        let function = stack
+            .mapped_function(mapping)
+            .ok_or_else(|| RunError::Setup(format!("{}: no function", mapping.logical_id)))?;
+        let pool = pools
+            .get(function.binary.as_str())
+            .ok_or_else(|| RunError::Setup(format!("{}: no pool for {}", mapping.logical_id, function.binary)))?
+            .clone();
+        let invoker = Arc::new(DuplicatingInvoker::new(
+            pool.clone(),
+            params.duplicate_rate,
+            Rng::fork(params.seed, &format!("duplicates-{}", function.binary)),
+        ));
+        let mut mapping = mapping.clone();
+        mapping.maximum_concurrency = params.workers;
+        let poller = Arc::new(Poller {
+            mapping,
+            sqs: sqs.clone(),
+            invoker: invoker.clone(),
+            stats: Arc::new(MappingStats::default()),
+            region: "us-east-1".to_owned(),
+            wait: Duration::from_secs(1),
+        });
+        mappings.push((function.binary.clone(), poller.clone(), invoker, pool));
+        tokio::spawn(poller.run(stop_rx.clone()));
+    }
+
+    // --- storm
+    let deadline = started + params.time_limit;
+    let queues_ref = Queues {
+        ticket_issue: &queues[0].1,
+        notification: &queues[1].1,
+    };
+    progress(
+        started,
+        "setup done; sending the load under faults, kills and duplicate deliveries",
+    );
+    let sent = send(&plan, &sqs, &queues_ref, params.queue_depth)
+        .await
+        .map_err(RunError::Setup)?;
+    progress(
+        started,
+        &format!("{} messages sent; waiting for the queues to drain", sent.messages),
+    );
+    let mut settled = settle(&sqs, &queues, &mappings, deadline).await;
+    let storm = started.elapsed();
+    progress(
+        started,
+        if settled {
+            "drained; faults and kills off"
+        } else {
+            "did not drain in time"
+        },
+    );
+
+    // --- calm and redrive
+    let _ = killing_tx.send(false);
+    proxy.set_rate(0.0);
+    let mut rounds = Vec::new();
+    if settled {
+        for _ in 0..REDRIVE_ROUNDS {
+            let round = redrive_round(&redrive).await;
+            progress(
+                started,
+                &format!("dlq-redrive moved {}: {}", round.moved, round.summary),
+            );
+            let moved = round.moved;
+            rounds.push(round);
+            if moved == 0 {
+                break;
+            }
+            settled = settle(&sqs, &queues, &mappings, deadline).await;
+            if !settled {
+                break;
+            }
+        }
+    }
+    let _ = stop_tx.send(true);
+    let _ = supervising.await;
+    for error in proxy.upstream_errors() {
+        progress(started, &format!("proxy could not forward: {error}"));
+    }
+
+    // --- check
+    progress(started, "observing the emulator's state");
+    let sends = proxy.sends();
+    let observed = observe(&Sources {
+        dynamodb: &dynamodb,
+        sqs: &sqs,
+        tickets_table: &tickets_table,
+        queues: queues.clone(),
+        sends: sends.clone(),
+    })
+    .await
+    .map_err(RunError::Setup)?;
+    let moto_sends = if params.requests <= params.data_json_max {
+        let data = crate::observe::moto_data(&moto.endpoint())
+            .await
+            .map_err(RunError::Setup)?;
+        Some(crate::observe::read_sends(&data))
+    } else {
+        None
+    };
+    let kills = supervisor.kills.lock().unwrap().clone();
+    let in_flight = kills_in_flight(&kills, NOTIFICATION_SENDER);
+    let mut verdict = check(
+        &Expectations {
+            plan: &plan,
+            sender: SENDER,
+            push_topic: &push_topic,
+            kills_in_flight: &in_flight,
+        },
+        &observed,
+    );
+    verdict.checks.push(sends_agree(&sends, moto_sends.as_ref()));
+
+    let mut functions = BTreeMap::new();
+    for (binary, _, invoker, pool) in &mappings {
+        functions.insert(
+            binary.clone(),
+            FunctionFigures {
+                invocations: invoker.invocations.load(Ordering::Relaxed),
+                duplicated: invoker.duplicated.load(Ordering::Relaxed),
+                failed: pool.function_errors.load(Ordering::Relaxed),
+                kills: kills.iter().filter(|k| &k.binary == binary).count(),
+            },
+        );
+    }
+    let figures = RunFigures {
+        parameters: params.describe(),
+        duration: started.elapsed(),
+        storm,
+        settled,
+        messages_sent: sent.messages,
+        producer_duplicates: plan.duplicates(),
+        poison: plan.poison.len(),
+        events: plan.events.len(),
+        functions,
+        unexpected_exits: supervisor.unexpected_exits.lock().unwrap().clone(),
+        supervisor_errors: supervisor.errors.lock().unwrap().clone(),
+        proxy: proxy.counts(),
+        redrive: rounds,
+        log_dir: params.log_dir.display().to_string(),
+    };
+    Ok((figures, verdict))
+}
+
+/// Progress on stderr, so a long run shows where it is.
+fn progress(started: Instant, what: &str) {
+    eprintln!("[chaos {:>5.0} s] {what}", started.elapsed().as_secs_f64());
+}
+
+type Mapping = (String, Arc<Poller>, Arc<DuplicatingInvoker>, Arc<WorkerPool>);
+
+/// Wait until the source queues are empty (nothing visible, in flight or delayed) and no
+/// invocation runs, three checks in a row a second apart. False when `deadline` comes first.
+async fn settle(
+    sqs: &aws_sdk_sqs::Client,
+    queues: &[(QueueRole, String)],
+    mappings: &[Mapping],
+    deadline: Instant,
+) -> bool {
+    let mut quiet = 0;
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut busy = mappings.iter().any(|(_, poller, invoker, _)| {
+            poller.stats.in_flight.load(Ordering::SeqCst) > 0 || invoker.duplicates_in_flight.load(Ordering::SeqCst) > 0
+        });
+        for (role, url) in queues.iter().filter(|(role, _)| !role.is_dead_letter_queue()) {
+            match queue_state(sqs, *role, url).await {
+                Ok(state) => busy |= state.visible + state.in_flight + state.delayed > 0,
+                Err(_) => busy = true,
+            }
+        }
+        quiet = if busy { 0 } else { quiet + 1 };
+        if quiet >= 3 {
+            return true;
+        }
+    }
+    false
+}
+
+async fn redrive_round(redrive: &WorkerPool) -> RedriveRound {
+    let invocation = redrive.invoke_payload(REDRIVE_REQUEST.as_bytes().to_vec()).await;
+    let report: Value = serde_json::from_slice(&invocation.payload).unwrap_or(Value::Null);
+    if invocation.function_error.is_some() || report.is_null() {
+        return RedriveRound {
+            moved: 0,
+            summary: format!("failed: {}", String::from_utf8_lossy(&invocation.payload)),
+        };
+    }
+    let queues = report["queues"].as_array().cloned().unwrap_or_default();
+    let moved = queues.iter().map(|q| q["moved"].as_u64().unwrap_or(0)).sum();
+    let summary = queues
+        .iter()
+        .map(|q| {
+            json!({"queue": q["queue"], "moved": q["moved"], "parked": q["parked"], "failed": q["failed"],
+                   "skipped": q["skipped"], "remaining": q["remaining"]})
+            .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    RedriveRound {
+        moved,
+        summary: format!("ok={} {summary}", report["ok"]),
+    }
+}

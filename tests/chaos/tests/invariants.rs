@@ -1,0 +1,355 @@
+//! The invariant checker on crafted states: a consistent end state passes every invariant, and
+//! each way of breaking one is reported by that invariant. The checker's verdict on a real run is
+//! only worth as much as these.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chaos::invariants::{Expectations, Verdict, check};
+use chaos::load::{LoadPlan, PoisonQueue};
+use chaos::observe::{DeadLetterState, EmailSend, EventState, Observed, PushSend, QueueRole, QueueState, TicketState};
+use messages::Notification;
+use notification_sender::templates::{self, Language, Values};
+
+const SENDER: &str = "tickets@example.com";
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:chaos-push";
+
+fn plan() -> LoadPlan {
+    LoadPlan::generate(5, 24, 2, 0.0, 3)
+}
+
+fn send(observed: &mut Observed, notification: &Notification, locale: Option<&str>, email: &str) {
+    let language = Language::from_locale(locale);
+    observed.pushes.push(PushSend {
+        topic_arn: TOPIC.to_owned(),
+        text: templates::push(notification.kind, language, Values::of(notification)),
+        attributes: BTreeMap::from([
+            ("userId".to_owned(), notification.user_id.clone()),
+            ("eventId".to_owned(), notification.event_id.clone()),
+            ("kind".to_owned(), notification.kind.as_str().to_owned()),
+        ]),
+    });
+    let rendered = templates::email(notification.kind, language, Values::of(notification));
+    observed.emails.push(EmailSend {
+        source: SENDER.to_owned(),
+        to: vec![email.to_owned()],
+        subject: rendered.subject,
+        body: rendered.html,
+    });
+}
+
+/// The state a perfect run leaves: the first `capacity` requests of each event got a ticket, the
+/// rest were told sold out, each notification went out once per channel, poison is in its DLQ.
+fn consistent(plan: &LoadPlan) -> Observed {
+    let mut observed = Observed::default();
+    for event in &plan.events {
+        let mut issued = 0;
+        for request in plan.requests.iter().filter(|r| r.event_id == event.id) {
+            let notification = if issued < event.capacity {
+                issued += 1;
+                let ticket_id = format!("t-{}-{}", request.event_id, request.user_id);
+                observed.tickets.push(TicketState {
+                    event_id: request.event_id.clone(),
+                    user_id: request.user_id.clone(),
+                    ticket_id: ticket_id.clone(),
+                });
+                Notification::ticket_issued(&request.event_id, &request.user_id, &ticket_id, "", None, None)
+            } else {
+                Notification::sold_out(&request.event_id, &request.user_id, None, None)
+            };
+            send(&mut observed, &notification, request.locale.as_deref(), &request.email);
+        }
+        observed.events.insert(
+            event.id.clone(),
+            EventState {
+                capacity: Some(event.capacity),
+                issued: Some(issued),
+            },
+        );
+    }
+    for (i, poison) in plan.poison.iter().enumerate() {
+        observed.dead_letters.push(DeadLetterState {
+            queue: match poison.queue {
+                PoisonQueue::TicketIssue => QueueRole::TicketIssueDlq,
+                PoisonQueue::Notification => QueueRole::NotificationDlq,
+            },
+            message_id: format!("dl-{i}"),
+            body: poison.body.clone(),
+            error_kind: Some(poison.expected_kind.to_owned()),
+            original_message_id: None,
+        });
+    }
+    for role in [
+        QueueRole::TicketIssue,
+        QueueRole::Notification,
+        QueueRole::TicketIssueDlq,
+        QueueRole::NotificationDlq,
+    ] {
+        observed.queues.push(QueueState {
+            role,
+            visible: 0,
+            in_flight: 0,
+            delayed: 0,
+        });
+    }
+    observed
+}
+
+fn verdict(plan: &LoadPlan, observed: &Observed, kills: &HashMap<String, usize>) -> Verdict {
+    check(
+        &Expectations {
+            plan,
+            sender: SENDER,
+            push_topic: TOPIC,
+            kills_in_flight: kills,
+        },
+        observed,
+    )
+}
+
+fn failed(verdict: &Verdict) -> Vec<&'static str> {
+    verdict.checks.iter().filter(|c| !c.passed()).map(|c| c.name).collect()
+}
+
+/// `mutate` breaks the consistent state; `name` must be among the failed invariants.
+fn assert_breaks(name: &str, mutate: impl FnOnce(&LoadPlan, &mut Observed)) {
+    let plan = plan();
+    let mut observed = consistent(&plan);
+    mutate(&plan, &mut observed);
+    let verdict = verdict(&plan, &observed, &HashMap::new());
+    assert!(
+        failed(&verdict).contains(&name),
+        "{name} should fail; failed: {:?}",
+        failed(&verdict)
+    );
+    let report = chaos::report::render(&chaos::report::RunFigures::default(), &verdict);
+    assert!(report.contains(&format!("FAIL {name}")), "{report}");
+}
+
+fn sold_out_user(plan: &LoadPlan, observed: &Observed) -> (String, String) {
+    let request = plan
+        .requests
+        .iter()
+        .find(|r| {
+            !observed
+                .tickets
+                .iter()
+                .any(|t| t.event_id == r.event_id && t.user_id == r.user_id)
+        })
+        .expect("some request was sold out");
+    (request.event_id.clone(), request.user_id.clone())
+}
+
+#[test]
+fn a_consistent_end_state_passes_every_invariant() {
+    let plan = plan();
+    let observed = consistent(&plan);
+    let verdict = verdict(&plan, &observed, &HashMap::new());
+    assert!(verdict.passed(), "{:#?}", verdict.checks);
+    assert_eq!(verdict.checks.len(), 9);
+    let outcomes = &verdict.outcomes;
+    assert_eq!(outcomes.tickets as u64, plan.capacity());
+    assert_eq!(outcomes.tickets + outcomes.sold_out, plan.requests.len());
+    assert_eq!(outcomes.poison_dead_letters, plan.poison.len());
+}
+
+#[test]
+fn a_lost_request_breaks_the_accounting() {
+    assert_breaks("every-request-accounted-once", |plan, observed| {
+        let (event_id, user_id) = sold_out_user(plan, observed);
+        observed
+            .pushes
+            .retain(|p| p.attributes["userId"] != user_id || p.attributes["eventId"] != event_id);
+        let email = format!("{user_id}@example.com");
+        observed
+            .emails
+            .retain(|e| e.to != [email.clone()] || !e.subject.contains(&event_id));
+    });
+}
+
+#[test]
+fn a_ticket_and_a_sold_out_notice_for_one_request_are_two_outcomes() {
+    assert_breaks("every-request-accounted-once", |plan, observed| {
+        let ticket = observed.tickets[0].clone();
+        let request = plan
+            .requests
+            .iter()
+            .find(|r| r.user_id == ticket.user_id && r.event_id == ticket.event_id)
+            .unwrap();
+        let notification = Notification::sold_out(&request.event_id, &request.user_id, None, None);
+        send(observed, &notification, request.locale.as_deref(), &request.email);
+    });
+}
+
+#[test]
+fn a_poison_message_missing_or_with_another_reason_is_reported() {
+    assert_breaks("poison-dead-lettered-with-its-reason", |_, observed| {
+        observed.dead_letters.remove(0);
+    });
+    assert_breaks("poison-dead-lettered-with-its-reason", |_, observed| {
+        observed.dead_letters[1].error_kind = Some("handler".to_owned());
+    });
+}
+
+#[test]
+fn a_dead_letter_without_a_reason_or_not_from_the_load_is_reported() {
+    assert_breaks("dead-letters-have-a-reason", |plan, observed| {
+        observed.dead_letters.push(DeadLetterState {
+            queue: QueueRole::TicketIssueDlq,
+            message_id: "exhausted".to_owned(),
+            body: plan.requests[0].body.clone(),
+            error_kind: None,
+            original_message_id: None,
+        });
+    });
+    assert_breaks("dead-letters-have-a-reason", |_, observed| {
+        observed.dead_letters[0].body = "something nobody sent".to_owned();
+    });
+}
+
+#[test]
+fn a_ticket_over_capacity_is_reported() {
+    assert_breaks("tickets-within-capacity", |plan, observed| {
+        let (event_id, user_id) = sold_out_user(plan, observed);
+        observed.tickets.push(TicketState {
+            event_id: event_id.clone(),
+            user_id,
+            ticket_id: "t-extra".to_owned(),
+        });
+        observed.events.get_mut(&event_id).unwrap().issued = observed.events[&event_id].issued.map(|n| n + 1);
+    });
+}
+
+#[test]
+fn an_issued_counter_that_disagrees_with_the_tickets_is_reported() {
+    assert_breaks("issued-equals-tickets", |plan, observed| {
+        let event = observed.events.get_mut(&plan.events[0].id).unwrap();
+        event.issued = event.issued.map(|n| n - 1);
+    });
+    assert_breaks("issued-equals-tickets", |plan, observed| {
+        observed.events.remove(&plan.events[1].id);
+    });
+}
+
+#[test]
+fn a_second_ticket_or_a_ticket_nobody_asked_for_is_reported() {
+    assert_breaks("one-ticket-per-user-and-event", |_, observed| {
+        let mut twin = observed.tickets[0].clone();
+        twin.ticket_id = "t-twin".to_owned();
+        observed.tickets.push(twin);
+    });
+    assert_breaks("one-ticket-per-user-and-event", |plan, observed| {
+        observed.tickets.push(TicketState {
+            event_id: plan.events[0].id.clone(),
+            user_id: "user-nobody".to_owned(),
+            ticket_id: "t-nobody".to_owned(),
+        });
+    });
+}
+
+#[test]
+fn sold_out_with_a_seat_left_is_reported() {
+    assert_breaks("sold-out-only-when-full", |plan, observed| {
+        // The first ticket of an event that sold out is gone: a seat was free after all.
+        let (event_id, _) = sold_out_user(plan, observed);
+        let index = observed.tickets.iter().position(|t| t.event_id == event_id).unwrap();
+        observed.tickets.remove(index);
+        let event = observed.events.get_mut(&event_id).unwrap();
+        event.issued = event.issued.map(|n| n - 1);
+    });
+}
+
+#[test]
+fn a_second_send_is_reported_unless_a_kill_explains_it() {
+    let plan = plan();
+    let mut observed = consistent(&plan);
+    observed.emails.push(observed.emails[0].clone());
+    let unexplained = verdict(&plan, &observed, &HashMap::new());
+    assert_eq!(failed(&unexplained), ["one-push-and-one-email-per-notification"]);
+
+    let ticket = &observed.tickets[0];
+    let first = observed
+        .emails
+        .iter()
+        .position(|e| e.subject.contains(&ticket.event_id) && e.body.contains(&ticket.ticket_id))
+        .unwrap();
+    let mut observed = consistent(&plan);
+    observed.emails.push(observed.emails[first].clone());
+    let kills = HashMap::from([(format!("ticket-issued#{}", ticket.ticket_id), 1)]);
+    let explained = verdict(&plan, &observed, &kills);
+    assert!(explained.passed(), "{:#?}", explained.checks);
+    assert_eq!(explained.outcomes.duplicate_sends_after_kill, 1);
+    observed.emails.push(observed.emails[first].clone());
+    assert!(
+        !verdict(&plan, &observed, &kills).passed(),
+        "one kill explains one repeat, not two"
+    );
+}
+
+#[test]
+fn a_missing_wrong_or_unexpected_send_is_reported() {
+    assert_breaks("one-push-and-one-email-per-notification", |_, observed| {
+        observed.pushes.remove(0);
+    });
+    assert_breaks("one-push-and-one-email-per-notification", |_, observed| {
+        observed.emails[0].to = vec!["someone-else@example.com".to_owned()];
+    });
+    assert_breaks("one-push-and-one-email-per-notification", |_, observed| {
+        observed.emails[0].source = "impostor@example.com".to_owned();
+    });
+    assert_breaks("one-push-and-one-email-per-notification", |_, observed| {
+        let ticket = &observed.tickets[0];
+        let index = observed
+            .pushes
+            .iter()
+            .position(|p| p.text.contains(&ticket.ticket_id))
+            .unwrap();
+        observed.pushes[index].text = observed.pushes[index]
+            .text
+            .replace(&ticket.ticket_id.clone(), "t-other");
+    });
+    assert_breaks("one-push-and-one-email-per-notification", |_, observed| {
+        let mut stray = observed.pushes[0].clone();
+        stray.topic_arn = "arn:aws:sns:us-east-1:123456789012:elsewhere".to_owned();
+        observed.pushes.push(stray);
+    });
+}
+
+#[test]
+fn a_message_left_in_a_queue_is_reported() {
+    assert_breaks("queues-drained", |_, observed| {
+        observed.queues[0].visible = 1;
+    });
+    assert_breaks("queues-drained", |_, observed| {
+        observed.queues[3].in_flight = 2;
+    });
+    assert_breaks("queues-drained", |_, observed| {
+        observed.queues.retain(|q| q.role != QueueRole::Notification);
+    });
+}
+
+#[test]
+fn the_proxys_sends_must_be_motos_sends() {
+    use chaos::invariants::sends_agree;
+    use chaos::proxy::Sends;
+    let observed = consistent(&plan());
+    let tap = Sends {
+        pushes: observed.pushes.clone(),
+        emails: observed.emails.clone(),
+    };
+    let mut moto = tap.clone();
+    moto.emails.reverse();
+    assert!(sends_agree(&tap, Some(&moto)).passed(), "order does not matter");
+    moto.emails.push(moto.emails[0].clone());
+    let check = sends_agree(&tap, Some(&moto));
+    assert!(!check.passed());
+    assert!(
+        check.violations[0].contains("1 times by the proxy, 2 times by moto"),
+        "{:?}",
+        check.violations
+    );
+    moto.emails.pop();
+    moto.pushes[0].text.push('!');
+    assert!(!sends_agree(&tap, Some(&moto)).passed());
+    let skipped = sends_agree(&tap, None);
+    assert!(skipped.passed() && !skipped.notes.is_empty());
+}
