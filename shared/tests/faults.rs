@@ -133,7 +133,11 @@ async fn failed_completion_is_reported_as_a_failure_and_logged() {
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-    assert_eq!(update.num_calls(), 1);
+    assert_eq!(
+        update.num_calls(),
+        IdempotencyConfig::new("fn").completion_attempts as usize,
+        "the completion was tried again before giving up"
+    );
     assert_eq!(
         delete.num_calls(),
         0,
@@ -143,6 +147,59 @@ async fn failed_completion_is_reported_as_a_failure_and_logged() {
         logs.contains("completion not recorded; lock left in progress"),
         "{logs}"
     );
+}
+
+#[tokio::test]
+async fn a_completion_that_fails_twice_is_written_on_the_third_try_and_the_record_succeeds() {
+    // Each failure here is what is left after the SDK's own retries: the work must not run again
+    // because the store was briefly unavailable.
+    let put = put_ok();
+    let update = mock!(aws_sdk_dynamodb::Client::update_item)
+        .sequence()
+        .http_status(
+            500,
+            Some(r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"boom"}"#.into()),
+        )
+        .times(2)
+        .output(|| aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build())
+        .build();
+    let calls = AtomicUsize::new(0);
+    let handler = idempotency(dynamodb(&[&put, &update])).wrap(|_: Record| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        async { Ok::<_, RecordError>("effect".to_owned()) }
+    });
+    let (outcome, logs) =
+        with_logs(BatchProcessor::default().run(event([message("m1", "{}")]), Deadline::NONE, &handler)).await;
+    let outcome = outcome.unwrap();
+    assert_eq!(status_of(&outcome, "m1"), RecordStatus::Processed);
+    assert_eq!((calls.load(Ordering::SeqCst), update.num_calls()), (1, 3));
+    assert_eq!(
+        logs.matches("completion not recorded yet; trying again").count(),
+        2,
+        "{logs}"
+    );
+}
+
+#[tokio::test]
+async fn a_completion_is_not_tried_again_when_the_lock_is_about_to_expire() {
+    // 2.29 s left on the lock: a retry after 100 ms still leaves the 2 s margin, a second one
+    // (at ≥ 100 ms, after 200 ms more) would not, so the failure is reported before the deadline.
+    let put = put_ok();
+    let update = mock!(aws_sdk_dynamodb::Client::update_item)
+        .sequence()
+        .http_status(
+            500,
+            Some(r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"boom"}"#.into()),
+        )
+        .repeatedly()
+        .build();
+    let handler =
+        idempotency(dynamodb(&[&put, &update])).wrap(|_: Record| async { Ok::<_, RecordError>("effect".to_owned()) });
+    let deadline = Deadline::after(std::time::Duration::from_millis(2_290));
+    let record = Record::new(shared::testing::sqs_message(message("m1", "{}")), deadline).unwrap();
+    let error = shared::RecordHandler::handle(&handler, record).await.unwrap_err();
+    assert_eq!(error.kind(), "idempotency-store");
+    assert_eq!(update.num_calls(), 2);
 }
 
 #[tokio::test]

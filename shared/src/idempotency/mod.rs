@@ -52,6 +52,12 @@ use crate::{Deadline, ErrorClass, Record, RecordError};
 
 /// A lock never expires sooner than this after it is taken.
 const MIN_IN_PROGRESS: Duration = Duration::from_secs(1);
+/// A completion write is tried again only while the lock has more than this left: the record's
+/// outcome must still be reported before the invocation's deadline.
+const COMPLETION_RETRY_MARGIN: Duration = Duration::from_secs(2);
+/// Pause before the first retry of a completion write; it doubles up to [`MAX_COMPLETION_BACKOFF`].
+const FIRST_COMPLETION_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_COMPLETION_BACKOFF: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct IdempotencyConfig {
@@ -63,6 +69,12 @@ pub struct IdempotencyConfig {
     pub in_progress_without_deadline: Duration,
     /// Largest stored result, in bytes of JSON. Default 350,000.
     pub max_result_bytes: usize,
+    /// Writes of a completion, counting the first, before the record is reported failed. Default
+    /// 5. The work has happened by then: a completion that is not recorded lets the work run again
+    /// once the lock expires, so a failed write (throttling, 5xx, a reset connection, each already
+    /// retried by the SDK) is tried again after 100 ms, 200 ms, 400 ms… (at most 1 s), as long as
+    /// the lock has more than 2 s left.
+    pub completion_attempts: u32,
 }
 
 impl IdempotencyConfig {
@@ -72,6 +84,7 @@ impl IdempotencyConfig {
             expires_after: Duration::from_secs(14 * 24 * 3600),
             in_progress_without_deadline: Duration::from_secs(15 * 60),
             max_result_bytes: 350_000,
+            completion_attempts: 5,
         }
     }
 }
@@ -365,7 +378,10 @@ impl Idempotency {
                 });
             }
         };
-        match self.store.complete(key_str, &token, &data, expiration).await {
+        match self
+            .complete(key_str, &token, &data, expiration, in_progress_expiration)
+            .await
+        {
             Ok(()) => Ok(Outcome::Executed(value)),
             Err(StoreError::LockLost) => {
                 tracing::warn!(idempotency_key = key_str, "lock lost before completion");
@@ -382,6 +398,35 @@ impl Idempotency {
                     source,
                 })
             }
+        }
+    }
+
+    /// Record the completion, trying again while the store is unavailable (see
+    /// [`IdempotencyConfig::completion_attempts`]). A lost lock is final.
+    async fn complete(
+        &self,
+        key: &str,
+        token: &str,
+        data: &str,
+        expiration: u64,
+        in_progress_expiration: u64,
+    ) -> Result<(), StoreError> {
+        let mut backoff = FIRST_COMPLETION_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            let error = match self.store.complete(key, token, data, expiration).await {
+                Err(error @ StoreError::Unavailable { .. }) => error,
+                done => return done,
+            };
+            let retry_by = epoch_ms(self.clock.now()) + (backoff + COMPLETION_RETRY_MARGIN).as_millis() as u64;
+            if attempt >= self.config.completion_attempts || retry_by > in_progress_expiration {
+                return Err(error);
+            }
+            tracing::warn!(idempotency_key = key, %error, attempt, retry_in_ms = backoff.as_millis() as u64,
+                "completion not recorded yet; trying again");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_COMPLETION_BACKOFF);
+            attempt += 1;
         }
     }
 

@@ -1,0 +1,208 @@
+//! A dead letter redriven twice (dlq-redrive crashed between its send and its delete) reaches
+//! ticket-processor as two messages with different messageIds and one `original-message-id`.
+//! The idempotency key is the original id, so the second copy is a duplicate: one ticket, one
+//! notification.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use aws_sdk_sqs::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_sqs::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_sqs::error::BoxError;
+use aws_sdk_sqs::operation::delete_message_batch::DeleteMessageBatchInput;
+use aws_sdk_sqs::types::{Message, QueueAttributeName};
+use common::{Stack, body};
+use dlq_redrive::{Redrive, RedriveConfig, Settings};
+use moto_harness::unique_name;
+use serde_json::json;
+use shared::config::Environment;
+use shared::testing::{event, message, with_attribute};
+use shared::{Deadline, RecordStatus, attributes};
+
+/// Stops every DeleteMessageBatch before it reaches SQS: the redrive "crashes" after its send.
+#[derive(Debug)]
+struct FailDeletes(Arc<AtomicUsize>);
+
+impl Intercept for FailDeletes {
+    fn name(&self) -> &'static str {
+        "FailDeletes"
+    }
+
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if context.input().downcast_ref::<DeleteMessageBatchInput>().is_some() {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            return Err("injected crash between SendMessageBatch and DeleteMessageBatch".into());
+        }
+        Ok(())
+    }
+}
+
+async fn queue_arn(stack: &Stack, url: &str) -> String {
+    stack
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue ARN")
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap()
+}
+
+/// Every message on `url`, received once with its attributes and deleted.
+async fn drain(stack: &Stack, url: &str) -> Vec<Message> {
+    let mut all = Vec::new();
+    loop {
+        let messages = stack
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .visibility_timeout(300)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("receive")
+            .messages
+            .unwrap_or_default();
+        if messages.is_empty() {
+            return all;
+        }
+        for m in &messages {
+            let handle = m.receipt_handle().unwrap();
+            stack
+                .sqs
+                .delete_message()
+                .queue_url(url)
+                .receipt_handle(handle)
+                .send()
+                .await
+                .expect("delete");
+        }
+        all.extend(messages);
+    }
+}
+
+/// The Lambda record SQS would hand ticket-processor for `m`, message attributes included.
+fn lambda_record(m: &Message) -> serde_json::Value {
+    let mut record = message(m.message_id().unwrap(), m.body().unwrap());
+    for (name, value) in m.message_attributes().into_iter().flatten() {
+        record = with_attribute(record, name, value.string_value().unwrap_or_default());
+    }
+    record
+}
+
+#[tokio::test]
+async fn both_copies_of_a_dead_letter_redriven_twice_issue_one_ticket_and_one_notification() {
+    let stack = Stack::new().await;
+    let event_id = unique_name("concert");
+    stack.seed_event(&event_id, 5).await;
+    let source_url = stack
+        .sqs
+        .create_queue()
+        .queue_name(unique_name("ticket-issue"))
+        .send()
+        .await
+        .expect("create source queue")
+        .queue_url
+        .unwrap();
+    // As SQS's redrive policy moves it: the dead letter keeps the messageId it was first sent with.
+    let original = stack
+        .sqs
+        .send_message()
+        .queue_url(&stack.dead_letter_queue_url)
+        .message_body(body(&event_id, "user-1"))
+        .send()
+        .await
+        .expect("seed the dead letter")
+        .message_id
+        .unwrap();
+
+    let routes = json!([{
+        "name": "ticket",
+        "dlqUrl": stack.dead_letter_queue_url, "dlqArn": queue_arn(&stack, &stack.dead_letter_queue_url).await,
+        "sourceUrl": source_url, "sourceArn": queue_arn(&stack, &source_url).await,
+    }]);
+    let config = || {
+        RedriveConfig::from_env(&Environment::from_pairs([(
+            dlq_redrive::config::env::REDRIVE_ROUTES,
+            routes.to_string(),
+        )]))
+        .expect("valid configuration")
+    };
+    let settings = Settings {
+        visibility_timeout: Some(Duration::from_secs(2)),
+        wait_time: Duration::from_secs(1),
+        ..Settings::default()
+    };
+    let stopped = Arc::new(AtomicUsize::new(0));
+    let crashing = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&stack.sdk)
+            .interceptor(FailDeletes(stopped.clone()))
+            .build(),
+    );
+    let request = json!({"queue": "ticket", "dryRun": false});
+    let crashed = Redrive::new(config(), crashing)
+        .with_settings(settings.clone())
+        .handle(request.clone(), Deadline::NONE)
+        .await
+        .unwrap();
+    assert_eq!(
+        (crashed.queues[0].moved, crashed.queues[0].not_deleted),
+        (1, 1),
+        "{crashed:#?}"
+    );
+    assert_eq!(
+        stopped.load(Ordering::SeqCst),
+        1,
+        "the delete was attempted and stopped"
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await; // the dead letter is visible again
+    let rerun = Redrive::new(config(), stack.sqs.clone())
+        .with_settings(settings)
+        .handle(request, Deadline::NONE)
+        .await
+        .unwrap();
+    assert!(rerun.ok && rerun.queues[0].moved == 1, "{rerun:#?}");
+
+    let copies = drain(&stack, &source_url).await;
+    assert_eq!(copies.len(), 2, "the crash duplicated the dead letter");
+    assert_ne!(copies[0].message_id(), copies[1].message_id());
+    for copy in &copies {
+        let attribute = copy
+            .message_attributes()
+            .and_then(|a| a.get(attributes::ORIGINAL_MESSAGE_ID));
+        assert_eq!(attribute.and_then(|v| v.string_value()), Some(original.as_str()));
+    }
+
+    // Two invocations, one after the other, as SQS would deliver the two copies.
+    let mut statuses = Vec::new();
+    for copy in &copies {
+        let handler = stack.idempotency().wrap(stack.processor());
+        let outcome = stack
+            .batch()
+            .run(event([lambda_record(copy)]), Deadline::NONE, &handler)
+            .await
+            .unwrap();
+        assert!(outcome.response().batch_item_failures.is_empty());
+        statuses.push(outcome.status(copy.message_id().unwrap()).cloned().unwrap());
+    }
+    assert_eq!(statuses, [RecordStatus::Processed, RecordStatus::Duplicate]);
+    assert_eq!(stack.tickets(&event_id).await.len(), 1);
+    assert_eq!(stack.issued(&event_id).await, 1);
+    assert_eq!(stack.notifications().await.len(), 1, "the duplicate sent nothing");
+    assert_eq!(stack.idempotency_status(&original).await.as_deref(), Some("COMPLETED"));
+    for copy in &copies {
+        assert_eq!(stack.idempotency_status(copy.message_id().unwrap()).await, None);
+    }
+}
