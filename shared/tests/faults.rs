@@ -197,9 +197,13 @@ async fn a_completion_is_not_tried_again_when_the_lock_is_about_to_expire() {
         idempotency(dynamodb(&[&put, &update])).wrap(|_: Record| async { Ok::<_, RecordError>("effect".to_owned()) });
     let deadline = Deadline::after(std::time::Duration::from_millis(2_290));
     let record = Record::new(shared::testing::sqs_message(message("m1", "{}")), deadline).unwrap();
-    let error = shared::RecordHandler::handle(&handler, record).await.unwrap_err();
-    assert_eq!(error.kind(), "idempotency-store");
+    let (result, logs) = with_logs(shared::RecordHandler::handle(&handler, record)).await;
+    assert_eq!(result.unwrap_err().kind(), "idempotency-store");
     assert_eq!(update.num_calls(), 2);
+    assert!(
+        logs.contains("completion not recorded; lock left in progress"),
+        "{logs}"
+    );
 }
 
 #[tokio::test]
