@@ -3,7 +3,9 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 
-#[tokio::main]
+// One thread: the work waits on I/O, Lambda gives a function one vCPU or less below 1,769 MB,
+// and a multi-thread runtime's cross-thread wake-ups cost CPU (BENCHMARKS.md, Method, "Runtime flavor").
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async move {
         Ok::<_, lambda_runtime::Error>(event.payload)

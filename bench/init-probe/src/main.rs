@@ -8,7 +8,9 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 
-#[tokio::main]
+// One thread: the work waits on I/O, Lambda gives a function one vCPU or less below 1,769 MB,
+// and a multi-thread runtime's cross-thread wake-ups cost CPU (BENCHMARKS.md, Method, "Runtime flavor").
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let parts = std::env::var("INIT_PROBE").unwrap_or_default();
     let has = |part: &str| parts.split(',').any(|p| p.trim() == part);

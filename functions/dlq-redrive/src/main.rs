@@ -2,7 +2,9 @@ use dlq_redrive::{Redrive, RedriveConfig};
 use lambda_runtime::{LambdaEvent, service_fn};
 use shared::config::Environment;
 
-#[tokio::main]
+// One thread: the work waits on I/O, Lambda gives a function one vCPU or less below 1,769 MB,
+// and a multi-thread runtime's cross-thread wake-ups cost CPU (BENCHMARKS.md, Method, "Runtime flavor").
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::logging::init();
     let config = RedriveConfig::from_env(&Environment::from_process())?;

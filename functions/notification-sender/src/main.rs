@@ -4,7 +4,9 @@ use notification_sender::{NotificationSender, SenderConfig};
 use shared::config::Environment;
 use shared::worker::{Worker, WorkerConfig};
 
-#[tokio::main]
+// One thread: the work waits on I/O, Lambda gives a function one vCPU or less below 1,769 MB,
+// and a multi-thread runtime's cross-thread wake-ups cost CPU (BENCHMARKS.md, Method, "Runtime flavor").
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::logging::init();
     let environment = Environment::from_process();

@@ -4,7 +4,9 @@ use shared::config::Environment;
 use shared::worker::{Worker, sdk_config};
 use ticket_processor::{TicketConfig, TicketProcessor};
 
-#[tokio::main]
+// One thread: the work waits on I/O, Lambda gives a function one vCPU or less below 1,769 MB,
+// and a multi-thread runtime's cross-thread wake-ups cost CPU (BENCHMARKS.md, Method, "Runtime flavor").
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::logging::init();
     let config = TicketConfig::from_env(&Environment::from_process()).inspect_err(|error| {
