@@ -520,10 +520,12 @@ fn method(r: &Results) -> String {
          - **Runtime flavor.** Every binary here, hello-world included, runs tokio's `current_thread` runtime. \
          A profile (`perf record -g -p <pid>`) of ticket-processor on the multi-thread runtime showed 13% of its \
          CPU in the kernel's task switching (futex wake-ups between the two worker threads) and no hot spot in \
-         user code. The same short run (`bench --init-runs 10 --warmup 3 --batches 25 --round-trip-batches 3`) \
-         before and after the change, on this machine: 4333 → 3346 µs CPU per fresh message, 1015 → 791 per \
-         duplicate (−23%, −22%). Lambda gives a function one vCPU or less below 1,769 MB, so a second worker \
-         thread buys nothing there.\n\n\
+         user code. Short runs (`bench --init-runs 3 --warmup 3 --batches 25 --round-trip-batches 3`), the two \
+         builds alternating, three runs each, CPU µs per message against moto: multi-thread 4333, 4156, 3792 \
+         fresh and 1015, 924, 947 duplicate; current_thread 3346, 3251, 3315 fresh and 791, 697, 827 duplicate \
+         (about −18% and −17%). Runs on this shared VM vary by ±15% (Powertools' own figure too), so one run \
+         of the table below can show less. Lambda gives a function one vCPU or less below 1,769 MB, so a \
+         second worker thread buys nothing there.\n\n\
          ### Commands\n\n\
          ```sh\n\
          make bench   # creates .venv-bench from requirements-bench.txt, then runs:\n\

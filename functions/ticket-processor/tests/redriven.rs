@@ -5,93 +5,18 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use aws_sdk_sqs::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_sqs::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_sqs::error::BoxError;
-use aws_sdk_sqs::operation::delete_message_batch::DeleteMessageBatchInput;
-use aws_sdk_sqs::types::{Message, QueueAttributeName};
+use aws_sdk_sqs::types::Message;
 use common::{Stack, body};
 use dlq_redrive::{Redrive, RedriveConfig, Settings};
+use moto_harness::sqs::{client_failing_deletes, queue_arn};
 use moto_harness::unique_name;
 use serde_json::json;
 use shared::config::Environment;
 use shared::testing::{event, message, with_attribute};
 use shared::{Deadline, RecordStatus, attributes};
-
-/// Stops every DeleteMessageBatch before it reaches SQS: the redrive "crashes" after its send.
-#[derive(Debug)]
-struct FailDeletes(Arc<AtomicUsize>);
-
-impl Intercept for FailDeletes {
-    fn name(&self) -> &'static str {
-        "FailDeletes"
-    }
-
-    fn read_before_serialization(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if context.input().downcast_ref::<DeleteMessageBatchInput>().is_some() {
-            self.0.fetch_add(1, Ordering::SeqCst);
-            return Err("injected crash between SendMessageBatch and DeleteMessageBatch".into());
-        }
-        Ok(())
-    }
-}
-
-async fn queue_arn(stack: &Stack, url: &str) -> String {
-    stack
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("queue ARN")
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .unwrap()
-}
-
-/// Every message on `url`, received once with its attributes and deleted.
-async fn drain(stack: &Stack, url: &str) -> Vec<Message> {
-    let mut all = Vec::new();
-    loop {
-        let messages = stack
-            .sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(300)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .expect("receive")
-            .messages
-            .unwrap_or_default();
-        if messages.is_empty() {
-            return all;
-        }
-        for m in &messages {
-            let handle = m.receipt_handle().unwrap();
-            stack
-                .sqs
-                .delete_message()
-                .queue_url(url)
-                .receipt_handle(handle)
-                .send()
-                .await
-                .expect("delete");
-        }
-        all.extend(messages);
-    }
-}
 
 /// The Lambda record SQS would hand ticket-processor for `m`, message attributes included.
 fn lambda_record(m: &Message) -> serde_json::Value {
@@ -130,8 +55,8 @@ async fn both_copies_of_a_dead_letter_redriven_twice_issue_one_ticket_and_one_no
 
     let routes = json!([{
         "name": "ticket",
-        "dlqUrl": stack.dead_letter_queue_url, "dlqArn": queue_arn(&stack, &stack.dead_letter_queue_url).await,
-        "sourceUrl": source_url, "sourceArn": queue_arn(&stack, &source_url).await,
+        "dlqUrl": stack.dead_letter_queue_url, "dlqArn": queue_arn(&stack.sqs, &stack.dead_letter_queue_url).await,
+        "sourceUrl": source_url, "sourceArn": queue_arn(&stack.sqs, &source_url).await,
     }]);
     let config = || {
         RedriveConfig::from_env(&Environment::from_pairs([(
@@ -145,12 +70,7 @@ async fn both_copies_of_a_dead_letter_redriven_twice_issue_one_ticket_and_one_no
         wait_time: Duration::from_secs(1),
         ..Settings::default()
     };
-    let stopped = Arc::new(AtomicUsize::new(0));
-    let crashing = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&stack.sdk)
-            .interceptor(FailDeletes(stopped.clone()))
-            .build(),
-    );
+    let (crashing, stopped) = client_failing_deletes(&stack.sdk);
     let request = json!({"queue": "ticket", "dryRun": false});
     let crashed = Redrive::new(config(), crashing)
         .with_settings(settings.clone())
@@ -175,7 +95,7 @@ async fn both_copies_of_a_dead_letter_redriven_twice_issue_one_ticket_and_one_no
         .unwrap();
     assert!(rerun.ok && rerun.queues[0].moved == 1, "{rerun:#?}");
 
-    let copies = drain(&stack, &source_url).await;
+    let copies = stack.drain(&source_url).await;
     assert_eq!(copies.len(), 2, "the crash duplicated the dead letter");
     assert_ne!(copies[0].message_id(), copies[1].message_id());
     for copy in &copies {

@@ -11,6 +11,8 @@
 //! see [`unique_name`]); [`MotoServer::start`] is a private one, for tests that reset it or read
 //! global state such as `/moto-api/data.json`.
 
+pub mod sqs;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;

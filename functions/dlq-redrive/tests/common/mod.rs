@@ -5,17 +5,14 @@ pub mod mocked;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_sqs::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_sqs::error::BoxError;
-use aws_sdk_sqs::operation::delete_message_batch::DeleteMessageBatchInput;
 use aws_sdk_sqs::types::{Message, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
 use dlq_redrive::config::env;
 use dlq_redrive::{Redrive, RedriveConfig, Route, Settings};
+use moto_harness::sqs::queue_arn;
 use moto_harness::{MotoServer, unique_name};
 use serde_json::json;
 use shared::config::Environment;
@@ -27,34 +24,7 @@ pub async fn sqs() -> Client {
 /// A client whose DeleteMessageBatch calls fail before reaching SQS: the run "crashes" after its
 /// sends succeeded and before anything is deleted. Counts the calls it stopped.
 pub async fn sqs_failing_deletes() -> (Client, Arc<AtomicUsize>) {
-    let stopped = Arc::new(AtomicUsize::new(0));
-    let sdk = MotoServer::shared().sdk_config().await;
-    let config = aws_sdk_sqs::config::Builder::from(&sdk)
-        .interceptor(FailDeletes(stopped.clone()))
-        .build();
-    (Client::from_conf(config), stopped)
-}
-
-#[derive(Debug)]
-struct FailDeletes(Arc<AtomicUsize>);
-
-impl Intercept for FailDeletes {
-    fn name(&self) -> &'static str {
-        "FailDeletes"
-    }
-
-    fn read_before_serialization(
-        &self,
-        context: &BeforeSerializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if context.input().downcast_ref::<DeleteMessageBatchInput>().is_some() {
-            self.0.fetch_add(1, Ordering::SeqCst);
-            return Err("injected crash between SendMessageBatch and DeleteMessageBatch".into());
-        }
-        Ok(())
-    }
+    moto_harness::sqs::client_failing_deletes(&MotoServer::shared().sdk_config().await)
 }
 
 /// A source queue and its DLQ (FIFO when `fifo`), as a route named `name`.
@@ -82,18 +52,6 @@ async fn create_queue(sqs: &Client, name: &str, fifo: bool) -> String {
         .expect("create queue")
         .queue_url
         .expect("queue url")
-}
-
-async fn queue_arn(sqs: &Client, url: &str) -> String {
-    sqs.get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("queue attributes")
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .expect("QueueArn")
 }
 
 /// The configuration as the function reads it at cold start, through `REDRIVE_ROUTES`.

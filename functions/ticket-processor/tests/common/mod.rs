@@ -214,7 +214,8 @@ impl Stack {
         self.drain(&self.dead_letter_queue_url).await
     }
 
-    async fn drain(&self, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    /// Every message on `queue_url` (system and message attributes included), received once and deleted.
+    pub async fn drain(&self, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
         let mut all = Vec::new();
         loop {
             let received = self
