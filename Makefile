@@ -29,10 +29,10 @@ CHECK_BUILD := $(CURDIR)/.aws-sam/check-build
 
 # The benchmark's Python contender (Powertools, awslambdaric, boto3 pinned): its own venv.
 BENCH_VENV := $(CURDIR)/.venv-bench
-# The functions' CodeUris: `make release-bins` builds each as `sam build` does.
-LAMBDA_DIRS := functions/ticket-processor functions/notification-sender functions/dlq-redrive
+# The functions' binaries: `make release-bins` builds each as `sam build` does.
+LAMBDA_BINS := ticket-processor notification-sender dlq-redrive
 # What `make bench` adds to them: the baseline and the init breakdown probe.
-BENCH_DIRS := bench/hello-world bench/init-probe
+BENCH_BINS := hello-world init-probe
 
 .PHONY: help venv checkov-venv test fmt-check clippy unit-tests template-lint checkov sam-build demo up down \
 	release-bins chaos-short chaos fuzz bench-venv bench-build bench bench-smoke
@@ -117,12 +117,11 @@ sam-build: venv
 	fi
 
 # The release binaries the chaos run and the benchmark start, built exactly as `sam build`
-# builds them for the x86_64 template: cargo lambda, run in each function's CodeUri (so cargo
-# resolves features for that package alone), same release profile. After sam-build, up to date.
+# builds them: the template's CodeUri is the workspace root, where SAM's rust-cargolambda runs
+# `cargo lambda build --release --bin <bin>` (features unified over the workspace). After
+# sam-build, these are up to date.
 release-bins: venv
-	for dir in $(LAMBDA_DIRS); do \
-		(cd $$dir && cargo lambda build --release --bin $$(basename $$dir)); \
-	done
+	for bin in $(LAMBDA_BINS); do cargo lambda build --release --bin $$bin; done
 
 # The chaos run (tests/chaos; method and figures in docs/chaos.md). Every CHAOS_* variable in the
 # environment overrides these; the same CHAOS_SEED reproduces the load and the fault draws.
@@ -177,9 +176,7 @@ down:
 
 # The benchmark's own binaries, built the same way as the workers.
 bench-build: release-bins
-	for dir in $(BENCH_DIRS); do \
-		(cd $$dir && cargo lambda build --release --bin $$(basename $$dir)); \
-	done
+	for bin in $(BENCH_BINS); do cargo lambda build --release --bin $$bin; done
 
 # Not part of `make test`: it takes minutes and its numbers are the product, not a pass/fail.
 bench: venv bench-venv bench-build

@@ -529,9 +529,9 @@ fn method(r: &Results) -> String {
          ### Commands\n\n\
          ```sh\n\
          make bench   # creates .venv-bench from requirements-bench.txt, then runs:\n\
-         for dir in functions/ticket-processor functions/notification-sender functions/dlq-redrive \\\n\
-                    bench/hello-world bench/init-probe; do\n\
-           (cd $dir && cargo lambda build --release --bin $(basename $dir))   # as sam build does\n\
+         # as sam build does (the template's CodeUri is the workspace root):\n\
+         for bin in ticket-processor notification-sender dlq-redrive hello-world init-probe; do\n\
+           cargo lambda build --release --bin $bin\n\
          done\n\
          cargo bench -p bench --bench batch_overhead\n\
          cargo run -p bench --bin bench -- --init-runs {} --warmup {} --batches {} --round-trip-batches {}\n\

@@ -36,6 +36,19 @@ async fn with_logs<F: std::future::Future>(f: F) -> (F::Output, String) {
     (output, captured.text())
 }
 
+/// DynamoDB's body for a 500.
+const INTERNAL_SERVER_ERROR: &str =
+    r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"boom"}"#;
+
+/// UpdateItem (the completion) answering 500 every time.
+fn update_always_failing() -> Rule {
+    mock!(aws_sdk_dynamodb::Client::update_item)
+        .sequence()
+        .http_status(500, Some(INTERNAL_SERVER_ERROR.into()))
+        .repeatedly()
+        .build()
+}
+
 fn put_ok() -> Rule {
     mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| PutItemOutput::builder().build())
 }
@@ -85,10 +98,7 @@ async fn throttled_lock_fails_the_record_without_running_it() {
 async fn server_error_on_the_lock_fails_the_record_without_running_it() {
     let put = mock!(aws_sdk_dynamodb::Client::put_item)
         .sequence()
-        .http_status(
-            500,
-            Some(r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"boom"}"#.into()),
-        )
+        .http_status(500, Some(INTERNAL_SERVER_ERROR.into()))
         .repeatedly()
         .build();
     let calls = AtomicUsize::new(0);
@@ -108,14 +118,7 @@ async fn server_error_on_the_lock_fails_the_record_without_running_it() {
 async fn failed_completion_is_reported_as_a_failure_and_logged() {
     // The work ran, but its completion could not be recorded: the record must not count as done.
     let put = put_ok();
-    let update = mock!(aws_sdk_dynamodb::Client::update_item)
-        .sequence()
-        .http_status(
-            500,
-            Some(r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"boom"}"#.into()),
-        )
-        .repeatedly()
-        .build();
+    let update = update_always_failing();
     let delete = delete_ok();
     let calls = AtomicUsize::new(0);
     let handler = idempotency(dynamodb(&[&put, &update, &delete])).wrap(|_: Record| {
@@ -156,10 +159,7 @@ async fn a_completion_that_fails_twice_is_written_on_the_third_try_and_the_recor
     let put = put_ok();
     let update = mock!(aws_sdk_dynamodb::Client::update_item)
         .sequence()
-        .http_status(
-            500,
-            Some(r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"boom"}"#.into()),
-        )
+        .http_status(500, Some(INTERNAL_SERVER_ERROR.into()))
         .times(2)
         .output(|| aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build())
         .build();
@@ -185,14 +185,7 @@ async fn a_completion_is_not_tried_again_when_the_lock_is_about_to_expire() {
     // 2.29 s left on the lock: a retry after 100 ms still leaves the 2 s margin, a second one
     // (at ≥ 100 ms, after 200 ms more) would not, so the failure is reported before the deadline.
     let put = put_ok();
-    let update = mock!(aws_sdk_dynamodb::Client::update_item)
-        .sequence()
-        .http_status(
-            500,
-            Some(r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"boom"}"#.into()),
-        )
-        .repeatedly()
-        .build();
+    let update = update_always_failing();
     let handler =
         idempotency(dynamodb(&[&put, &update])).wrap(|_: Record| async { Ok::<_, RecordError>("effect".to_owned()) });
     let deadline = Deadline::after(std::time::Duration::from_millis(2_290));
