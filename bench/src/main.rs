@@ -191,16 +191,7 @@ async fn run(args: &Args) -> Result<(), BenchError> {
     .await?;
     let python_process =
         FunctionProcess::start(&powertools, &endpoint, &log_dir.join("batches-powertools.log")).await?;
-    let contenders = [
-        Contender {
-            process: &rust_process,
-            workspace: &stack.rust,
-        },
-        Contender {
-            process: &python_process,
-            workspace: &stack.powertools,
-        },
-    ];
+    let contenders = both_contenders(&stack, &rust_process, &python_process);
     let batches = batch_run::run(&stack, &contenders, plan).await?;
     rust_process.stop().await;
     python_process.stop().await;
@@ -227,16 +218,7 @@ async fn run(args: &Args) -> Result<(), BenchError> {
         &log_dir.join("round-trips-powertools.log"),
     )
     .await?;
-    let contenders = [
-        Contender {
-            process: &rust_process,
-            workspace: &stack.rust,
-        },
-        Contender {
-            process: &python_process,
-            workspace: &stack.powertools,
-        },
-    ];
+    let contenders = both_contenders(&stack, &rust_process, &python_process);
     let (round_trips, counted_fresh) = round_trips::count(
         &stack,
         &contenders,
@@ -307,6 +289,24 @@ async fn run(args: &Args) -> Result<(), BenchError> {
     })?;
     eprintln!("bench: wrote {}", args.output.display());
     Ok(())
+}
+
+/// The two contenders, Rust first, each with its own tables and queue.
+fn both_contenders<'a>(
+    stack: &'a BenchStack,
+    rust: &'a FunctionProcess,
+    python: &'a FunctionProcess,
+) -> [Contender<'a>; 2] {
+    [
+        Contender {
+            process: rust,
+            workspace: &stack.rust,
+        },
+        Contender {
+            process: python,
+            workspace: &stack.powertools,
+        },
+    ]
 }
 
 fn bootstrap(lambda_dir: &Path, binary: &str) -> Result<PathBuf, BenchError> {

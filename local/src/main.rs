@@ -171,13 +171,7 @@ async fn send(workspace: &Path, queue: &str, body: &str) -> Result<ExitCode, Str
         ))
         .load()
         .await;
-    let sent = aws_sdk_sqs::Client::new(&sdk)
-        .send_message()
-        .queue_url(url)
-        .message_body(body)
-        .send()
-        .await
-        .map_err(|e| shared::error_chain(&e))?;
-    println!("sent {} to {queue}", sent.message_id.unwrap_or_default());
+    let message_id = local_stack::stack::send_message(&sdk, url, body).await?;
+    println!("sent {message_id} to {queue}");
     Ok(ExitCode::SUCCESS)
 }

@@ -313,15 +313,7 @@ impl LocalStack {
 
     /// Send a message body to a queue resource; returns its messageId.
     pub async fn send(&self, queue_logical_id: &str, body: &str) -> Result<String, String> {
-        let url = self.queue_url(queue_logical_id)?;
-        let sent = aws_sdk_sqs::Client::new(&self.sdk)
-            .send_message()
-            .queue_url(url)
-            .message_body(body)
-            .send()
-            .await
-            .map_err(|e| shared::error_chain(&e))?;
-        Ok(sent.message_id.unwrap_or_default())
+        send_message(&self.sdk, &self.queue_url(queue_logical_id)?, body).await
     }
 
     /// Stop the pollers (letting running invocations finish), then the functions and the emulator.
@@ -343,4 +335,16 @@ impl Drop for LocalStack {
             task.abort();
         }
     }
+}
+
+/// Send a message body to the queue at `queue_url`; returns its messageId.
+pub async fn send_message(sdk: &SdkConfig, queue_url: &str, body: &str) -> Result<String, String> {
+    let sent = aws_sdk_sqs::Client::new(sdk)
+        .send_message()
+        .queue_url(queue_url)
+        .message_body(body)
+        .send()
+        .await
+        .map_err(|e| shared::error_chain(&e))?;
+    Ok(sent.message_id.unwrap_or_default())
 }
