@@ -7,7 +7,9 @@
 //!   records are reported failed without running; other groups go on, concurrently;
 //! - no record starts once the time left is below [`BatchConfig::deadline_margin`]; those are
 //!   reported failed so SQS redelivers them;
-//! - permanent errors go to the dead-letter sink (when configured) and count as handled.
+//! - permanent errors go to the dead-letter sink (when configured) and count as handled;
+//! - with a [`RetryDelay`], every record reported failed is made visible again after its delay
+//!   (`ChangeMessageVisibility`) rather than after the queue's visibility timeout.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use tracing::Instrument;
 
 use crate::dead_letter::DeadLetterSink;
 use crate::handler::{Handled, RecordHandler};
+use crate::retry_delay::RetryDelay;
 use crate::{Deadline, Record, RecordError};
 
 #[derive(Debug, Clone)]
@@ -121,6 +124,7 @@ impl BatchOutcome {
 pub struct BatchProcessor {
     config: BatchConfig,
     dead_letters: Option<Arc<dyn DeadLetterSink>>,
+    retry_delay: Option<RetryDelay>,
 }
 
 impl std::fmt::Debug for BatchProcessor {
@@ -128,6 +132,7 @@ impl std::fmt::Debug for BatchProcessor {
         f.debug_struct("BatchProcessor")
             .field("config", &self.config)
             .field("dead_letters", &self.dead_letters.is_some())
+            .field("retry_delay", &self.retry_delay.as_ref().map(RetryDelay::config))
             .finish()
     }
 }
@@ -137,12 +142,19 @@ impl BatchProcessor {
         Self {
             config,
             dead_letters: None,
+            retry_delay: None,
         }
     }
 
     /// Send permanently failed records here instead of reporting them failed.
     pub fn with_dead_letters(mut self, sink: Arc<dyn DeadLetterSink>) -> Self {
         self.dead_letters = Some(sink);
+        self
+    }
+
+    /// Make records reported failed visible again after their retry delay ([`crate::retry_delay`]).
+    pub fn with_retry_delay(mut self, retry_delay: RetryDelay) -> Self {
+        self.retry_delay = Some(retry_delay);
         self
     }
 
@@ -219,7 +231,9 @@ impl BatchProcessor {
         let mut stopped: Option<RecordStatus> = None;
         for index in lane {
             let record = &records[index];
+            let span = tracing::info_span!("record", message_id = record.message_id());
             if let Some(stop) = &stopped {
+                self.delay_retry(record, stop).instrument(span).await;
                 results.push((index, stop.clone()));
                 continue;
             }
@@ -233,9 +247,9 @@ impl BatchProcessor {
                 );
                 RecordStatus::NotStarted
             } else {
-                let span = tracing::info_span!("record", message_id = record.message_id());
-                self.run_record(record.clone(), handler).instrument(span).await
+                self.run_record(record.clone(), handler).instrument(span.clone()).await
             };
+            self.delay_retry(record, &status).instrument(span).await;
             stopped = match &status {
                 RecordStatus::NotStarted => Some(RecordStatus::NotStarted),
                 RecordStatus::Failed(_) => Some(RecordStatus::SkippedAfterGroupFailure),
@@ -244,6 +258,20 @@ impl BatchProcessor {
             results.push((index, status));
         }
         results
+    }
+
+    /// With a retry delay, a record reported failed comes back after its delay: the one its
+    /// error names, else the backoff by receive count (also for records that did not run).
+    async fn delay_retry(&self, record: &Record, status: &RecordStatus) {
+        let Some(retry_delay) = &self.retry_delay else {
+            return;
+        };
+        let error = match status {
+            RecordStatus::Failed(error) => Some(error),
+            RecordStatus::NotStarted | RecordStatus::SkippedAfterGroupFailure => None,
+            RecordStatus::Processed | RecordStatus::Duplicate | RecordStatus::DeadLettered(_) => return,
+        };
+        retry_delay.apply(record, error).await;
     }
 
     async fn run_record<H: RecordHandler<Output: Into<Handled>>>(&self, record: Record, handler: &H) -> RecordStatus {

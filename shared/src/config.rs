@@ -84,6 +84,22 @@ impl Environment {
         }
     }
 
+    /// A switch: `on`/`off` (or `true`/`false`, any case), or `default` when unset.
+    pub fn switch(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.optional(name).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(value) => match value.as_str() {
+                "on" | "true" => Ok(true),
+                "off" | "false" => Ok(false),
+                _ => Err(ConfigError::Malformed {
+                    name: name.to_owned(),
+                    value,
+                    reason: "expected on or off".into(),
+                }),
+            },
+        }
+    }
+
     /// A value that must name an SQS queue URL (`http(s)://…/<account>/<name>`).
     pub fn queue_url(&self, name: &str, purpose: &str) -> Result<String, ConfigError> {
         let value = self.required(name, purpose)?;

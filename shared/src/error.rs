@@ -1,12 +1,14 @@
 //! How a record failed, and whether trying again can help.
 
 use std::fmt;
+use std::time::{Duration, SystemTime};
 
 /// Whether a failed record can succeed later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorClass {
-    /// Report the record failed; SQS redelivers it after the visibility timeout.
+    /// Report the record failed; SQS redelivers it after the visibility timeout, or after the
+    /// retry delay when the batch processor has one ([`crate::retry_delay`]).
     Retryable,
     /// The record can never succeed (malformed, invalid, unknown reference). It goes to the
     /// configured dead-letter queue with the reason and counts as handled.
@@ -14,12 +16,14 @@ pub enum ErrorClass {
 }
 
 /// The error a record handler returns: a class, a short machine-readable kind
-/// (`malformed-body`, `invalid-field`, `throttled`, …) and a human-readable message.
+/// (`malformed-body`, `invalid-field`, `throttled`, …), a human-readable message and, for a
+/// retryable error, optionally the earliest time a retry can succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordError {
     class: ErrorClass,
     kind: String,
     message: String,
+    not_before: Option<SystemTime>,
 }
 
 impl RecordError {
@@ -28,6 +32,7 @@ impl RecordError {
             class,
             kind: kind.into(),
             message: message.to_string(),
+            not_before: None,
         }
     }
 
@@ -55,6 +60,25 @@ impl RecordError {
 
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// A retry cannot succeed before `at` (a lock that expires then, a send budget whose next
+    /// token frees up then). With a retry delay configured, the batch processor makes SQS hand the
+    /// record back at `at` instead of after its backoff by receive count. Ignored on a permanent
+    /// error.
+    pub fn retry_not_before(mut self, at: SystemTime) -> Self {
+        self.not_before = Some(at);
+        self
+    }
+
+    /// [`RecordError::retry_not_before`] `delay` from now.
+    pub fn retry_after(self, delay: Duration) -> Self {
+        self.retry_not_before(SystemTime::now() + delay)
+    }
+
+    /// The earliest time a retry can succeed, when the handler knows it.
+    pub fn not_before(&self) -> Option<SystemTime> {
+        self.not_before.filter(|_| self.class == ErrorClass::Retryable)
     }
 }
 

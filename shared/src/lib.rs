@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod attributes;
+pub mod backoff;
 pub mod batch;
 pub mod config;
 pub mod dead_letter;
@@ -11,6 +12,7 @@ pub mod idempotency;
 pub mod logging;
 pub mod record;
 pub mod redact;
+pub mod retry_delay;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod worker;
@@ -21,3 +23,4 @@ pub use error::{ErrorClass, RecordError, error_chain};
 pub use handler::{Handled, RecordHandler};
 pub use idempotency::{Idempotency, IdempotencyConfig, IdempotencyError, IdempotencyKey, Idempotent, Outcome};
 pub use record::Record;
+pub use retry_delay::{RetryDelay, RetryDelayConfig};

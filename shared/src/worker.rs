@@ -9,6 +9,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use crate::config::{ConfigError, Environment};
 use crate::dead_letter::SqsDeadLetterQueue;
 use crate::idempotency::{DynamoDbStore, Idempotency, IdempotencyConfig};
+use crate::retry_delay::{MAX_VISIBILITY, RetryDelay, RetryDelayConfig};
 use crate::{BatchConfig, BatchProcessor};
 
 /// Environment variables every SQS worker reads.
@@ -26,15 +27,25 @@ pub mod env {
     pub const IDEMPOTENCY_EXPIRES_AFTER_SECONDS: &str = "IDEMPOTENCY_EXPIRES_AFTER_SECONDS";
     /// Set by Lambda (and `cargo lambda watch`); the idempotency key prefix.
     pub const AWS_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+    /// `on`: records reported failed come back after their retry delay (`ChangeMessageVisibility`
+    /// on the source queue) instead of the queue's visibility timeout. Default per worker.
+    pub const RETRY_DELAY: &str = "RETRY_DELAY";
+    /// The backoff after a record's first receive, in seconds, doubling with each receive. Default 2.
+    pub const RETRY_DELAY_BASE_SECONDS: &str = "RETRY_DELAY_BASE_SECONDS";
+    /// The longest backoff, in seconds. Default 300.
+    pub const RETRY_DELAY_MAX_SECONDS: &str = "RETRY_DELAY_MAX_SECONDS";
 
     /// Every variable [`super::WorkerConfig::from_env`] reads.
-    pub const ALL: [&str; 6] = [
+    pub const ALL: [&str; 9] = [
         IDEMPOTENCY_TABLE_NAME,
         DEAD_LETTER_QUEUE_URL,
         BATCH_CONCURRENCY,
         BATCH_DEADLINE_MARGIN_MS,
         IDEMPOTENCY_EXPIRES_AFTER_SECONDS,
         AWS_LAMBDA_FUNCTION_NAME,
+        RETRY_DELAY,
+        RETRY_DELAY_BASE_SECONDS,
+        RETRY_DELAY_MAX_SECONDS,
     ];
 }
 
@@ -47,12 +58,20 @@ pub struct WorkerConfig {
     pub concurrency: usize,
     pub deadline_margin: Duration,
     pub idempotency_expires_after: Duration,
+    pub retry_delay: RetryDelayConfig,
 }
 
 impl WorkerConfig {
+    /// The configuration, with the retry delay off unless `RETRY_DELAY` turns it on.
     pub fn from_env(environment: &Environment) -> Result<Self, ConfigError> {
+        Self::from_env_with(environment, &RetryDelayConfig::off())
+    }
+
+    /// The configuration, with `retry_delay` where `RETRY_DELAY*` are unset (a worker's default).
+    pub fn from_env_with(environment: &Environment, retry_delay: &RetryDelayConfig) -> Result<Self, ConfigError> {
         let defaults = IdempotencyConfig::new("");
         let batch = BatchConfig::default();
+        let max_visibility = MAX_VISIBILITY.as_secs();
         Ok(Self {
             function_name: environment.required(
                 env::AWS_LAMBDA_FUNCTION_NAME,
@@ -74,6 +93,19 @@ impl WorkerConfig {
                 defaults.expires_after.as_secs(),
                 60..=366 * 24 * 3600,
             )?),
+            retry_delay: RetryDelayConfig {
+                enabled: environment.switch(env::RETRY_DELAY, retry_delay.enabled)?,
+                base: Duration::from_secs(environment.parse_in(
+                    env::RETRY_DELAY_BASE_SECONDS,
+                    retry_delay.base.as_secs(),
+                    1..=max_visibility,
+                )?),
+                max: Duration::from_secs(environment.parse_in(
+                    env::RETRY_DELAY_MAX_SECONDS,
+                    retry_delay.max.as_secs(),
+                    1..=max_visibility,
+                )?),
+            },
         })
     }
 
@@ -106,6 +138,12 @@ impl Worker {
         let mut batch = BatchProcessor::new(config.batch_config());
         if let Some(url) = &config.dead_letter_queue_url {
             batch = batch.with_dead_letters(Arc::new(SqsDeadLetterQueue::new(aws_sdk_sqs::Client::new(sdk), url)));
+        }
+        if config.retry_delay.enabled {
+            batch = batch.with_retry_delay(RetryDelay::new(
+                aws_sdk_sqs::Client::new(sdk),
+                config.retry_delay.clone(),
+            ));
         }
         Self { batch, idempotency }
     }

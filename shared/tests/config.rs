@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use shared::RetryDelayConfig;
 use shared::config::{ConfigError, Environment};
 use shared::worker::{WorkerConfig, env};
 
@@ -22,6 +23,44 @@ fn defaults() {
     assert_eq!(config.deadline_margin, Duration::from_secs(3));
     assert_eq!(config.idempotency_expires_after, Duration::from_secs(14 * 24 * 3600));
     assert_eq!(config.idempotency_config().key_prefix, "ticket-processor");
+    assert_eq!(
+        config.retry_delay,
+        RetryDelayConfig::off(),
+        "off unless the worker or RETRY_DELAY says on"
+    );
+    assert_eq!(config.retry_delay.base, Duration::from_secs(2));
+    assert_eq!(config.retry_delay.max, Duration::from_secs(300));
+}
+
+#[test]
+fn the_retry_delay_defaults_per_worker_and_the_environment_overrides_it() {
+    let on = WorkerConfig::from_env_with(&Environment::from_pairs(base()), &RetryDelayConfig::on()).unwrap();
+    assert_eq!(on.retry_delay, RetryDelayConfig::on());
+
+    let mut pairs = base();
+    pairs.extend([
+        (env::RETRY_DELAY, "OFF"),
+        (env::RETRY_DELAY_BASE_SECONDS, "1"),
+        (env::RETRY_DELAY_MAX_SECONDS, "60"),
+    ]);
+    let config = WorkerConfig::from_env_with(&Environment::from_pairs(pairs), &RetryDelayConfig::on()).unwrap();
+    assert_eq!(
+        config.retry_delay,
+        RetryDelayConfig {
+            enabled: false,
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        }
+    );
+
+    let mut pairs = base();
+    pairs.push((env::RETRY_DELAY, "on"));
+    assert!(
+        WorkerConfig::from_env(&Environment::from_pairs(pairs))
+            .unwrap()
+            .retry_delay
+            .enabled
+    );
 }
 
 #[test]
@@ -48,6 +87,9 @@ fn malformed_values_are_named_with_the_reason() {
         (env::BATCH_DEADLINE_MARGIN_MS, "-5", "invalid digit"),
         (env::DEAD_LETTER_QUEUE_URL, "my-dlq", "SQS queue URL"),
         (env::IDEMPOTENCY_EXPIRES_AFTER_SECONDS, "5", "between 60"),
+        (env::RETRY_DELAY, "yes", "expected on or off"),
+        (env::RETRY_DELAY_BASE_SECONDS, "0", "between 1 and 43200"),
+        (env::RETRY_DELAY_MAX_SECONDS, "86400", "between 1 and 43200"),
     ] {
         let mut pairs = base();
         pairs.push((name, value));

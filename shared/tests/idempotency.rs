@@ -114,13 +114,19 @@ async fn concurrent_duplicates_run_once(store: Arc<dyn IdempotencyStore>) {
     for result in &results {
         match result {
             Ok(Outcome::Executed(_)) => {}
-            Err(e @ IdempotencyError::InProgress { .. }) => {
+            Err(e @ IdempotencyError::InProgress { until_ms, .. }) => {
                 let error: RecordError = IdempotencyError::<RecordError>::InProgress {
                     key: key.to_string(),
-                    until_ms: None,
+                    until_ms: *until_ms,
                 }
                 .into();
                 assert_eq!(error.class(), ErrorClass::Retryable, "{e}");
+                let lock_expiry = until_ms.expect("the held lock's expiry comes back with it");
+                assert_eq!(
+                    error.not_before(),
+                    Some(std::time::UNIX_EPOCH + Duration::from_millis(lock_expiry)),
+                    "a retry delay brings the record back once the lock has expired"
+                );
             }
             other => panic!("unexpected {other:?}"),
         }

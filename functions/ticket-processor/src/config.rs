@@ -1,5 +1,6 @@
 //! Configuration from environment variables, read once at cold start.
 
+use shared::RetryDelayConfig;
 use shared::config::{ConfigError, Environment};
 use shared::worker::WorkerConfig;
 
@@ -19,9 +20,11 @@ pub struct TicketConfig {
 }
 
 impl TicketConfig {
+    /// The retry delay is on unless `RETRY_DELAY=off`: a request someone waits for comes back
+    /// in seconds, not after the queue's visibility timeout.
     pub fn from_env(environment: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
-            worker: WorkerConfig::from_env(environment)?,
+            worker: WorkerConfig::from_env_with(environment, &RetryDelayConfig::on())?,
             tickets_table: environment.required(
                 env::TICKETS_TABLE_NAME,
                 "the DynamoDB table holding events (EVENT#<id>/META) and tickets (EVENT#<id>/TICKET#<user>)",
@@ -56,6 +59,7 @@ mod tests {
         assert_eq!(config.tickets_table, "tickets");
         assert!(config.notification_queue_url.ends_with("notification-queue.fifo"));
         assert_eq!(config.worker.function_name, "ticket-processor");
+        assert_eq!(config.worker.retry_delay, RetryDelayConfig::on(), "on by default here");
     }
 
     /// `ENV_VARS` is what this config reads beyond shared's: each one, when missing, fails the

@@ -236,13 +236,25 @@ impl<E: fmt::Display> fmt::Display for IdempotencyError<E> {
 
 impl<E: fmt::Debug + fmt::Display> std::error::Error for IdempotencyError<E> {}
 
+/// A held lock (`InProgress`) and an unrecorded completion (`Complete`) cannot be retried with
+/// success before the lock expires: their record errors say so ([`RecordError::not_before`]), so
+/// a retry delay brings the record back when the lock has expired, not before.
 impl<E: Into<RecordError>> From<IdempotencyError<E>> for RecordError {
     fn from(error: IdempotencyError<E>) -> Self {
         let (class, kind) = error.classify();
-        match (error.describe(), error) {
+        let lock_expiry = match &error {
+            IdempotencyError::InProgress { until_ms, .. } => *until_ms,
+            IdempotencyError::Complete { until_ms, .. } => Some(*until_ms),
+            _ => None,
+        };
+        let record_error = match (error.describe(), error) {
             (_, IdempotencyError::Handler(inner)) => inner.into(),
             (Some(message), _) => RecordError::new(class, kind, message),
             (None, _) => unreachable!("only Handler has no description"),
+        };
+        match lock_expiry {
+            Some(ms) => record_error.retry_not_before(SystemTime::UNIX_EPOCH + Duration::from_millis(ms)),
+            None => record_error,
         }
     }
 }

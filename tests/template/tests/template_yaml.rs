@@ -69,10 +69,16 @@ fn permission_contract() -> Vec<(&'static str, Vec<(String, String)>)> {
             grant("logs:PutLogEvents", &get_att(log_group)),
         ]
     };
+    // ChangeMessageVisibility: shared's retry delay, on the worker's own source queue only.
     let consume = |queue: &str| {
-        ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-            .map(|action| grant(action, &get_att(queue)))
-            .to_vec()
+        [
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ChangeMessageVisibility",
+        ]
+        .map(|action| grant(action, &get_att(queue)))
+        .to_vec()
     };
     let idempotency = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
         .map(|action| grant(action, &get_att("IdempotencyTable")))
