@@ -6,7 +6,8 @@ use shared::worker::WorkerConfig;
 
 /// The variables this function reads beyond `shared::worker::env::ALL`.
 pub mod env {
-    /// The single-table tickets table (`pk`/`sk`): event items and ticket items. Required.
+    /// The single-table tickets table (`pk`/`sk`): events, their counters and tickets
+    /// ([`crate::schema`]). Required.
     pub const TICKETS_TABLE_NAME: &str = "TICKETS_TABLE_NAME";
     /// Where notifications go (standard or `.fifo`). Required; checked as a queue URL.
     pub const NOTIFICATION_QUEUE_URL: &str = "NOTIFICATION_QUEUE_URL";
@@ -25,10 +26,7 @@ impl TicketConfig {
     pub fn from_env(environment: &Environment) -> Result<Self, ConfigError> {
         Ok(Self {
             worker: WorkerConfig::from_env_with(environment, &RetryDelayConfig::on())?,
-            tickets_table: environment.required(
-                env::TICKETS_TABLE_NAME,
-                "the DynamoDB table holding events (EVENT#<id>/META) and tickets (EVENT#<id>/TICKET#<user>)",
-            )?,
+            tickets_table: environment.required(env::TICKETS_TABLE_NAME, crate::schema::TABLE_PURPOSE)?,
             notification_queue_url: environment.queue_url(
                 env::NOTIFICATION_QUEUE_URL,
                 "the SQS queue notification-sender consumes",

@@ -8,7 +8,7 @@ use shared::{Record, RecordError, RecordHandler};
 use crate::config::TicketConfig;
 use crate::notify::NotificationQueue;
 use crate::request;
-use crate::tickets::{Issuance, TicketTable};
+use crate::tickets::{ContentionRetry, Issuance, TicketTable};
 use shared::redact::mask_email;
 
 /// How a request ended, as stored in the idempotency record.
@@ -55,8 +55,12 @@ impl TicketProcessor {
 
     /// The processor of a deployed function, with its clients.
     pub fn from_config(config: &TicketConfig, sdk: &SdkConfig) -> Self {
+        let retry = ContentionRetry {
+            deadline_margin: config.worker.deadline_margin,
+            ..ContentionRetry::default()
+        };
         Self::new(
-            TicketTable::new(aws_sdk_dynamodb::Client::new(sdk), &config.tickets_table),
+            TicketTable::new(aws_sdk_dynamodb::Client::new(sdk), &config.tickets_table).with_contention_retry(retry),
             NotificationQueue::new(aws_sdk_sqs::Client::new(sdk), &config.notification_queue_url),
         )
     }
@@ -68,7 +72,7 @@ impl TicketProcessor {
         let request = request::parse(record)?;
         // The idempotency key's id, so a redriven copy records the same message as the original.
         let message_id = record.original_message_id();
-        let issuance = self.tickets.issue(&request, message_id).await?;
+        let issuance = self.tickets.issue(&request, message_id, record.deadline()).await?;
         let (processed, notification) = outcome(&request, &issuance);
         self.notifications.enqueue(&notification, record.message_id()).await?;
         log(&request, &issuance, &processed);

@@ -17,7 +17,7 @@ use moto_harness::{MotoServer, unique_name};
 use shared::dead_letter::SqsDeadLetterQueue;
 use shared::idempotency::{Clock, DynamoDbStore};
 use shared::{BatchProcessor, Idempotency, IdempotencyConfig};
-use ticket_processor::tickets::{EVENT_SK, event_pk};
+use ticket_processor::schema::{self, Seeded, event_key};
 use ticket_processor::{NotificationQueue, Ticket, TicketProcessor, TicketTable};
 
 /// The idempotency key prefix, as Lambda's function name would be.
@@ -100,18 +100,17 @@ impl Stack {
         }
     }
 
-    /// The event item an operator seeds: `capacity` seats, none issued.
+    /// The event item an operator seeds: `capacity` seats, none issued, one counter.
     pub async fn seed_event(&self, event_id: &str, capacity: u64) {
-        self.dynamodb
-            .put_item()
-            .table_name(&self.tickets_table)
-            .item("pk", AttributeValue::S(event_pk(event_id)))
-            .item("sk", AttributeValue::S(EVENT_SK.to_owned()))
-            .item("capacity", AttributeValue::N(capacity.to_string()))
-            .item("issued", AttributeValue::N("0".to_owned()))
-            .send()
+        self.seed_sharded_event(event_id, capacity, 1).await;
+    }
+
+    /// An event whose seats are counted on `shards` counters.
+    pub async fn seed_sharded_event(&self, event_id: &str, capacity: u64, shards: u32) {
+        let seeded = schema::seed_event(&self.dynamodb, &self.tickets_table, event_id, capacity, shards)
             .await
             .expect("seed event");
+        assert_eq!(seeded, Seeded::Created);
     }
 
     /// A processor with its own clients, as a separate invocation (or execution environment) has.
@@ -151,49 +150,45 @@ impl Stack {
 
     /// Every ticket of `event_id`, read back consistently.
     pub async fn tickets(&self, event_id: &str) -> Vec<Ticket> {
-        let output = self
-            .dynamodb
-            .query()
+        schema::list_tickets(&self.dynamodb, &self.tickets_table, event_id)
+            .await
+            .expect("list tickets")
+    }
+
+    /// The event's `issued` total, over its counters.
+    pub async fn issued(&self, event_id: &str) -> u64 {
+        schema::event_totals(&self.dynamodb, &self.tickets_table, event_id)
+            .await
+            .expect("event totals")
+            .expect("the event exists")
+            .issued
+    }
+
+    /// Every item of the table (events, counters and tickets).
+    pub async fn items(&self) -> Vec<HashMap<String, AttributeValue>> {
+        self.dynamodb
+            .scan()
             .table_name(&self.tickets_table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :ticket)")
-            .expression_attribute_values(":pk", AttributeValue::S(event_pk(event_id)))
-            .expression_attribute_values(":ticket", AttributeValue::S("TICKET#".to_owned()))
             .consistent_read(true)
             .send()
             .await
-            .expect("query tickets");
-        serde_dynamo::from_items(output.items.unwrap_or_default()).expect("tickets have the documented shape")
+            .expect("scan")
+            .items
+            .unwrap_or_default()
     }
 
-    /// The event's `issued` counter.
-    pub async fn issued(&self, event_id: &str) -> u64 {
-        let item = self
-            .dynamodb
+    /// Whether the event's item exists.
+    pub async fn event_exists(&self, event_id: &str) -> bool {
+        self.dynamodb
             .get_item()
             .table_name(&self.tickets_table)
-            .key("pk", AttributeValue::S(event_pk(event_id)))
-            .key("sk", AttributeValue::S(EVENT_SK.to_owned()))
+            .set_key(Some(event_key(event_id).to_item()))
             .consistent_read(true)
             .send()
             .await
             .expect("get event")
             .item
-            .expect("the event exists");
-        item["issued"].as_n().unwrap().parse().unwrap()
-    }
-
-    /// Every item under the event's partition (event and tickets).
-    pub async fn partition(&self, event_id: &str) -> Vec<HashMap<String, AttributeValue>> {
-        self.dynamodb
-            .query()
-            .table_name(&self.tickets_table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(event_pk(event_id)))
-            .send()
-            .await
-            .expect("query partition")
-            .items
-            .unwrap_or_default()
+            .is_some()
     }
 
     /// Drains the notification queue: everything enqueued since the last call.
