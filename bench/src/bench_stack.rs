@@ -7,17 +7,21 @@ use std::path::Path;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, BillingMode, DeleteRequest, KeySchemaElement, KeyType, ScalarAttributeType,
     TimeToLiveSpecification, WriteRequest,
 };
 use local_stack::cfn::Template;
 use local_stack::provision::{Stack, provision, transform};
+use ticket_processor::schema::{self, Layout};
 
 use crate::error::BenchError;
 use crate::ticket_batches::TicketBatch;
 
 /// Seats per benchmark event: more than any run issues, so every fresh request gets a ticket.
 pub const EVENT_CAPACITY: u64 = 100_000_000;
+/// One counter: the layout the Powertools handler (`bench/python/ticket_handler.py`) knows, so
+/// both contenders do the same work.
+const EVENT_LAYOUT: Layout = Layout::single();
 
 /// What a contender's handler works on.
 #[derive(Debug, Clone)]
@@ -121,8 +125,7 @@ impl BenchStack {
                 WriteRequest::builder()
                     .delete_request(
                         DeleteRequest::builder()
-                            .key("pk", AttributeValue::S(format!("EVENT#{}", workspace.event_id)))
-                            .key("sk", AttributeValue::S(format!("TICKET#{user}")))
+                            .set_key(Some(EVENT_LAYOUT.ticket_key(&workspace.event_id, user).to_item()))
                             .build()
                             .expect("the key is set"),
                     )
@@ -146,26 +149,17 @@ impl BenchStack {
 
     /// Tickets issued so far for `workspace`'s event (its `issued` counter).
     pub async fn issued(&self, workspace: &Workspace) -> Result<u64, BenchError> {
-        let item = aws_sdk_dynamodb::Client::new(&self.sdk)
-            .get_item()
-            .table_name(&workspace.tickets_table)
-            .key("pk", AttributeValue::S(format!("EVENT#{}", workspace.event_id)))
-            .key("sk", AttributeValue::S("META".to_owned()))
-            .consistent_read(true)
-            .send()
+        let client = aws_sdk_dynamodb::Client::new(&self.sdk);
+        schema::event_totals(&client, &workspace.tickets_table, &workspace.event_id)
             .await
-            .map_err(|e| sdk_failure(&workspace.tickets_table, e))?
-            .item
-            .unwrap_or_default();
-        match item.get("issued") {
-            Some(AttributeValue::N(n)) => n
-                .parse()
-                .map_err(|e| BenchError::setup(&workspace.tickets_table, format!("issued {n:?}: {e}"))),
-            other => Err(BenchError::setup(
-                &workspace.tickets_table,
-                format!("event {} has no numeric issued: {other:?}", workspace.event_id),
-            )),
-        }
+            .map_err(|e| BenchError::setup(&workspace.tickets_table, e))?
+            .map(|totals| totals.issued)
+            .ok_or_else(|| {
+                BenchError::setup(
+                    &workspace.tickets_table,
+                    format!("event {} does not exist", workspace.event_id),
+                )
+            })
     }
 }
 
@@ -217,16 +211,15 @@ async fn create_table(
 }
 
 async fn seed_event(dynamodb: &aws_sdk_dynamodb::Client, workspace: &Workspace) -> Result<(), BenchError> {
-    dynamodb
-        .put_item()
-        .table_name(&workspace.tickets_table)
-        .item("pk", AttributeValue::S(format!("EVENT#{}", workspace.event_id)))
-        .item("sk", AttributeValue::S("META".to_owned()))
-        .item("capacity", AttributeValue::N(EVENT_CAPACITY.to_string()))
-        .item("issued", AttributeValue::N("0".to_owned()))
-        .send()
-        .await
-        .map_err(|e| sdk_failure(&workspace.tickets_table, e))?;
+    schema::seed_event(
+        dynamodb,
+        &workspace.tickets_table,
+        &workspace.event_id,
+        EVENT_CAPACITY,
+        EVENT_LAYOUT.shards(),
+    )
+    .await
+    .map_err(|e| BenchError::setup(&workspace.tickets_table, e))?;
     Ok(())
 }
 

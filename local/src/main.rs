@@ -1,5 +1,5 @@
-//! `local-stack demo | up | send <queue> <body>`: the whole SAM app on this machine.
-//! Run through make: `make demo`, `make up`, `make down`.
+//! `local-stack demo | up | send <queue> <body> | seed …`: the whole SAM app on this machine.
+//! Run through make: `make demo`, `make up`, `make down`; `seed` through `events/seed/seed-event`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,7 +9,8 @@ use local_stack::scenario::{self, Scenario};
 use local_stack::stack::{LocalStack, Options};
 use serde_json::json;
 
-const USAGE: &str = "usage: local-stack demo | up | send <ticket|notification> '<json body>'";
+const USAGE: &str = "usage: local-stack demo | up | send <ticket|notification> '<json body>' \
+     | seed --table <tickets table> --event-id <id> --capacity <seats> [--shards <counters, default 1>]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -23,6 +24,7 @@ async fn main() -> ExitCode {
         Some("demo") => demo(&workspace).await,
         Some("up") => up(&workspace).await,
         Some("send") if args.len() == 3 => send(&workspace, &args[1], &args[2]).await,
+        Some("seed") => seed(&args[1..]).await,
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -81,8 +83,8 @@ async fn up(workspace: &Path) -> Result<ExitCode, String> {
     let stack = LocalStack::start(&options, &|line| say(&format!("→ {line}")))
         .await
         .map_err(|e| e.to_string())?;
-    for (event, capacity) in [("concert-2026", 100), ("tiny-gig", 1)] {
-        stack.seed_event(event, capacity).await?;
+    for (event, capacity, shards) in [("concert-2026", 100, 4), ("tiny-gig", 1, 1)] {
+        stack.seed_event(event, capacity, shards).await?;
     }
     let endpoints = stack.endpoints();
     let state = json!({
@@ -173,5 +175,43 @@ async fn send(workspace: &Path, queue: &str, body: &str) -> Result<ExitCode, Str
         .await;
     let message_id = local_stack::stack::send_message(&sdk, url, body).await?;
     println!("sent {message_id} to {queue}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Create an event in a tickets table wherever the environment points the SDK (`AWS_ENDPOINT_URL`
+/// for the emulator; AWS otherwise), through ticket-processor's schema. An existing event is left
+/// as it is (exit 0, said so).
+async fn seed(args: &[String]) -> Result<ExitCode, String> {
+    let mut options = std::collections::HashMap::new();
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let name = flag
+            .strip_prefix("--")
+            .filter(|name| ["table", "event-id", "capacity", "shards"].contains(name))
+            .ok_or_else(|| format!("unknown argument {flag:?}; {USAGE}"))?;
+        let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        options.insert(name, value.as_str());
+    }
+    let required = |name: &str| {
+        options
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("--{name} is required; {USAGE}"))
+    };
+    let number = |name: &str, text: &str| text.parse::<u64>().map_err(|e| format!("--{name} {text:?}: {e}"));
+    let (table, event_id) = (required("table")?, required("event-id")?);
+    let capacity = number("capacity", required("capacity")?)?;
+    let shards = number("shards", options.get("shards").copied().unwrap_or("1"))?;
+    let shards = u32::try_from(shards).map_err(|e| format!("--shards: {e}"))?;
+    let client = aws_sdk_dynamodb::Client::new(&shared::worker::sdk_config().await);
+    match ticket_processor::schema::seed_event(&client, table, event_id, capacity, shards).await {
+        Ok(ticket_processor::schema::Seeded::Created) => {
+            println!("event {event_id} created in {table}: {capacity} seats on {shards} counters");
+        }
+        Ok(ticket_processor::schema::Seeded::AlreadyExists) => {
+            println!("event {event_id} already exists in {table}; left unchanged");
+        }
+        Err(error) => return Err(error.to_string()),
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use messages::{Contact, TicketRequest};
 use serde_json::{Value, json};
+use ticket_processor::schema;
 
 use crate::stack::LocalStack;
 
@@ -16,6 +16,8 @@ use crate::stack::LocalStack;
 pub struct Scenario {
     pub event_id: String,
     pub capacity: u32,
+    /// The counters the event's seats are spread over.
+    pub shards: u32,
     pub users: u32,
     /// The event that does not exist until the operator "fixes" it (then redrives).
     pub late_event_id: String,
@@ -27,6 +29,7 @@ impl Default for Scenario {
         Self {
             event_id: "demo-concert".into(),
             capacity: 5,
+            shards: 2,
             users: 8,
             late_event_id: "encore-show".into(),
             drain_timeout: Duration::from_secs(120),
@@ -104,10 +107,12 @@ pub async fn run(stack: &LocalStack, scenario: &Scenario, say: &dyn Fn(&str)) ->
     let queue = "TicketIssueQueue";
 
     say(&format!(
-        "1. seeding event {} with {} seats",
-        scenario.event_id, scenario.capacity
+        "1. seeding event {} with {} seats on {} counters",
+        scenario.event_id, scenario.capacity, scenario.shards
     ));
-    stack.seed_event(&scenario.event_id, scenario.capacity).await?;
+    stack
+        .seed_event(&scenario.event_id, scenario.capacity, scenario.shards)
+        .await?;
 
     say(&format!(
         "2. {} people join the queue ({} more than there are seats)",
@@ -155,7 +160,7 @@ pub async fn run(stack: &LocalStack, scenario: &Scenario, say: &dyn Fn(&str)) ->
         scenario.capacity,
         after.tickets.len(),
     );
-    outcome.check("`issued` counter of the event", scenario.capacity, after.issued);
+    outcome.check("`issued` over the event's counters", scenario.capacity, after.issued);
     outcome.check("people with more than one ticket", 0, after.people_with_two_tickets());
     outcome.check(
         "ticket-issued pushes",
@@ -209,7 +214,7 @@ pub async fn run(stack: &LocalStack, scenario: &Scenario, say: &dyn Fn(&str)) ->
         "6. the operator creates {} and replays only the unknown-event dead letters",
         scenario.late_event_id
     ));
-    stack.seed_event(&scenario.late_event_id, 2).await?;
+    stack.seed_event(&scenario.late_event_id, 2, 1).await?;
     let replay = stack
         .invoke(
             "dlq-redrive",
@@ -246,22 +251,11 @@ struct Snapshot {
 
 impl Snapshot {
     async fn take(stack: &LocalStack, scenario: &Scenario) -> Result<Self, String> {
-        let table = stack.stack.reference("TicketsTable").ok_or("no TicketsTable")?;
-        let event = aws_sdk_dynamodb::Client::new(&stack.sdk)
-            .get_item()
-            .table_name(table)
-            .key("pk", AttributeValue::S(format!("EVENT#{}", scenario.event_id)))
-            .key("sk", AttributeValue::S("META".into()))
-            .consistent_read(true)
-            .send()
+        let client = aws_sdk_dynamodb::Client::new(&stack.sdk);
+        let issued = schema::event_totals(&client, &stack.tickets_table()?, &scenario.event_id)
             .await
-            .map_err(|e| shared::error_chain(&e))?;
-        let issued = event
-            .item()
-            .and_then(|item| item.get("issued"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
+            .map_err(|e| e.to_string())?
+            .map_or(0, |totals| totals.issued);
         let topic = stack.stack.reference("PushTopic").ok_or("no PushTopic")?;
         let data = stack.moto.data();
         let pushes = data["sns"]["Topic"]
@@ -331,21 +325,9 @@ impl Snapshot {
 
 /// The users holding a ticket for `event_id`.
 async fn tickets_of(stack: &LocalStack, event_id: &str) -> Result<Vec<String>, String> {
-    let table = stack.stack.reference("TicketsTable").ok_or("no TicketsTable")?;
-    let items = aws_sdk_dynamodb::Client::new(&stack.sdk)
-        .query()
-        .table_name(table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :ticket)")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("EVENT#{event_id}")))
-        .expression_attribute_values(":ticket", AttributeValue::S("TICKET#".into()))
-        .consistent_read(true)
-        .send()
+    let client = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    let tickets = schema::list_tickets(&client, &stack.tickets_table()?, event_id)
         .await
-        .map_err(|e| shared::error_chain(&e))?;
-    Ok(items
-        .items()
-        .iter()
-        .filter_map(|item| item.get("sk").and_then(|sk| sk.as_s().ok()))
-        .map(|sk| sk.trim_start_matches("TICKET#").to_owned())
-        .collect())
+        .map_err(|e| e.to_string())?;
+    Ok(tickets.into_iter().map(|ticket| ticket.user_id).collect())
 }

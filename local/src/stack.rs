@@ -8,7 +8,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::QueueAttributeName;
 use moto_harness::MotoServer;
 use serde_json::Value;
@@ -18,6 +17,7 @@ use crate::esm::{MappingStats, Poller};
 use crate::invoke::{Invoker, LambdaInvoker};
 use crate::provision::{self, Stack};
 use crate::watch::{self, Watched};
+use ticket_processor::schema;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
@@ -283,32 +283,21 @@ impl LocalStack {
         }
     }
 
-    /// Put an event item (`EVENT#<id>`/`META`) with `capacity` seats, unless it exists.
-    pub async fn seed_event(&self, event_id: &str, capacity: u32) -> Result<bool, String> {
-        let table = self
-            .stack
+    /// The tickets table's name.
+    pub fn tickets_table(&self) -> Result<String, String> {
+        self.stack
             .reference("TicketsTable")
-            .ok_or("the template has no TicketsTable")?;
-        let result = aws_sdk_dynamodb::Client::new(&self.sdk)
-            .put_item()
-            .table_name(table)
-            .item("pk", AttributeValue::S(format!("EVENT#{event_id}")))
-            .item("sk", AttributeValue::S("META".into()))
-            .item("capacity", AttributeValue::N(capacity.to_string()))
-            .item("issued", AttributeValue::N("0".into()))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(shared::error_chain(&e)),
-        }
+            .ok_or_else(|| "the template has no TicketsTable".to_owned())
+    }
+
+    /// Create an event with `capacity` seats on `shards` counters, unless it exists; whether it
+    /// was created.
+    pub async fn seed_event(&self, event_id: &str, capacity: u32, shards: u32) -> Result<bool, String> {
+        let client = aws_sdk_dynamodb::Client::new(&self.sdk);
+        let seeded = schema::seed_event(&client, &self.tickets_table()?, event_id, capacity.into(), shards)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(seeded == schema::Seeded::Created)
     }
 
     /// Send a message body to a queue resource; returns its messageId.

@@ -335,7 +335,8 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
     let mut capacity = Check::new("tickets-within-capacity", "per event, tickets <= capacity");
     let mut issued = Check::new(
         "issued-equals-tickets",
-        "per event, the capacity is as seeded and issued = the number of ticket items",
+        "per event, the capacity is as seeded, its counters hold exactly those seats, and issued (over \
+         its counters) = the number of ticket items",
     );
     for event in &plan.events {
         let count = tickets_per_event(&event.id);
@@ -351,6 +352,12 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
                     issued.violations.push(format!(
                         "{}: capacity {:?}, seeded {}",
                         event.id, state.capacity, event.capacity
+                    ));
+                }
+                if state.counted_capacity != Some(event.capacity) {
+                    issued.violations.push(format!(
+                        "{}: its {} counters hold {:?} seats, seeded {}",
+                        event.id, state.shards, state.counted_capacity, event.capacity
                     ));
                 }
                 if state.issued != Some(count) {

@@ -14,6 +14,9 @@ use crate::rng::Rng;
 pub struct EventSpec {
     pub id: String,
     pub capacity: u64,
+    /// The counters its seats are spread over: every other event has 4 (fewer when it has fewer
+    /// seats), so both layouts of the tickets table run under the chaos.
+    pub shards: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,9 +85,13 @@ impl LoadPlan {
         let events: Vec<EventSpec> = demand
             .iter()
             .enumerate()
-            .map(|(i, demand)| EventSpec {
-                id: format!("evt-{i:03}"),
-                capacity: ((*demand as f64) * (0.5 + 0.4 * rng.unit())).round().max(1.0) as u64,
+            .map(|(i, demand)| {
+                let capacity = ((*demand as f64) * (0.5 + 0.4 * rng.unit())).round().max(1.0) as u64;
+                EventSpec {
+                    id: format!("evt-{i:03}"),
+                    capacity,
+                    shards: if i % 2 == 1 { capacity.min(4) as u32 } else { 1 },
+                }
             })
             .collect();
         let requests: Vec<RequestSpec> = planned

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use serde_json::Value;
+use ticket_processor::schema::{Counter, StoredItem, parse_item};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum QueueRole {
@@ -32,9 +33,14 @@ impl QueueRole {
     }
 }
 
+/// An event as the table holds it: its item's capacity and, summed over its counters (the event
+/// item itself when K = 1), the seats they hold and the tickets they counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventState {
     pub capacity: Option<u64>,
+    pub shards: u32,
+    /// The counters' seats, summed; `None` when one lacks a number or the event item is absent.
+    pub counted_capacity: Option<u64>,
     pub issued: Option<u64>,
 }
 
@@ -147,8 +153,11 @@ pub async fn queue_state(sqs: &aws_sdk_sqs::Client, role: QueueRole, url: &str) 
     })
 }
 
+/// Every item of the tickets table, read through ticket-processor's schema: events, their
+/// counters, tickets.
 async fn read_tickets(sources: &Sources<'_>, observed: &mut Observed) -> Result<(), String> {
     let mut start: Option<std::collections::HashMap<String, AttributeValue>> = None;
+    let mut counters: BTreeMap<String, Vec<Counter>> = BTreeMap::new();
     loop {
         let page = sources
             .dynamodb
@@ -160,31 +169,40 @@ async fn read_tickets(sources: &Sources<'_>, observed: &mut Observed) -> Result<
             .await
             .map_err(|e| text("Scan", sources.tickets_table, e))?;
         for item in page.items() {
-            let string = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-            let number = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok());
-            let (pk, sk) = (string("pk"), string("sk"));
-            let event_id = pk.strip_prefix("EVENT#").unwrap_or(&pk).to_owned();
-            if sk == "META" {
-                observed.events.insert(
-                    event_id,
-                    EventState {
-                        capacity: number("capacity"),
-                        issued: number("issued"),
-                    },
-                );
-            } else if let Some(user_id) = sk.strip_prefix("TICKET#") {
-                observed.tickets.push(TicketState {
-                    event_id,
-                    user_id: user_id.to_owned(),
-                    ticket_id: string("ticketId"),
-                });
+            match parse_item(item) {
+                Some(StoredItem::Event { event_id, item }) => {
+                    let state = observed.events.entry(event_id).or_default();
+                    state.capacity = item.capacity;
+                    state.shards = item.shards.unwrap_or(1);
+                    if state.shards == 1 {
+                        state.counted_capacity = item.capacity;
+                        state.issued = item.issued;
+                    }
+                }
+                Some(StoredItem::Counter { event_id, counter, .. }) => {
+                    counters.entry(event_id).or_default().push(counter)
+                }
+                Some(StoredItem::Ticket(ticket)) => observed.tickets.push(TicketState {
+                    event_id: ticket.event_id,
+                    user_id: ticket.user_id,
+                    ticket_id: ticket.ticket_id,
+                }),
+                None => {}
             }
         }
         match page.last_evaluated_key() {
             Some(key) if !key.is_empty() => start = Some(key.clone()),
-            _ => return Ok(()),
+            _ => break,
         }
     }
+    for (event_id, counters) in counters {
+        let state = observed.events.entry(event_id).or_default();
+        if state.shards > 1 && counters.len() == state.shards as usize {
+            state.counted_capacity = counters.iter().map(|c| c.capacity).sum();
+            state.issued = counters.iter().map(|c| c.issued).sum();
+        }
+    }
+    Ok(())
 }
 
 /// SNS `Topic[].sent_notifications` (`[id, message, subject, attributes, group]`) and SES

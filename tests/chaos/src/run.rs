@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::QueueAttributeName;
 use local_stack::cfn::Template;
 use local_stack::esm::{MappingStats, Poller};
@@ -130,22 +129,9 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         params.poison,
     );
     for event in &plan.events {
-        dynamodb
-            .put_item()
-            .table_name(&tickets_table)
-            .item("pk", AttributeValue::S(format!("EVENT#{}", event.id)))
-            .item("sk", AttributeValue::S("META".to_owned()))
-            .item("capacity", AttributeValue::N(event.capacity.to_string()))
-            .item("issued", AttributeValue::N("0".to_owned()))
-            .send()
+        ticket_processor::schema::seed_event(&dynamodb, &tickets_table, &event.id, event.capacity, event.shards)
             .await
-            .map_err(|e| {
-                RunError::Setup(format!(
-                    "seeding {}: {}",
-                    event.id,
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
-                ))
-            })?;
+            .map_err(|e| RunError::Setup(format!("seeding {}: {e}", event.id)))?;
     }
 
     let proxy = FaultProxy::start(&moto.endpoint(), params.seed, FaultPolicy::new(params.fault_rate))

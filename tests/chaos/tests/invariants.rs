@@ -62,6 +62,8 @@ fn consistent(plan: &LoadPlan) -> Observed {
             event.id.clone(),
             EventState {
                 capacity: Some(event.capacity),
+                shards: event.shards,
+                counted_capacity: Some(event.capacity),
                 issued: Some(issued),
             },
         );
@@ -227,6 +229,11 @@ fn an_issued_counter_that_disagrees_with_the_tickets_is_reported() {
     });
     assert_breaks("issued-equals-tickets", |plan, observed| {
         observed.events.remove(&plan.events[1].id);
+    });
+    // Counters that hold more seats than the event has would sell them.
+    assert_breaks("issued-equals-tickets", |plan, observed| {
+        let event = observed.events.get_mut(&plan.events[1].id).unwrap();
+        event.counted_capacity = event.counted_capacity.map(|n| n + 1);
     });
 }
 

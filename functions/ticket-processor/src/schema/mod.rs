@@ -98,11 +98,11 @@ impl Layout {
     }
 
     /// K = 1: the event item counts, the tickets share its partition (the layout before sharding).
-    pub fn single() -> Self {
+    pub const fn single() -> Self {
         Self { shards: 1 }
     }
 
-    pub fn shards(&self) -> u32 {
+    pub const fn shards(&self) -> u32 {
         self.shards
     }
 
