@@ -1,6 +1,8 @@
 """Transform a SAM template into the CloudFormation SAM would deploy, offline.
 
-Usage: python sam_transform.py template.yaml [transformed.json]   (stdout without a target)
+Usage: python sam_transform.py template.yaml [transformed.json] [Parameter=Default ...]
+(stdout without a target; each Parameter=Default replaces that parameter's default first, so a
+scanner that reads defaults sees the other branch of the conditions built on it)
 
 Two users: the local stack provisions the emulator from this output (so every resource and
 attribute of the template appears locally), and `make checkov` scans it so what SAM generates
@@ -27,11 +29,16 @@ class NoManagedPolicies:
         raise RuntimeError("the template refers to a managed policy by name; give the function an explicit role")
 
 
-def main(source, target=None):
+def main(source, target=None, *defaults):
     # The transform fills in pseudo parameters and needs a region for that; no AWS call is made.
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     with open(source, encoding="utf-8") as f:
         template = yaml_parse(f.read())
+    for assignment in defaults:
+        name, _, value = assignment.partition("=")
+        if name not in template.get("Parameters", {}):
+            sys.exit(f"{source} has no parameter {name}")
+        template["Parameters"][name]["Default"] = value
     function_globals = template.get("Globals", {}).get("Function", {})
     if "CodeUri" in function_globals:
         function_globals["CodeUri"] = CODE_URI
@@ -47,6 +54,6 @@ def main(source, target=None):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (2, 3):
+    if len(sys.argv) < 2:
         sys.exit(__doc__)
     main(*sys.argv[1:])

@@ -54,7 +54,11 @@ pub struct EventSourceMapping {
     pub batch_size: usize,
     pub batching_window_seconds: u64,
     pub report_batch_item_failures: bool,
+    /// Invocations at once: `ScalingConfig.MaximumConcurrency`, or in provisioned mode its
+    /// `MinimumPollers` (one local poll loop each; the emulator does not scale pollers up).
     pub maximum_concurrency: usize,
+    /// `ProvisionedPollerConfig`'s (minimum, maximum) pollers, in provisioned mode.
+    pub provisioned_pollers: Option<(u64, u64)>,
     pub enabled: bool,
 }
 
@@ -272,6 +276,21 @@ pub async fn provision(
             continue;
         };
         let default_batch = 10;
+        let provisioned_pollers = properties.get("ProvisionedPollerConfig").map(|config| {
+            let pollers = |name: &str| config.get(name).and_then(number);
+            // Lambda's defaults for SQS: 2 and 200.
+            (
+                pollers("MinimumPollers").unwrap_or(2),
+                pollers("MaximumPollers").unwrap_or(200),
+            )
+        });
+        let maximum_concurrency = match provisioned_pollers {
+            Some((minimum, _)) => minimum,
+            None => properties
+                .pointer("/ScalingConfig/MaximumConcurrency")
+                .and_then(number)
+                .unwrap_or(2),
+        };
         event_source_mappings.push(EventSourceMapping {
             function: properties
                 .get("FunctionName")
@@ -288,10 +307,8 @@ pub async fn provision(
                 .get("FunctionResponseTypes")
                 .and_then(Value::as_array)
                 .is_some_and(|types| types.iter().any(|t| t == "ReportBatchItemFailures")),
-            maximum_concurrency: properties
-                .pointer("/ScalingConfig/MaximumConcurrency")
-                .and_then(number)
-                .unwrap_or(2) as usize,
+            maximum_concurrency: maximum_concurrency as usize,
+            provisioned_pollers,
             enabled: properties
                 .get("Enabled")
                 .map(|e| e != &json!(false) && e != &json!("false"))

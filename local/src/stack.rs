@@ -155,13 +155,19 @@ impl LocalStack {
             mapping.function = function.binary.clone();
             let stats = Arc::new(MappingStats::default());
             mappings.push((mapping.logical_id.clone(), stats.clone()));
+            let scaling = match mapping.provisioned_pollers {
+                Some((minimum, maximum)) => format!(
+                    "provisioned mode, {minimum}-{maximum} pollers: {} locally",
+                    mapping.maximum_concurrency
+                ),
+                None => format!("concurrency {}", mapping.maximum_concurrency),
+            };
             progress(&format!(
-                "polling {} for {} (batch {}, window {} s, concurrency {}, ReportBatchItemFailures {})",
+                "polling {} for {} (batch {}, window {} s, {scaling}, ReportBatchItemFailures {})",
                 mapping.queue_url,
                 function.binary,
                 mapping.batch_size,
                 mapping.batching_window_seconds,
-                mapping.maximum_concurrency,
                 mapping.report_batch_item_failures
             ));
             let poller = Arc::new(Poller {

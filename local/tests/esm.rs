@@ -80,6 +80,7 @@ async fn fixture(answer: impl Fn(&SqsEvent) -> Invocation + Send + Sync + 'stati
             batching_window_seconds: 0,
             report_batch_item_failures: true,
             maximum_concurrency: 2,
+            provisioned_pollers: None,
             enabled: true,
         },
         sqs: sqs.clone(),

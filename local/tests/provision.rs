@@ -181,4 +181,25 @@ async fn the_projects_template_provisions_with_every_function_fully_configured()
         stack.reference("NotificationQueue").unwrap()
     );
     assert!(stack.created.values().any(|kind| kind == "AWS::SES::EmailIdentity"));
+    let ticket_mapping = |stack: &local_stack::provision::Stack| {
+        stack
+            .event_source_mappings
+            .iter()
+            .find(|m| stack.mapped_function(m).is_some_and(|f| f.binary == "ticket-processor"))
+            .cloned()
+            .unwrap()
+    };
+    let capped = ticket_mapping(&stack);
+    assert_eq!((capped.provisioned_pollers, capped.maximum_concurrency), (None, 5));
+
+    // Provisioned mode: the same template runs locally, one poll loop per minimum poller.
+    let mut parameters = parameters;
+    parameters.insert("TicketProcessorScaling".into(), "provisioned-pollers".into());
+    parameters.insert("TicketProcessorMinimumPollers".into(), "3".into());
+    let stack = provision(&template, &parameters, &unique_name("twr"), &sdk)
+        .await
+        .expect("provisioned in provisioned mode");
+    let provisioned = ticket_mapping(&stack);
+    assert_eq!(provisioned.provisioned_pollers, Some((3, 20)));
+    assert_eq!(provisioned.maximum_concurrency, 3);
 }

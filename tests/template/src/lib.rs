@@ -7,6 +7,8 @@
 //! - every source queue dead-letters into a queue of its own type that allows only it to
 //!   redrive ([`checks::dead_letter_queues`]), and the functions are told the right queues
 //!   ([`checks::dead_letter_routes`]);
+//! - every SQS event source scales one way: a maximum concurrency or provisioned pollers, never
+//!   both ([`checks::scaling`]);
 //! - visibility timeouts outlast six function timeouts ([`checks::visibility_timeout`]);
 //! - every environment variable the code reads is set ([`checks::environment`]);
 //! - IAM grants name their actions and resources ([`checks::iam`]) and no function gets more

@@ -7,7 +7,7 @@
 
 use template_checks::checks::{
     dead_letter_queues, dead_letter_routes, deploy_docs, encryption, environment, event_sources, iam, permissions,
-    samconfig, suppressions, visibility_timeout,
+    samconfig, scaling, suppressions, visibility_timeout,
 };
 use template_checks::{Finding, Scenario, Template, report};
 
@@ -146,6 +146,7 @@ fn all_findings(template: &Template) -> Vec<Finding> {
     let scenarios = scenarios(template);
     let mut findings = Vec::new();
     findings.extend(event_sources::check(template));
+    findings.extend(scaling::check(template, &scenarios));
     findings.extend(dead_letter_queues::check(template, &scenarios));
     findings.extend(visibility_timeout::check(template, &scenarios));
     for (function, variables) in environment_contract() {
@@ -198,6 +199,8 @@ fn checks_run_with_standard_and_fifo_queues_and_every_optional_parameter_set_or_
         r#"SesConfigurationSet="waiting-room""#,
         r#"SesConfigurationSet="""#,
         r#"AlarmEmail="ops@example.com""#,
+        r#"TicketProcessorScaling="maximum-concurrency""#,
+        r#"TicketProcessorScaling="provisioned-pollers""#,
     ] {
         assert!(
             described.iter().any(|d| d.contains(needed)),
@@ -293,6 +296,48 @@ fn a_grant_beyond_a_functions_calls_fails() {
         &findings,
         "TicketProcessorFunction",
         "may dynamodb:Scan on {{GetAtt:TicketsTable.Arn}}, which none of its calls needs",
+    );
+}
+
+#[test]
+fn provisioned_pollers_combined_with_a_maximum_concurrency_fail_in_that_mode_only() {
+    let findings = all_findings(&mutated(
+        "              - ProvisionedPollers\n              - !Ref AWS::NoValue\n              - MaximumConcurrency",
+        "              - ProvisionedPollers\n              - MaximumConcurrency: 10\n              - MaximumConcurrency",
+    ));
+    assert_found(
+        &findings,
+        "TicketProcessorFunction.Events.TicketIssueQueue",
+        r#"sets both ScalingConfig.MaximumConcurrency and ProvisionedPollerConfig: Lambda refuses an SQS event source mapping with both (when "#,
+    );
+    assert!(
+        findings
+            .iter()
+            .all(|f| !f.message.contains(r#"TicketProcessorScaling="maximum-concurrency""#)),
+        "{}",
+        report(&findings)
+    );
+}
+
+#[test]
+fn provisioned_pollers_without_their_bounds_fail() {
+    let findings = all_findings(&mutated(
+        "                MaximumPollers: !Ref TicketProcessorMaximumPollers\n",
+        "",
+    ));
+    assert_found(
+        &findings,
+        "TicketProcessorFunction.Events.TicketIssueQueue",
+        "does not set numeric MinimumPollers and MaximumPollers",
+    );
+    let findings = all_findings(&mutated(
+        "      - MaximumConcurrency: !Ref TicketProcessorMaximumConcurrency",
+        "      - !Ref AWS::NoValue",
+    ));
+    assert_found(
+        &findings,
+        "TicketProcessorFunction.Events.TicketIssueQueue",
+        "sets neither",
     );
 }
 

@@ -1,4 +1,5 @@
-//! Every SQS event reports partial batch failures and sets its batching and scaling knobs.
+//! Every SQS event reports partial batch failures and sets its batching knobs (its scaling:
+//! [`super::scaling`]).
 //!
 //! cfn-lint accepts any string in `FunctionResponseTypes`, so a misspelt
 //! `ReportBatchItemFailure` deploys, and Lambda then ignores the `batchItemFailures` the
@@ -9,17 +10,12 @@ use crate::{Finding, checks::sqs_event_sources};
 
 pub const REPORT_BATCH_ITEM_FAILURES: &str = "ReportBatchItemFailures";
 
-/// Settings every SQS event sets (issue: batch size, batching window and maximum concurrency
-/// are parameters).
-const REQUIRED: [(&[&str], &str); 3] = [
+/// Settings every SQS event sets (issue: batch size and batching window are parameters).
+const REQUIRED: [(&[&str], &str); 2] = [
     (&["BatchSize"], "records per invocation"),
     (
         &["MaximumBatchingWindowInSeconds"],
         "how long the event source waits to fill a batch",
-    ),
-    (
-        &["ScalingConfig", "MaximumConcurrency"],
-        "the most concurrent invocations the queue starts",
     ),
 ];
 
@@ -95,11 +91,6 @@ mod tests {
 
     #[test]
     fn missing_batch_settings_are_reported() {
-        let template = mutated("ScalingConfig:\n              MaximumConcurrency: 5", "");
-        let findings = check(&template);
-        assert_eq!(findings.len(), 1, "{findings:?}");
-        assert!(findings[0].message.contains("ScalingConfig.MaximumConcurrency"));
-
         let template = mutated("BatchSize: 10", "");
         assert!(check(&template)[0].message.contains("sets no BatchSize"));
     }

@@ -10,6 +10,7 @@ pub mod event_sources;
 pub mod iam;
 pub mod permissions;
 pub mod samconfig;
+pub mod scaling;
 pub mod suppressions;
 pub mod visibility_timeout;
 
