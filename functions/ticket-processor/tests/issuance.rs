@@ -7,11 +7,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Later, Stack, blackhole, body};
+use common::{Later, Stack, blackhole, body, record};
 use messages::NotificationKind;
 use moto_harness::unique_name;
 use shared::testing::{event, message};
-use shared::{Deadline, Outcome, Record, RecordHandler, RecordStatus, attributes};
+use shared::{Deadline, Outcome, RecordHandler, RecordStatus, attributes};
 use ticket_processor::{Processed, TicketOutcome};
 
 /// Turns a hang into a failure; nothing here is a speed assertion.
@@ -24,10 +24,6 @@ fn failures(outcome: &shared::BatchOutcome) -> Vec<String> {
         .into_iter()
         .map(|f| f.item_identifier)
         .collect()
-}
-
-fn record(message_id: &str, body: &str) -> Record {
-    Record::new(shared::testing::sqs_message(message(message_id, body)), Deadline::NONE).unwrap()
 }
 
 #[tokio::test]

@@ -8,16 +8,12 @@ mod common;
 use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{Stack, body};
+use common::{Stack, body, record};
 use moto_harness::unique_name;
 use shared::testing::{event, message};
-use shared::{Deadline, Record, RecordHandler, RecordStatus};
+use shared::{Deadline, RecordHandler, RecordStatus};
 use ticket_processor::schema::{self, EventTotals, Layout, StoredItem, parse_item};
 use ticket_processor::{Processed, TicketOutcome};
-
-fn record(message_id: &str, body: &str) -> Record {
-    Record::new(shared::testing::sqs_message(message(message_id, body)), Deadline::NONE).unwrap()
-}
 
 #[tokio::test]
 async fn eleven_users_on_seven_seats_over_three_counters_get_seven_tickets() {

@@ -25,6 +25,14 @@ pub enum ToolingError {
     },
 }
 
+fn malformed(table: &str, event_id: &str, reason: String) -> ToolingError {
+    ToolingError::Malformed {
+        event_id: event_id.to_owned(),
+        table: table.to_owned(),
+        reason,
+    }
+}
+
 fn call(operation: &'static str, table: &str) -> impl FnOnce(&dyn std::error::Error) -> ToolingError {
     move |error| ToolingError::Call {
         operation,
@@ -127,11 +135,7 @@ pub async fn event_totals(client: &Client, table: &str, event_id: &str) -> Resul
     let Some((event, layout)) = read_event(client, table, event_id).await? else {
         return Ok(None);
     };
-    let malformed = |reason: String| ToolingError::Malformed {
-        event_id: event_id.to_owned(),
-        table: table.to_owned(),
-        reason,
-    };
+    let malformed = |reason: String| malformed(table, event_id, reason);
     let capacity = event.capacity.ok_or_else(|| malformed("no numeric capacity".into()))?;
     if layout.is_single() {
         let issued = event.issued.ok_or_else(|| malformed("no numeric issued".into()))?;
@@ -205,11 +209,10 @@ pub async fn list_tickets(client: &Client, table: &str, event_id: &str) -> Resul
             (page.items.unwrap_or_default(), page.last_evaluated_key)
         };
         for item in items {
-            tickets.push(Ticket::from_item(item).map_err(|e| ToolingError::Malformed {
-                event_id: event_id.to_owned(),
-                table: table.to_owned(),
-                reason: format!("a ticket does not read back: {e}"),
-            })?);
+            tickets.push(
+                Ticket::from_item(item)
+                    .map_err(|e| malformed(table, event_id, format!("a ticket does not read back: {e}")))?,
+            );
         }
         match next {
             Some(key) if !key.is_empty() => start = Some(key),
@@ -230,11 +233,7 @@ async fn read_event(client: &Client, table: &str, event_id: &str) -> Result<Opti
     let Some(item) = output.item else {
         return Ok(None);
     };
-    let malformed = |reason: String| ToolingError::Malformed {
-        event_id: event_id.to_owned(),
-        table: table.to_owned(),
-        reason,
-    };
+    let malformed = |reason: String| malformed(table, event_id, reason);
     let event: EventItem = serde_dynamo::from_item(item).map_err(|e| malformed(e.to_string()))?;
     let layout = event.layout().map_err(malformed)?;
     Ok(Some((event, layout)))

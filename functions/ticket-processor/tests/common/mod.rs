@@ -292,6 +292,15 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, prefix: &str, keys: &[&
     table
 }
 
+/// A record of `body`, as SQS delivers it, without a deadline.
+pub fn record(message_id: &str, body: &str) -> shared::Record {
+    shared::Record::new(
+        shared::testing::sqs_message(shared::testing::message(message_id, body)),
+        shared::Deadline::NONE,
+    )
+    .unwrap()
+}
+
 /// A ticket request body.
 pub fn body(event_id: &str, user_id: &str) -> String {
     serde_json::json!({
