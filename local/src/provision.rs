@@ -275,46 +275,8 @@ pub async fn provision(
             );
             continue;
         };
-        let default_batch = 10;
-        let provisioned_pollers = properties.get("ProvisionedPollerConfig").map(|config| {
-            let pollers = |name: &str| config.get(name).and_then(number);
-            // Lambda's defaults for SQS: 2 and 200.
-            (
-                pollers("MinimumPollers").unwrap_or(2),
-                pollers("MaximumPollers").unwrap_or(200),
-            )
-        });
-        let maximum_concurrency = match provisioned_pollers {
-            Some((minimum, _)) => minimum,
-            None => properties
-                .pointer("/ScalingConfig/MaximumConcurrency")
-                .and_then(number)
-                .unwrap_or(2),
-        };
-        event_source_mappings.push(EventSourceMapping {
-            function: properties
-                .get("FunctionName")
-                .and_then(scalar_string)
-                .unwrap_or_default(),
-            queue_url: scalar_string(&evaluator.resources[&queue_id].reference).unwrap_or_default(),
-            queue_arn,
-            batch_size: properties.get("BatchSize").and_then(number).unwrap_or(default_batch) as usize,
-            batching_window_seconds: properties
-                .get("MaximumBatchingWindowInSeconds")
-                .and_then(number)
-                .unwrap_or(0),
-            report_batch_item_failures: properties
-                .get("FunctionResponseTypes")
-                .and_then(Value::as_array)
-                .is_some_and(|types| types.iter().any(|t| t == "ReportBatchItemFailures")),
-            maximum_concurrency: maximum_concurrency as usize,
-            provisioned_pollers,
-            enabled: properties
-                .get("Enabled")
-                .map(|e| e != &json!(false) && e != &json!("false"))
-                .unwrap_or(true),
-            logical_id,
-        });
+        let queue_url = scalar_string(&evaluator.resources[&queue_id].reference).unwrap_or_default();
+        event_source_mappings.push(event_source_mapping(logical_id, &properties, queue_arn, queue_url));
     }
 
     let mut outputs = BTreeMap::new();
@@ -339,6 +301,54 @@ pub async fn provision(
         event_source_mappings,
         outputs,
     })
+}
+
+/// An SQS event source mapping from its evaluated properties, with Lambda's defaults.
+fn event_source_mapping(
+    logical_id: String,
+    properties: &Value,
+    queue_arn: String,
+    queue_url: String,
+) -> EventSourceMapping {
+    let provisioned_pollers = properties.get("ProvisionedPollerConfig").map(|config| {
+        let pollers = |name: &str| config.get(name).and_then(number);
+        // Lambda's defaults for SQS: 2 and 200.
+        (
+            pollers("MinimumPollers").unwrap_or(2),
+            pollers("MaximumPollers").unwrap_or(200),
+        )
+    });
+    let maximum_concurrency = match provisioned_pollers {
+        Some((minimum, _)) => minimum,
+        None => properties
+            .pointer("/ScalingConfig/MaximumConcurrency")
+            .and_then(number)
+            .unwrap_or(2),
+    };
+    EventSourceMapping {
+        function: properties
+            .get("FunctionName")
+            .and_then(scalar_string)
+            .unwrap_or_default(),
+        queue_url,
+        queue_arn,
+        batch_size: properties.get("BatchSize").and_then(number).unwrap_or(10) as usize,
+        batching_window_seconds: properties
+            .get("MaximumBatchingWindowInSeconds")
+            .and_then(number)
+            .unwrap_or(0),
+        report_batch_item_failures: properties
+            .get("FunctionResponseTypes")
+            .and_then(Value::as_array)
+            .is_some_and(|types| types.iter().any(|t| t == "ReportBatchItemFailures")),
+        maximum_concurrency: maximum_concurrency as usize,
+        provisioned_pollers,
+        enabled: properties
+            .get("Enabled")
+            .map(|e| e != &json!(false) && e != &json!("false"))
+            .unwrap_or(true),
+        logical_id,
+    }
 }
 
 /// `Metadata.BuildProperties.Binary` (SAM's rust-cargolambda), else the logical id.

@@ -155,20 +155,11 @@ impl LocalStack {
             mapping.function = function.binary.clone();
             let stats = Arc::new(MappingStats::default());
             mappings.push((mapping.logical_id.clone(), stats.clone()));
-            let scaling = match mapping.provisioned_pollers {
-                Some((minimum, maximum)) => format!(
-                    "provisioned mode, {minimum}-{maximum} pollers: {} locally",
-                    mapping.maximum_concurrency
-                ),
-                None => format!("concurrency {}", mapping.maximum_concurrency),
-            };
             progress(&format!(
-                "polling {} for {} (batch {}, window {} s, {scaling}, ReportBatchItemFailures {})",
+                "polling {} for {} ({})",
                 mapping.queue_url,
                 function.binary,
-                mapping.batch_size,
-                mapping.batching_window_seconds,
-                mapping.report_batch_item_failures
+                describe(&mapping)
             ));
             let poller = Arc::new(Poller {
                 invoker: invokers[&function.binary].clone(),
@@ -330,6 +321,21 @@ impl Drop for LocalStack {
             task.abort();
         }
     }
+}
+
+/// A mapping's settings, for the progress line.
+fn describe(mapping: &crate::provision::EventSourceMapping) -> String {
+    let scaling = match mapping.provisioned_pollers {
+        Some((minimum, maximum)) => format!(
+            "provisioned mode, {minimum}-{maximum} pollers: {} locally",
+            mapping.maximum_concurrency
+        ),
+        None => format!("concurrency {}", mapping.maximum_concurrency),
+    };
+    format!(
+        "batch {}, window {} s, {scaling}, ReportBatchItemFailures {}",
+        mapping.batch_size, mapping.batching_window_seconds, mapping.report_batch_item_failures
+    )
 }
 
 /// Send a message body to the queue at `queue_url`; returns its messageId.
