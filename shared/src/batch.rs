@@ -287,24 +287,30 @@ impl BatchProcessor {
 /// Groups records into lanes that run one after another: a FIFO message group is one lane (in
 /// event order); every other record is a lane of its own. Records count as FIFO when they carry a
 /// `MessageGroupId` and come from a `.fifo` queue (or the source is unknown): a standard queue's
-/// message groups (fair queues) don't promise order, so they are not serialised.
+/// message groups (fair queues) don't promise order, so they are not serialised. Copies of one
+/// message (the same messageId twice in a batch, as SQS's at-least-once delivery allows) share a
+/// lane, so the later copy finds the first one's result instead of its lock.
 fn lanes(records: &[Record]) -> Vec<Vec<usize>> {
     let mut lanes: Vec<Vec<usize>> = Vec::new();
     let mut group_lane: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut message_lane: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (index, record) in records.iter().enumerate() {
         let fifo_group = record
             .group_id()
             .filter(|_| record.source_queue_arn().is_none_or(|arn| arn.ends_with(".fifo")));
-        match fifo_group {
-            Some(group) => match group_lane.get(group) {
-                Some(&lane) => lanes[lane].push(index),
-                None => {
-                    group_lane.insert(group, lanes.len());
-                    lanes.push(vec![index]);
-                }
-            },
-            None => lanes.push(vec![index]),
-        }
+        let lane = match (message_lane.get(record.message_id()), fifo_group) {
+            (Some(&lane), _) => lane,
+            (None, Some(group)) => *group_lane.entry(group).or_insert_with(|| {
+                lanes.push(Vec::new());
+                lanes.len() - 1
+            }),
+            (None, None) => {
+                lanes.push(Vec::new());
+                lanes.len() - 1
+            }
+        };
+        lanes[lane].push(index);
+        message_lane.entry(record.message_id()).or_insert(lane);
     }
     lanes
 }

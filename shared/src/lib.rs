@@ -5,6 +5,7 @@ pub mod batch;
 pub mod config;
 pub mod dead_letter;
 pub mod deadline;
+pub mod envelope;
 pub mod error;
 pub mod handler;
 pub mod idempotency;
