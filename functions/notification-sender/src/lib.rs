@@ -6,7 +6,7 @@
 //! - [`push`], [`email`]: the SNS and SESv2 calls behind small traits tests can wrap;
 //! - [`classify`]: which service errors are rejections, misconfiguration or transient;
 //! - [`channels`]: what a step stores and how channel results decide the record's;
-//! - [`handler`]: the record handler; [`mask`]: email addresses as logs show them.
+//! - [`handler`]: the record handler (addresses are masked with `shared::redact`).
 
 pub mod channels;
 pub mod classify;
