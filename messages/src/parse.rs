@@ -114,7 +114,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &str, what: &str) -> Result<T, Inva
     Err(InvalidMessage::body(format!("not a valid {what}: {message}")))
 }
 
-fn kind_of(value: &serde_json::Value) -> &'static str {
+pub(crate) fn kind_of(value: &serde_json::Value) -> &'static str {
     match value {
         serde_json::Value::Null => "null",
         serde_json::Value::Bool(_) => "a boolean",

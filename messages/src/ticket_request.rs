@@ -5,17 +5,38 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use shared::redact::mask_email;
 
-use crate::parse::{InvalidMessage, check_id, parse_json};
+use crate::parse::{InvalidMessage, check_id, kind_of, parse_json};
 
 /// How to reach a user. Both fields optional. `Debug` masks the address (`k***@example.com`),
-/// so no `{:?}` of a message holding a contact shows it.
+/// so no `{:?}` of a message holding a contact shows it. Only a JSON object is a contact (serde
+/// would otherwise read `["kim@example.com"]` by position).
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", try_from = "ContactObject")]
 pub struct Contact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push_endpoint_arn: Option<String>,
+}
+
+/// What a contact is read from: any JSON object (unknown fields ignored), and nothing else.
+#[derive(Deserialize)]
+struct ContactObject(serde_json::Map<String, serde_json::Value>);
+
+impl TryFrom<ContactObject> for Contact {
+    type Error = String;
+
+    fn try_from(ContactObject(fields): ContactObject) -> Result<Self, String> {
+        let text = |name: &str| match fields.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(value)) => Ok(Some(value.clone())),
+            Some(other) => Err(format!("{name}: expected a string, found {}", kind_of(other))),
+        };
+        Ok(Self {
+            email: text("email")?,
+            push_endpoint_arn: text("pushEndpointArn")?,
+        })
+    }
 }
 
 impl fmt::Debug for Contact {
@@ -105,6 +126,11 @@ mod tests {
                 error.contains("k***@example.com") || !error.contains('"'),
                 "{body}: {error}"
             );
+        }
+        for positional in [r#"["kim.lee@example.com"]"#, "[]", "5", r#"{"email":5}"#] {
+            let body = format!(r#"{{"eventId":"e1","userId":"u","contact":{positional}}}"#);
+            let error = TicketRequest::parse(&body).unwrap_err();
+            assert_eq!(error.field.as_deref(), Some("contact"), "{positional}: {error}");
         }
         let request =
             TicketRequest::parse(r#"{"eventId":"e1","userId":"u","contact":{"email":"kim.lee@example.com"}}"#).unwrap();

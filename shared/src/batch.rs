@@ -217,10 +217,20 @@ impl BatchProcessor {
     ) -> Vec<(usize, RecordStatus)> {
         let mut results = Vec::with_capacity(lane.len());
         let mut stopped: Option<RecordStatus> = None;
+        // A copy of a message an earlier copy dead-lettered is handled too, not sent twice.
+        let mut dead_lettered: std::collections::HashMap<&str, RecordStatus> = std::collections::HashMap::new();
         for index in lane {
             let record = &records[index];
             if let Some(stop) = &stopped {
                 results.push((index, stop.clone()));
+                continue;
+            }
+            if let Some(status) = dead_lettered.get(record.message_id()) {
+                tracing::info!(
+                    message_id = record.message_id(),
+                    "a copy of a message dead-lettered in this batch"
+                );
+                results.push((index, status.clone()));
                 continue;
             }
             let status = if deadline
@@ -241,6 +251,9 @@ impl BatchProcessor {
                 RecordStatus::Failed(_) => Some(RecordStatus::SkippedAfterGroupFailure),
                 _ => None,
             };
+            if matches!(status, RecordStatus::DeadLettered(_)) {
+                dead_lettered.insert(record.message_id(), status.clone());
+            }
             results.push((index, status));
         }
         results

@@ -300,6 +300,25 @@ async fn a_message_with_room_for_the_reason_is_dead_lettered_plain() {
     assert_eq!(letter.attribute(attributes::DEAD_LETTER_ENVELOPE), None);
 }
 
+#[tokio::test]
+async fn a_copy_of_a_dead_lettered_message_is_not_dead_lettered_twice() {
+    let sink = Arc::new(MemoryDeadLetters::new());
+    let batch = event([message("twice", &body("reject")), message("twice", &body("reject"))]);
+    let outcome = BatchProcessor::default()
+        .with_dead_letters(sink.clone())
+        .run(batch, Deadline::NONE, &job)
+        .await
+        .unwrap();
+    assert!(outcome.response().batch_item_failures.is_empty());
+    assert!(
+        outcome
+            .results
+            .iter()
+            .all(|(_, s)| matches!(s, RecordStatus::DeadLettered(_)))
+    );
+    assert_eq!(sink.letters().len(), 1);
+}
+
 /// Two copies of one message in a batch share a lane: the second starts after the first ended,
 /// so under idempotency it finds a result, not a lock held by its twin.
 #[tokio::test]
