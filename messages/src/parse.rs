@@ -2,6 +2,7 @@
 //! address it quotes masked.
 
 use serde::de::DeserializeOwned;
+pub use shared::redact::describe_value;
 use shared::redact::mask_emails_in;
 
 /// Why a message body is not a valid message; `field` names the offending field when there is
@@ -40,24 +41,6 @@ pub fn is_valid_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
-}
-
-/// Characters of a refused value quoted in an error.
-const QUOTED_CHARS: usize = 40;
-
-/// A refused value as an error may show it: addresses masked, control characters escaped, at
-/// most 40 characters, and its length. `"k***@example.com" (15 characters)`.
-pub fn describe_value(value: &str) -> String {
-    let masked = mask_emails_in(value);
-    let shown: String = masked.chars().take(QUOTED_CHARS).collect();
-    let cut = if masked.chars().nth(QUOTED_CHARS).is_some() {
-        "…"
-    } else {
-        ""
-    };
-    let count = value.chars().count();
-    let unit = if count == 1 { "character" } else { "characters" };
-    format!("{shown:?}{cut} ({count} {unit})")
 }
 
 /// `Err` when `id` breaks [`ID_RULE`], naming `field` and describing the value safely.
@@ -198,17 +181,5 @@ mod tests {
         assert_eq!(error.field.as_deref(), Some("contact"));
         assert!(!error.to_string().contains("kim.lee@"), "{error}");
         assert!(error.to_string().contains("k***@example.com"), "{error}");
-    }
-
-    #[test]
-    fn values_are_described_masked_escaped_and_cut() {
-        assert_eq!(
-            describe_value("kim@example.com"),
-            "\"k***@example.com\" (15 characters)"
-        );
-        assert_eq!(describe_value("a\u{0}b"), "\"a\\0b\" (3 characters)");
-        let long = describe_value(&"x".repeat(10_240));
-        assert!(long.ends_with("… (10240 characters)") && long.len() < 80, "{long}");
-        assert_eq!(describe_value("é"), "\"é\" (1 character)");
     }
 }

@@ -64,6 +64,25 @@ pub fn mask_emails_in(text: &str) -> Cow<'_, str> {
     Cow::Owned(masked)
 }
 
+/// Characters of a value quoted by [`describe_value`].
+const QUOTED_CHARS: usize = 40;
+
+/// A refused value as an error message may show it: addresses masked, control characters
+/// escaped, at most 40 characters, and its length: `"k***@example.com" (15 characters)`. A 10 KB
+/// value is not echoed whole, and a value that is not what it should be may be anything.
+pub fn describe_value(value: &str) -> String {
+    let masked = mask_emails_in(value);
+    let shown: String = masked.chars().take(QUOTED_CHARS).collect();
+    let cut = if masked.chars().nth(QUOTED_CHARS).is_some() {
+        "…"
+    } else {
+        ""
+    };
+    let count = value.chars().count();
+    let unit = if count == 1 { "character" } else { "characters" };
+    format!("{shown:?}{cut} ({count} {unit})")
+}
+
 /// The first at sign at or after `from`: its start and end.
 fn next_at_sign(text: &str, from: usize) -> Option<(usize, usize)> {
     let rest = &text[from..];
@@ -220,6 +239,18 @@ mod tests {
             r#"invalid type: string "k***@example.com", expected"#
         );
         assert!(!mask_emails_in(r#"x "a b c"@d.org y"#).contains("a b c"));
+    }
+
+    #[test]
+    fn values_are_described_masked_escaped_and_cut() {
+        assert_eq!(
+            describe_value("kim@example.com"),
+            "\"k***@example.com\" (15 characters)"
+        );
+        assert_eq!(describe_value("a\u{0}b"), "\"a\\0b\" (3 characters)");
+        let long = describe_value(&"x".repeat(10_240));
+        assert!(long.ends_with("… (10240 characters)") && long.len() < 80, "{long}");
+        assert_eq!(describe_value("é"), "\"é\" (1 character)");
     }
 
     #[test]
