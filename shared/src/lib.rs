@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod attributes;
+pub mod aws_calls;
 pub mod batch;
 pub mod config;
 pub mod dead_letter;
