@@ -231,7 +231,7 @@ pub async fn run(stack: &LocalStack, scenario: &Scenario, say: &dyn Fn(&str)) ->
     outcome.check("late-fan's ticket after the redrive", "late-fan", tickets.join(","));
     let left = stack.depth(&stack.queue_url("TicketIssueDeadLetterQueue")?).await?;
     outcome.check(
-        "dead letters left (the poison stays)",
+        "dead letters left (all but the replayed one)",
         1 + MISPLACED_ADDRESSES.len(),
         left.0 + left.1,
     );
