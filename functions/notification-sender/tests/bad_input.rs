@@ -330,6 +330,34 @@ async fn addresses_in_the_wrong_field_are_dead_lettered_masked() {
     }
 }
 
+/// A device endpoint is the producer's text: an address put there is never logged in clear,
+/// and the refusal is recorded (SNS rejects what is not an endpoint ARN), not dead-lettered.
+#[tokio::test(flavor = "current_thread")]
+async fn an_address_as_the_push_endpoint_is_never_logged_in_clear() {
+    let fixture = Fixture::new().await;
+    let sender = fixture.notification_sender();
+    let body =
+        notification(json!({"contact": {"pushEndpointArn": "kim.lee@example.com", "email": "ana.ruiz@example.org"}}));
+    let logs = shared::testing::CapturedLogs::new();
+    let guard = logs.install();
+    let outcome = fixture.run(&sender, vec![message("endpoint-address", &body)]).await;
+    drop(guard);
+
+    assert!(
+        outcome.response().batch_item_failures.is_empty(),
+        "{:?}",
+        outcome.results
+    );
+    let text = logs.text();
+    for address in ADDRESSES {
+        assert!(!text.contains(address), "{address} in clear in the logs:\n{text}");
+    }
+    assert!(
+        text.contains("k***@example.com"),
+        "the endpoint is logged masked:\n{text}"
+    );
+}
+
 #[tokio::test]
 async fn a_record_without_an_event_source_arn_is_still_sent_or_dead_lettered() {
     let fixture = Fixture::new().await;

@@ -427,6 +427,34 @@ mod tests {
         assert!(unconditioned[1].contains("dynamodb:LeadingKeys") && unconditioned[1].contains("its call put_item"));
     }
 
+    /// A worker that changes its own records' visibility declares it on its event source's queue.
+    #[test]
+    fn a_call_on_the_event_source_queue_needs_a_grant_on_it() {
+        let own_queue = [
+            WORKER[0],
+            AwsCall::new(
+                "change_message_visibility",
+                &["sqs:ChangeMessageVisibility"],
+                Target::EventSourceQueue,
+            ),
+        ];
+        assert_eq!(
+            findings(&good(), &own_queue),
+            [
+                "may not sqs:ChangeMessageVisibility on {{GetAtt:WorkQueue.Arn}}, which its call change_message_visibility needs"
+            ]
+        );
+        let granted = mutated(
+            "[sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes]",
+            "[sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes, sqs:ChangeMessageVisibility]",
+        );
+        assert_eq!(findings(&granted, &own_queue), Vec::<String>::new());
+        assert_eq!(
+            findings(&granted, WORKER),
+            ["may sqs:ChangeMessageVisibility on {{GetAtt:WorkQueue.Arn}}, which none of its declared calls needs"]
+        );
+    }
+
     #[test]
     fn a_traced_function_needs_x_ray_on_every_resource() {
         let template = mutated("    Timeout: 30\n", "    Timeout: 30\n    Tracing: Active\n");
