@@ -1,7 +1,8 @@
 //! `BatchProcessor::run` on arbitrary batches with a handler that succeeds, fails (retryable or
 //! permanent) or panics per record: the response only ever names non-empty messageIds of the
 //! batch, each once; a record without a messageId fails the batch; each record's status follows
-//! from what its handler did (and, FIFO, from its group's earlier records).
+//! from what its handler did (and from its lane's earlier records: a FIFO group, or copies of
+//! one messageId).
 #![no_main]
 
 use std::collections::{HashMap, HashSet};
@@ -124,20 +125,44 @@ fuzz_target!(
     }
     assert_eq!(outcome.results.len(), input.records.len());
 
-    // Each record's status, from its behaviour and (FIFO) its group's earlier records.
+    // Each record's status, from its behaviour and its lane's earlier records. Lanes as the batch
+    // processor builds them: a copy of a messageId joins the first copy's lane, else a FIFO
+    // record its group's, else a record runs alone. A lane stops at its first failure; a copy of
+    // a message dead-lettered earlier in its lane is dead-lettered too, without running.
     let fifo = |spec: &Spec| spec.group.filter(|_| input.fifo_queue).map(|g| g % 3);
-    let mut group_failed: HashMap<u8, bool> = HashMap::new();
-    for (spec, (id, status)) in input.records.iter().zip(&outcome.results) {
-        let earlier_failed = fifo(spec).is_some_and(|g| group_failed.get(&g).copied().unwrap_or(false));
+    let (mut message_lane, mut group_lane) = (HashMap::new(), HashMap::new());
+    let mut lanes = 0;
+    let mut new_lane = || {
+        lanes += 1;
+        lanes - 1
+    };
+    let mut lane_of = Vec::new();
+    for (spec, (id, _)) in input.records.iter().zip(&outcome.results) {
+        let lane = match (message_lane.get(id).copied(), fifo(spec)) {
+            (Some(lane), _) => lane,
+            (None, Some(group)) => *group_lane.entry(group).or_insert_with(&mut new_lane),
+            (None, None) => new_lane(),
+        };
+        message_lane.entry(id.clone()).or_insert(lane);
+        lane_of.push(lane);
+    }
+    let mut lane_failed: HashMap<usize, bool> = HashMap::new();
+    let mut dead_lettered: HashSet<(usize, String)> = HashSet::new();
+    for ((spec, (id, status)), lane) in input.records.iter().zip(&outcome.results).zip(lane_of) {
+        let earlier_failed = lane_failed.get(&lane).copied().unwrap_or(false);
+        let copy_of_dead_letter = !earlier_failed && dead_lettered.contains(&(lane, id.clone()));
         let expected_failure = earlier_failed
-            || match spec.behaviour {
-                Behaviour::Succeed => false,
-                Behaviour::Permanent => !input.dead_letter_queue,
-                Behaviour::Retryable | Behaviour::Panic => true,
-            };
+            || (!copy_of_dead_letter
+                && match spec.behaviour {
+                    Behaviour::Succeed => false,
+                    Behaviour::Permanent => !input.dead_letter_queue,
+                    Behaviour::Retryable | Behaviour::Panic => true,
+                });
         assert_eq!(status.is_failure(), expected_failure, "{id}: {spec:?} → {status:?}");
         if earlier_failed {
             assert_eq!(status, &RecordStatus::SkippedAfterGroupFailure, "{id}");
+        } else if copy_of_dead_letter {
+            assert!(matches!(status, RecordStatus::DeadLettered(_)), "{id}: {status:?}");
         } else {
             match (spec.behaviour, status) {
                 (Behaviour::Succeed, RecordStatus::Processed) => {}
@@ -148,9 +173,11 @@ fuzz_target!(
                 (behaviour, status) => panic!("{id}: {behaviour:?} gave {status:?}"),
             }
         }
-        if let Some(group) = fifo(spec) {
-            let failed = status.is_failure();
-            group_failed.entry(group).and_modify(|f| *f |= failed).or_insert(failed);
+        if status.is_failure() {
+            lane_failed.insert(lane, true);
+        }
+        if matches!(status, RecordStatus::DeadLettered(_)) {
+            dead_lettered.insert((lane, id.clone()));
         }
         if status.is_failure() {
             assert!(reported.contains(id), "{id} failed but is not in the response");

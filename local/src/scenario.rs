@@ -130,6 +130,10 @@ pub async fn run(stack: &LocalStack, scenario: &Scenario, say: &dyn Fn(&str)) ->
     stack
         .send(queue, &request(&scenario.late_event_id, "late-fan", "ko"))
         .await?;
+    say("   and three requests with an address in the wrong place (they must never show it in clear)");
+    for body in misplaced_addresses(&scenario.event_id) {
+        stack.send(queue, &body).await?;
+    }
     stack.wait_idle(scenario.drain_timeout, say).await?;
 
     say("3. the producer sends fan-3's request again, as a new message (a producer duplicate)");
@@ -208,6 +212,11 @@ pub async fn run(stack: &LocalStack, scenario: &Scenario, say: &dyn Fn(&str)) ->
         1,
         count(&inspected["inspection"]["byErrorKind"]["unknown-event"]),
     );
+    outcome.check(
+        "dead letters: invalid-field (misplaced addresses)",
+        MISPLACED_ADDRESSES.len(),
+        count(&inspected["inspection"]["byErrorKind"]["invalid-field"]),
+    );
     outcome.check("dry run moved", 0, count(&inspected["moved"]));
 
     say(&format!(
@@ -226,14 +235,77 @@ pub async fn run(stack: &LocalStack, scenario: &Scenario, say: &dyn Fn(&str)) ->
     let tickets = tickets_of(stack, &scenario.late_event_id).await?;
     outcome.check("late-fan's ticket after the redrive", "late-fan", tickets.join(","));
     let left = stack.depth(&stack.queue_url("TicketIssueDeadLetterQueue")?).await?;
-    outcome.check("dead letters left (the poison stays)", 1, left.0 + left.1);
+    outcome.check(
+        "dead letters left (all but the replayed one)",
+        1 + MISPLACED_ADDRESSES.len(),
+        left.0 + left.1,
+    );
     let mut drained = 0;
     for logical_id in ["TicketIssueQueue", "NotificationQueue", "NotificationDeadLetterQueue"] {
         let (visible, in_flight) = stack.depth(&stack.queue_url(logical_id)?).await?;
         drained += visible + in_flight;
     }
     outcome.check("messages left in the other queues", 0, drained);
+
+    say("7. no address in clear: every log file, every dead letter's attributes and both dlq-redrive reports");
+    let found = personal_data(stack, &users, &[&dry_run, &replay]).await?;
+    for finding in &found {
+        say(&format!("   {finding}"));
+    }
+    outcome.check("addresses in clear (logs, dead letters, reports)", 0, found.len());
     Ok(outcome)
+}
+
+/// Addresses in the wrong place, as producers get them wrong: a contact that is a string, a
+/// userId that is an address with a full-width at sign, and one with a quoted local part. Each
+/// is refused (`invalid-field`) with its address masked.
+const MISPLACED_ADDRESSES: [(&str, &str); 3] = [
+    ("contact", "misplaced.one@example.com"),
+    ("userId", "misplaced.two＠example.com"),
+    ("userId", "\"misplaced three\"@example.com"),
+];
+
+fn misplaced_addresses(event_id: &str) -> Vec<String> {
+    MISPLACED_ADDRESSES
+        .iter()
+        .map(|(field, address)| {
+            let mut body = json!({"eventId": event_id, "userId": "misplaced", "locale": "en"});
+            body[*field] = json!(address);
+            body.to_string()
+        })
+        .collect()
+}
+
+/// Every address the scenario used, found in clear in the functions' logs, the dead-letter
+/// queues' attributes or the reports (see `moto_harness::personal_data`).
+async fn personal_data(
+    stack: &LocalStack,
+    users: &[String],
+    reports: &[&Value],
+) -> Result<Vec<moto_harness::personal_data::Found>, String> {
+    use moto_harness::personal_data::{Scanner, dead_letter_attributes, log_files};
+    let addresses = users
+        .iter()
+        .map(String::as_str)
+        .chain(["late-fan"])
+        .map(|user| format!("{user}@example.com"))
+        .chain(MISPLACED_ADDRESSES.iter().map(|(_, address)| address.to_string()));
+    let scanner = Scanner::new(addresses);
+    let logs = log_files(&stack.log_dir).map_err(|e| format!("{}: {e}", stack.log_dir.display()))?;
+    if logs.is_empty() {
+        return Err(format!("no function logs in {}", stack.log_dir.display()));
+    }
+    let mut found = scanner.scan_files(&logs).map_err(|e| e.to_string())?;
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
+    for dlq in ["TicketIssueDeadLetterQueue", "NotificationDeadLetterQueue"] {
+        for (source, text) in dead_letter_attributes(&sqs, &stack.queue_url(dlq)?).await? {
+            found.extend(scanner.scan(&source, &text));
+        }
+    }
+    for (index, report) in reports.iter().enumerate() {
+        found.extend(scanner.scan(&format!("dlq-redrive report {}", index + 1), &report.to_string()));
+    }
+    Ok(found)
 }
 
 fn count(value: &Value) -> u64 {

@@ -73,6 +73,8 @@ pub struct LocalStack {
     pub moto: MotoServer,
     pub sdk: SdkConfig,
     pub stack: Stack,
+    /// Where each function's log goes (`<binary>.log`).
+    pub log_dir: PathBuf,
     watched: Vec<Watched>,
     invokers: HashMap<String, Arc<LambdaInvoker>>,
     pub mappings: Vec<(String, Arc<MappingStats>)>,
@@ -175,6 +177,7 @@ impl LocalStack {
             moto,
             sdk,
             stack,
+            log_dir: options.state_dir.join("logs"),
             watched,
             invokers,
             mappings,

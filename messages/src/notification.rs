@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Contact;
+use crate::parse::{InvalidMessage, parse_json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -40,6 +41,12 @@ pub struct Notification {
 }
 
 impl Notification {
+    /// Parse a body. Errors name the field (a missing `kind`, an unknown one) and never quote an
+    /// address in clear. The ids' rules are the consumer's to check.
+    pub fn parse(body: &str) -> Result<Self, InvalidMessage> {
+        parse_json(body, "notification")
+    }
+
     /// `ticket-issued#<ticketId>`.
     pub fn ticket_issued(
         event_id: &str,
@@ -93,5 +100,16 @@ mod tests {
         let issued = Notification::ticket_issued("e1", "u1", "t-9", "2026-11-22T10:00:00Z", None, None);
         assert_eq!(issued.notification_id, "ticket-issued#t-9");
         assert_eq!(serde_json::to_value(&issued).unwrap()["kind"], "ticket-issued");
+    }
+
+    #[test]
+    fn parse_errors_name_the_field() {
+        let body = |kind: &str| format!(r#"{{"notificationId":"n","kind":"{kind}","eventId":"e","userId":"u"}}"#);
+        assert!(Notification::parse(&body("sold-out")).is_ok());
+        let unknown = Notification::parse(&body("refund")).unwrap_err();
+        assert_eq!(unknown.field.as_deref(), Some("kind"), "{unknown}");
+        let missing = Notification::parse(r#"{"notificationId":"n","eventId":"e","userId":"u"}"#).unwrap_err();
+        assert_eq!(missing.to_string(), "kind: is missing");
+        assert_eq!(Notification::parse("[]").unwrap_err().field, None);
     }
 }

@@ -1,15 +1,51 @@
 //! `{"eventId", "userId", "requestedAt"?, "contact": {"email"?, "pushEndpointArn"?}?, "locale"?}`
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
 
-/// How to reach a user. Both fields optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+use serde::{Deserialize, Serialize};
+use shared::redact::mask_email;
+
+use crate::parse::{InvalidMessage, check_id, kind_of, parse_json};
+
+/// How to reach a user. Both fields optional. `Debug` masks the address (`k***@example.com`),
+/// so no `{:?}` of a message holding a contact shows it. Only a JSON object is a contact (serde
+/// would otherwise read `["kim@example.com"]` by position).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", try_from = "ContactObject")]
 pub struct Contact {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push_endpoint_arn: Option<String>,
+}
+
+/// What a contact is read from: any JSON object (unknown fields ignored), and nothing else.
+#[derive(Deserialize)]
+struct ContactObject(serde_json::Map<String, serde_json::Value>);
+
+impl TryFrom<ContactObject> for Contact {
+    type Error = String;
+
+    fn try_from(ContactObject(fields): ContactObject) -> Result<Self, String> {
+        let text = |name: &str| match fields.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(value)) => Ok(Some(value.clone())),
+            Some(other) => Err(format!("{name}: expected a string, found {}", kind_of(other))),
+        };
+        Ok(Self {
+            email: text("email")?,
+            push_endpoint_arn: text("pushEndpointArn")?,
+        })
+    }
+}
+
+impl fmt::Debug for Contact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Contact")
+            .field("email", &self.email.as_deref().map(mask_email))
+            .field("push_endpoint_arn", &self.push_endpoint_arn)
+            .finish()
+    }
 }
 
 /// A request to issue `user_id` a ticket for `event_id`. Unknown fields are ignored.
@@ -26,70 +62,20 @@ pub struct TicketRequest {
     pub locale: Option<String>,
 }
 
-/// Why a message body is not a valid message; `field` names the offending field when there is one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{reason}", field.as_ref().map(|f| format!("{f}: ")).unwrap_or_default())]
-pub struct InvalidMessage {
-    pub field: Option<String>,
-    pub reason: String,
-}
-
-impl InvalidMessage {
-    pub fn field(field: &str, reason: impl Into<String>) -> Self {
-        Self {
-            field: Some(field.to_owned()),
-            reason: reason.into(),
-        }
-    }
-}
-
-/// Ids are 1–128 characters of `[A-Za-z0-9._:-]`.
-pub fn is_valid_id(id: &str) -> bool {
-    (1..=128).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
-}
-
 impl TicketRequest {
-    /// Parse and validate a body. Errors name the field.
+    /// Parse and validate a body. Errors name the field and never quote an address in clear.
     pub fn parse(body: &str) -> Result<Self, InvalidMessage> {
-        let request: TicketRequest = serde_json::from_str(body).map_err(|e| InvalidMessage {
-            field: missing_field(&e.to_string()),
-            reason: format!("not a valid ticket request: {e}"),
-        })?;
-        for (field, id) in [("eventId", &request.event_id), ("userId", &request.user_id)] {
-            if !is_valid_id(id) {
-                return Err(InvalidMessage::field(
-                    field,
-                    format!(
-                        "must be 1-128 characters of [A-Za-z0-9._:-], got {:?}",
-                        truncate(id, 40)
-                    ),
-                ));
-            }
-        }
+        let request: TicketRequest = parse_json(body, "ticket request")?;
+        check_id("eventId", &request.event_id)?;
+        check_id("userId", &request.user_id)?;
         Ok(request)
-    }
-}
-
-/// serde_json says "missing field `userId`" or "invalid type: … for field `userId`"? Only the
-/// former names the field reliably; pull it out so the error has a field.
-fn missing_field(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("missing field `")?;
-    Some(rest.split('`').next()?.to_owned())
-}
-
-fn truncate(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::is_valid_id;
 
     #[test]
     fn a_full_request_parses_and_unknown_fields_are_ignored() {
@@ -112,11 +98,47 @@ mod tests {
         let spaced = TicketRequest::parse(r#"{"eventId":"e1","userId":"has space"}"#).unwrap_err();
         assert_eq!(spaced.field.as_deref(), Some("userId"));
         assert!(spaced.to_string().starts_with("userId: must be 1-128"), "{spaced}");
+        assert!(
+            spaced.to_string().ends_with(r#"got "has space" (9 characters)"#),
+            "{spaced}"
+        );
+        let typed = TicketRequest::parse(r#"{"eventId":5,"userId":"u"}"#).unwrap_err();
+        assert_eq!(typed.field.as_deref(), Some("eventId"), "{typed}");
         let long = TicketRequest::parse(&format!(r#"{{"eventId":"{}","userId":"u"}}"#, "e".repeat(129))).unwrap_err();
         assert_eq!(long.field.as_deref(), Some("eventId"));
         let empty = TicketRequest::parse(r#"{"eventId":"","userId":"u"}"#).unwrap_err();
         assert_eq!(empty.field.as_deref(), Some("eventId"));
         assert!(TicketRequest::parse("not json").is_err());
+    }
+
+    #[test]
+    fn no_error_or_debug_output_shows_an_address_in_clear() {
+        for body in [
+            r#"{"eventId":"e1","userId":"kim.lee@example.com"}"#,
+            r#"{"eventId":"e1","userId":"u","contact":"kim.lee@example.com"}"#,
+            r#"{"eventId":"e1","userId":"u","contact":{"email":["kim.lee@example.com"]}}"#,
+            r#"{"eventId":"kim.lee＠example.com","userId":"u"}"#,
+        ] {
+            let error = TicketRequest::parse(body).unwrap_err().to_string();
+            assert!(!error.contains("kim.lee"), "{body}: {error}");
+            // Where the error quotes the value, it shows it masked.
+            assert!(
+                error.contains("k***@example.com") || !error.contains('"'),
+                "{body}: {error}"
+            );
+        }
+        for positional in [r#"["kim.lee@example.com"]"#, "[]", "5", r#"{"email":5}"#] {
+            let body = format!(r#"{{"eventId":"e1","userId":"u","contact":{positional}}}"#);
+            let error = TicketRequest::parse(&body).unwrap_err();
+            assert_eq!(error.field.as_deref(), Some("contact"), "{positional}: {error}");
+        }
+        let request =
+            TicketRequest::parse(r#"{"eventId":"e1","userId":"u","contact":{"email":"kim.lee@example.com"}}"#).unwrap();
+        let debug = format!("{request:?}");
+        assert!(
+            !debug.contains("kim.lee") && debug.contains("k***@example.com"),
+            "{debug}"
+        );
     }
 
     #[test]

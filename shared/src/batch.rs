@@ -229,12 +229,22 @@ impl BatchProcessor {
     ) -> Vec<(usize, RecordStatus)> {
         let mut results = Vec::with_capacity(lane.len());
         let mut stopped: Option<RecordStatus> = None;
+        // A copy of a message an earlier copy dead-lettered is handled too, not sent twice.
+        let mut dead_lettered: std::collections::HashMap<&str, RecordStatus> = std::collections::HashMap::new();
         for index in lane {
             let record = &records[index];
             let span = tracing::info_span!("record", message_id = record.message_id());
             if let Some(stop) = &stopped {
                 self.delay_retry(record, stop).instrument(span).await;
                 results.push((index, stop.clone()));
+                continue;
+            }
+            if let Some(status) = dead_lettered.get(record.message_id()) {
+                tracing::info!(
+                    message_id = record.message_id(),
+                    "a copy of a message dead-lettered in this batch"
+                );
+                results.push((index, status.clone()));
                 continue;
             }
             let status = if deadline
@@ -255,6 +265,9 @@ impl BatchProcessor {
                 RecordStatus::Failed(_) => Some(RecordStatus::SkippedAfterGroupFailure),
                 _ => None,
             };
+            if matches!(status, RecordStatus::DeadLettered(_)) {
+                dead_lettered.insert(record.message_id(), status.clone());
+            }
             results.push((index, status));
         }
         results
@@ -315,24 +328,30 @@ impl BatchProcessor {
 /// Groups records into lanes that run one after another: a FIFO message group is one lane (in
 /// event order); every other record is a lane of its own. Records count as FIFO when they carry a
 /// `MessageGroupId` and come from a `.fifo` queue (or the source is unknown): a standard queue's
-/// message groups (fair queues) don't promise order, so they are not serialised.
+/// message groups (fair queues) don't promise order, so they are not serialised. Copies of one
+/// message (the same messageId twice in a batch, as SQS's at-least-once delivery allows) share a
+/// lane, so the later copy finds the first one's result instead of its lock.
 fn lanes(records: &[Record]) -> Vec<Vec<usize>> {
     let mut lanes: Vec<Vec<usize>> = Vec::new();
     let mut group_lane: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut message_lane: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (index, record) in records.iter().enumerate() {
         let fifo_group = record
             .group_id()
             .filter(|_| record.source_queue_arn().is_none_or(|arn| arn.ends_with(".fifo")));
-        match fifo_group {
-            Some(group) => match group_lane.get(group) {
-                Some(&lane) => lanes[lane].push(index),
-                None => {
-                    group_lane.insert(group, lanes.len());
-                    lanes.push(vec![index]);
-                }
-            },
-            None => lanes.push(vec![index]),
-        }
+        let lane = match (message_lane.get(record.message_id()), fifo_group) {
+            (Some(&lane), _) => lane,
+            (None, Some(group)) => *group_lane.entry(group).or_insert_with(|| {
+                lanes.push(Vec::new());
+                lanes.len() - 1
+            }),
+            (None, None) => {
+                lanes.push(Vec::new());
+                lanes.len() - 1
+            }
+        };
+        lanes[lane].push(index);
+        message_lane.entry(record.message_id()).or_insert(lane);
     }
     lanes
 }

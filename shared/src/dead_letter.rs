@@ -1,4 +1,11 @@
 //! Where permanently failed records go: a dead-letter queue, with attributes saying why.
+//!
+//! A dead letter has one of two shapes (both read by dlq-redrive, and by [`Record::new`]):
+//! - **plain**: the record's body and attributes, plus `error-kind`, `error-message`,
+//!   `source-queue`, `original-message-id` and `receive-count`, when that makes at most SQS's 10;
+//! - **envelope**: otherwise the body is an [`Envelope`] of the record's body and attributes, and
+//!   the attributes are the 5 dead-letter ones plus `dead-letter-envelope`. A message with SQS's
+//!   maximum of 10 attributes is still dead-lettered with its reason.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,15 +16,11 @@ use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use futures::future::{BoxFuture, FutureExt};
 
+use crate::envelope::{self, Envelope};
 use crate::{Record, RecordError, attributes};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeadLetterError {
-    #[error(
-        "message {message_id} has {count} message attributes with the dead-letter ones, over SQS's limit of {}",
-        attributes::MAX_MESSAGE_ATTRIBUTES
-    )]
-    TooManyAttributes { message_id: String, count: usize },
     #[error("message {message_id}: SendMessage to dead-letter queue {queue_url} failed: {message}")]
     Send {
         message_id: String,
@@ -31,43 +34,77 @@ pub trait DeadLetterSink: Send + Sync {
     fn send<'a>(&'a self, record: &'a Record, error: &'a RecordError) -> BoxFuture<'a, Result<(), DeadLetterError>>;
 }
 
-/// The attributes the dead letter carries: the record's own, then why it failed.
-/// Fails rather than dropping attributes when the total exceeds SQS's limit of 10.
-pub fn dead_letter_attributes(
-    record: &Record,
-    error: &RecordError,
-) -> Result<HashMap<String, SqsMessageAttribute>, DeadLetterError> {
-    let mut all = record.message_attributes().clone();
-    let mut add = |name: &str, value: String, data_type: &str| {
-        let mut attribute = SqsMessageAttribute::default();
-        attribute.string_value = Some(value);
-        attribute.data_type = Some(data_type.to_owned());
-        all.insert(name.to_owned(), attribute);
-    };
-    add(attributes::ERROR_KIND, error.kind().to_owned(), "String");
-    add(
-        attributes::ERROR_MESSAGE,
-        truncate(error.message(), attributes::MAX_ERROR_MESSAGE_BYTES),
-        "String",
-    );
-    add(
-        attributes::SOURCE_QUEUE,
-        record.source_queue_arn().unwrap_or("unknown").to_owned(),
-        "String",
-    );
-    add(
-        attributes::ORIGINAL_MESSAGE_ID,
-        record.original_message_id().to_owned(),
-        "String",
-    );
-    add(attributes::RECEIVE_COUNT, record.receive_count().to_string(), "Number");
-    if all.len() > attributes::MAX_MESSAGE_ATTRIBUTES {
-        return Err(DeadLetterError::TooManyAttributes {
-            message_id: record.message_id().to_owned(),
-            count: all.len(),
-        });
+/// The body and attributes a dead letter is sent with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetterMessage {
+    pub body: String,
+    pub attributes: HashMap<String, SqsMessageAttribute>,
+    /// Whether the body is an [`Envelope`] (the record's attributes left no room).
+    pub enveloped: bool,
+}
+
+/// The dead letter of `record`: plain when its attributes and the 5 dead-letter ones fit SQS's
+/// limit of 10, else enveloped (see the module comment).
+pub fn dead_letter_message(record: &Record, error: &RecordError) -> DeadLetterMessage {
+    let reason = reason_attributes(record, error);
+    let own: HashMap<String, SqsMessageAttribute> = record
+        .message_attributes()
+        .iter()
+        .filter(|(name, _)| !reason.contains_key(*name) && name.as_str() != attributes::DEAD_LETTER_ENVELOPE)
+        .map(|(name, attribute)| (name.clone(), attribute.clone()))
+        .collect();
+    if own.len() + reason.len() <= attributes::MAX_MESSAGE_ATTRIBUTES {
+        let mut all = own;
+        all.extend(reason);
+        return DeadLetterMessage {
+            body: record.body().to_owned(),
+            attributes: all,
+            enveloped: false,
+        };
     }
-    Ok(all)
+    let mut outer = reason;
+    outer.insert(
+        attributes::DEAD_LETTER_ENVELOPE.to_owned(),
+        attribute(envelope::VERSION.to_string(), "Number"),
+    );
+    DeadLetterMessage {
+        body: Envelope::of_record(record.body(), record.message_attributes()).to_json(),
+        attributes: outer,
+        enveloped: true,
+    }
+}
+
+/// Why the record failed, as the 5 dead-letter attributes.
+fn reason_attributes(record: &Record, error: &RecordError) -> HashMap<String, SqsMessageAttribute> {
+    HashMap::from([
+        (
+            attributes::ERROR_KIND.to_owned(),
+            attribute(error.kind().to_owned(), "String"),
+        ),
+        (
+            attributes::ERROR_MESSAGE.to_owned(),
+            attribute(truncate(error.message(), attributes::MAX_ERROR_MESSAGE_BYTES), "String"),
+        ),
+        (
+            attributes::SOURCE_QUEUE.to_owned(),
+            attribute(record.source_queue_arn().unwrap_or("unknown").to_owned(), "String"),
+        ),
+        (
+            attributes::ORIGINAL_MESSAGE_ID.to_owned(),
+            attribute(record.original_message_id().to_owned(), "String"),
+        ),
+        (
+            attributes::RECEIVE_COUNT.to_owned(),
+            attribute(record.receive_count().to_string(), "Number"),
+        ),
+    ])
+}
+
+fn attribute(value: String, data_type: &str) -> SqsMessageAttribute {
+    let mut attribute = SqsMessageAttribute::default();
+    attribute.string_value = Some(value);
+    attribute.data_type = Some(data_type.to_owned());
+    attribute
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -114,13 +151,13 @@ fn to_sdk(attribute: &SqsMessageAttribute) -> MessageAttributeValue {
 impl DeadLetterSink for SqsDeadLetterQueue {
     fn send<'a>(&'a self, record: &'a Record, error: &'a RecordError) -> BoxFuture<'a, Result<(), DeadLetterError>> {
         async move {
-            let attributes = dead_letter_attributes(record, error)?;
+            let letter = dead_letter_message(record, error);
             let mut request = self
                 .client
                 .send_message()
                 .queue_url(&self.queue_url)
-                .message_body(record.body());
-            for (name, attribute) in &attributes {
+                .message_body(&letter.body);
+            for (name, attribute) in &letter.attributes {
                 request = request.message_attributes(name, to_sdk(attribute));
             }
             if self.queue_url.ends_with(".fifo") {
@@ -171,13 +208,12 @@ impl MemoryDeadLetters {
 
 impl DeadLetterSink for MemoryDeadLetters {
     fn send<'a>(&'a self, record: &'a Record, error: &'a RecordError) -> BoxFuture<'a, Result<(), DeadLetterError>> {
-        let result = dead_letter_attributes(record, error).map(|attributes| {
-            self.letters.lock().unwrap().push(DeadLetter {
-                message_id: record.message_id().to_owned(),
-                body: record.body().to_owned(),
-                attributes,
-            });
+        let letter = dead_letter_message(record, error);
+        self.letters.lock().unwrap().push(DeadLetter {
+            message_id: record.message_id().to_owned(),
+            body: letter.body,
+            attributes: letter.attributes,
         });
-        futures::future::ready(result).boxed()
+        futures::future::ready(Ok(())).boxed()
     }
 }

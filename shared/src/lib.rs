@@ -1,11 +1,13 @@
 #![doc = include_str!("../README.md")]
 
 pub mod attributes;
+pub mod aws_calls;
 pub mod backoff;
 pub mod batch;
 pub mod config;
 pub mod dead_letter;
 pub mod deadline;
+pub mod envelope;
 pub mod error;
 pub mod handler;
 pub mod idempotency;

@@ -1,25 +1,52 @@
 //! One SQS record as the handler sees it.
 
+use std::fmt;
+
 use aws_lambda_events::sqs::{SqsMessage, SqsMessageAttribute};
 use serde::de::DeserializeOwned;
 
+use crate::envelope::Envelope;
+use crate::redact::mask_emails_in;
 use crate::{Deadline, RecordError, attributes};
 
-/// An SQS record with a guaranteed messageId and the invocation deadline.
-#[derive(Debug, Clone)]
+/// An SQS record with a guaranteed messageId and the invocation deadline. A dead-letter
+/// envelope ([`crate::envelope`]) is opened: the handler sees the original body and attributes.
+#[derive(Clone)]
 pub struct Record {
     message: SqsMessage,
     message_id: String,
+    /// A valid `original-message-id` attribute ([`attributes::is_message_id`]).
+    original_message_id: Option<String>,
     deadline: Deadline,
 }
 
 impl Record {
     /// `None` when the message has no (or an empty) messageId: such a record cannot be reported.
-    pub fn new(message: SqsMessage, deadline: Deadline) -> Option<Self> {
+    pub fn new(mut message: SqsMessage, deadline: Deadline) -> Option<Self> {
         let message_id = message.message_id.clone().filter(|id| !id.is_empty())?;
+        open_envelope(&mut message, &message_id);
+        let original_message_id = message
+            .message_attributes
+            .get(attributes::ORIGINAL_MESSAGE_ID)
+            .and_then(|attribute| attribute.string_value.as_deref())
+            .and_then(|id| {
+                if attributes::is_message_id(id) {
+                    return Some(id.to_owned());
+                }
+                // The value itself is not logged: it is not an id, so it could be anything.
+                tracing::warn!(
+                    message_id,
+                    length = id.len(),
+                    "attribute {} ignored: not the shape of an SQS message id (1-100 of [A-Za-z0-9-]); \
+                     the idempotency key uses the messageId",
+                    attributes::ORIGINAL_MESSAGE_ID
+                );
+                None
+            });
         Some(Self {
             message,
             message_id,
+            original_message_id,
             deadline,
         })
     }
@@ -29,25 +56,44 @@ impl Record {
     }
 
     /// The messageId this message was first received under: the `original-message-id`
-    /// attribute set by dlq-redrive when present, else the messageId.
+    /// attribute set by dlq-redrive when present and shaped like a message id, else the messageId.
     pub fn original_message_id(&self) -> &str {
-        self.string_attribute(attributes::ORIGINAL_MESSAGE_ID)
-            .filter(|id| !id.is_empty())
-            .unwrap_or(&self.message_id)
+        self.original_message_id.as_deref().unwrap_or(&self.message_id)
     }
 
+    /// The body; empty when SQS delivered none (`"body": null`).
     pub fn body(&self) -> &str {
         self.message.body.as_deref().unwrap_or_default()
     }
 
-    /// The body parsed as JSON; a body that does not parse is a permanent `malformed-body` error.
+    /// The body, or a permanent `body-too-large` error when it is over `max_bytes`: a handler
+    /// refuses an oversized body before parsing it, so it costs no JSON work. `what` names what
+    /// the body should be, for the error.
+    pub fn body_within(&self, max_bytes: usize, what: &str) -> Result<&str, RecordError> {
+        let body = self.body();
+        if body.len() <= max_bytes {
+            return Ok(body);
+        }
+        Err(RecordError::permanent(
+            "body-too-large",
+            format!(
+                "message {}: body is {} bytes, over the {max_bytes}-byte limit of a {what}",
+                self.message_id,
+                body.len()
+            ),
+        ))
+    }
+
+    /// The body parsed as JSON; a body that does not parse is a permanent `malformed-body` error
+    /// (addresses the parse error quotes are masked).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, RecordError> {
         serde_json::from_str(self.body()).map_err(|e| {
             RecordError::permanent(
                 "malformed-body",
                 format!(
-                    "message {}: body is not valid JSON for this queue: {e}",
-                    self.message_id
+                    "message {}: body is not valid JSON for this queue: {}",
+                    self.message_id,
+                    mask_emails_in(&e.to_string())
                 ),
             )
         })
@@ -89,5 +135,162 @@ impl Record {
 
     pub fn deadline(&self) -> Deadline {
         self.deadline
+    }
+}
+
+/// Shows the body with addresses masked and attribute names without their values: a stray
+/// `{:?}` of a record cannot log an address.
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut attribute_names: Vec<&str> = self.message.message_attributes.keys().map(String::as_str).collect();
+        attribute_names.sort_unstable();
+        f.debug_struct("Record")
+            .field("message_id", &self.message_id)
+            .field("original_message_id", &self.original_message_id)
+            .field("body", &mask_emails_in(self.body()))
+            .field("attribute_names", &attribute_names)
+            .field("group_id", &self.group_id())
+            .field("receive_count", &self.receive_count())
+            .field("source_queue_arn", &self.source_queue_arn())
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
+
+/// Replaces an enveloped message's body and attributes by the original ones; the attributes
+/// set outside the envelope since (`original-message-id`, `redrive-count`) win, the dead-letter
+/// ones are dropped. A body that is not the envelope its attribute announces stays as it is (the
+/// handler then refuses it).
+fn open_envelope(message: &mut SqsMessage, message_id: &str) {
+    let version = message
+        .message_attributes
+        .get(attributes::DEAD_LETTER_ENVELOPE)
+        .and_then(|attribute| attribute.string_value.as_deref());
+    let body = message.body.as_deref().unwrap_or_default();
+    match Envelope::open(version, body) {
+        None => {}
+        Some(Ok(envelope)) => {
+            let mut inner = envelope.record_attributes();
+            for (name, attribute) in message.message_attributes.drain() {
+                if !attributes::DEAD_LETTER_ATTRIBUTES.contains(&name.as_str()) {
+                    inner.insert(name, attribute);
+                }
+            }
+            message.message_attributes = inner;
+            message.body = Some(envelope.body);
+        }
+        Some(Err(reason)) => {
+            tracing::warn!(message_id, %reason, "attribute {} set but the envelope cannot be opened", attributes::DEAD_LETTER_ENVELOPE);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{BTreeMap, HashMap};
+
+    fn message(body: &str, attributes: &[(&str, &str)]) -> SqsMessage {
+        let mut message = SqsMessage::default();
+        message.message_id = Some("m-1".into());
+        message.body = Some(body.into());
+        message.message_attributes = attributes
+            .iter()
+            .map(|(name, value)| {
+                let mut attribute = SqsMessageAttribute::default();
+                attribute.string_value = Some(value.to_string());
+                attribute.data_type = Some("String".into());
+                (name.to_string(), attribute)
+            })
+            .collect::<HashMap<_, _>>();
+        message
+    }
+
+    #[test]
+    fn an_original_message_id_not_shaped_like_an_sqs_id_is_ignored() {
+        let uuid = "059f36b4-87a3-44ab-83d2-661975830a7d";
+        for (value, expected) in [
+            (uuid, uuid),
+            ("", "m-1"),
+            ("kim@example.com", "m-1"),
+            ("a\u{0}b", "m-1"),
+            (&*"x".repeat(10_240), "m-1"),
+        ] {
+            let record = Record::new(message("{}", &[("original-message-id", value)]), Deadline::NONE).unwrap();
+            assert_eq!(record.original_message_id(), expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn debug_masks_the_body_and_leaves_attribute_values_out() {
+        let record = Record::new(
+            message(
+                r#"{"contact":{"email":"kim.lee@example.com"}}"#,
+                &[("note", "lee@b.com")],
+            ),
+            Deadline::NONE,
+        )
+        .unwrap();
+        let debug = format!("{record:?}");
+        assert!(debug.contains("k***@example.com"), "{debug}");
+        assert!(!debug.contains("kim.lee") && !debug.contains("lee@b.com"), "{debug}");
+        assert!(debug.contains("\"note\""), "{debug}");
+    }
+
+    #[test]
+    fn an_enveloped_message_is_seen_as_the_original() {
+        let original = HashMap::from([(
+            "trace-id".to_owned(),
+            message("", &[("trace-id", "abc")]).message_attributes["trace-id"].clone(),
+        )]);
+        let envelope = Envelope::of_record(r#"{"eventId":"e"}"#, &original).to_json();
+        let record = Record::new(
+            message(
+                &envelope,
+                &[
+                    ("dead-letter-envelope", "1"),
+                    ("error-kind", "invalid-field"),
+                    ("original-message-id", "first-id"),
+                    ("redrive-count", "1"),
+                ],
+            ),
+            Deadline::NONE,
+        )
+        .unwrap();
+        assert_eq!(record.body(), r#"{"eventId":"e"}"#);
+        let names: BTreeMap<&str, &str> = record
+            .message_attributes()
+            .iter()
+            .map(|(name, a)| (name.as_str(), a.string_value.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            names,
+            BTreeMap::from([
+                ("original-message-id", "first-id"),
+                ("redrive-count", "1"),
+                ("trace-id", "abc")
+            ])
+        );
+        assert_eq!(record.original_message_id(), "first-id");
+
+        let broken = Record::new(
+            message("not an envelope", &[("dead-letter-envelope", "1")]),
+            Deadline::NONE,
+        )
+        .unwrap();
+        assert_eq!(broken.body(), "not an envelope");
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_a_permanent_error_naming_the_limit() {
+        let record = Record::new(message(&"x".repeat(11), &[]), Deadline::NONE).unwrap();
+        assert_eq!(record.body_within(11, "thing").unwrap().len(), 11);
+        let error = record.body_within(10, "thing").unwrap_err();
+        assert!(error.is_permanent());
+        assert_eq!(error.kind(), "body-too-large");
+        assert!(
+            error.message().contains("m-1") && error.message().contains("10-byte limit of a thing"),
+            "{error}"
+        );
     }
 }

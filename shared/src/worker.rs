@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
+use crate::aws_calls::{AwsCall, Target};
 use crate::config::{ConfigError, Environment};
 use crate::dead_letter::SqsDeadLetterQueue;
 use crate::idempotency::{DynamoDbStore, Idempotency, IdempotencyConfig};
@@ -48,6 +49,38 @@ pub mod env {
         RETRY_DELAY_MAX_SECONDS,
     ];
 }
+
+/// The AWS calls `shared` makes for a worker (see [`crate::aws_calls`]): idempotency records
+/// (`idempotency/dynamodb.rs`, only items keyed `<function name>#…`) and dead letters
+/// (`dead_letter.rs`).
+pub const AWS_CALLS: &[AwsCall] = &[
+    AwsCall::new(
+        "put_item",
+        &["dynamodb:PutItem"],
+        Target::OwnItemsOf(env::IDEMPOTENCY_TABLE_NAME),
+    ),
+    AwsCall::new(
+        "update_item",
+        &["dynamodb:UpdateItem"],
+        Target::OwnItemsOf(env::IDEMPOTENCY_TABLE_NAME),
+    ),
+    AwsCall::new(
+        "delete_item",
+        &["dynamodb:DeleteItem"],
+        Target::OwnItemsOf(env::IDEMPOTENCY_TABLE_NAME),
+    ),
+    AwsCall::new(
+        "send_message",
+        &["sqs:SendMessage"],
+        Target::Env(env::DEAD_LETTER_QUEUE_URL),
+    ),
+    // The retry delay (`retry_delay.rs`): on the queue a record came from, with its receipt handle.
+    AwsCall::new(
+        "change_message_visibility",
+        &["sqs:ChangeMessageVisibility"],
+        Target::EventSourceQueue,
+    ),
+];
 
 /// The common configuration of an SQS worker.
 #[derive(Debug, Clone, PartialEq)]

@@ -252,19 +252,108 @@ async fn a_record_that_cannot_be_dead_lettered_is_reported_failed() {
 }
 
 #[tokio::test]
-async fn too_many_attributes_for_a_dead_letter_is_a_reported_failure_not_a_loss() {
+async fn a_message_with_sqss_maximum_of_ten_attributes_is_dead_lettered_in_an_envelope_with_its_reason() {
     let sink = Arc::new(MemoryDeadLetters::new());
     let mut poison = message("poison", "nope");
-    for i in 0..8 {
-        poison = with_attribute(poison, &format!("attr{i}"), "v");
+    for i in 0..attributes::MAX_MESSAGE_ATTRIBUTES {
+        poison = with_attribute(poison, &format!("attr{i}"), &format!("v{i}"));
     }
     let outcome = BatchProcessor::default()
         .with_dead_letters(sink.clone())
         .run(event([poison]), Deadline::NONE, &job)
         .await
         .unwrap();
-    assert_eq!(failures(&outcome.response()), ["poison"]);
-    assert!(sink.letters().is_empty());
+    assert!(failures(&outcome.response()).is_empty(), "handled, not retried");
+    let letters = sink.letters();
+    assert_eq!(letters.len(), 1);
+    let letter = &letters[0];
+    assert_eq!(letter.attribute(attributes::ERROR_KIND), Some("malformed-body"));
+    assert_eq!(letter.attribute(attributes::DEAD_LETTER_ENVELOPE), Some("1"));
+    assert_eq!(
+        letter.attributes.len(),
+        6,
+        "the 5 dead-letter attributes and the envelope's"
+    );
+    let envelope = shared::envelope::Envelope::open(Some("1"), &letter.body)
+        .unwrap()
+        .unwrap();
+    assert_eq!(envelope.body, "nope");
+    assert_eq!(envelope.message_attributes.len(), 10);
+    assert_eq!(envelope.message_attributes["attr9"].string_value.as_deref(), Some("v9"));
+}
+
+#[tokio::test]
+async fn a_message_with_room_for_the_reason_is_dead_lettered_plain() {
+    let sink = Arc::new(MemoryDeadLetters::new());
+    let mut poison = message("poison", "nope");
+    for i in 0..5 {
+        poison = with_attribute(poison, &format!("attr{i}"), "v");
+    }
+    BatchProcessor::default()
+        .with_dead_letters(sink.clone())
+        .run(event([poison]), Deadline::NONE, &job)
+        .await
+        .unwrap();
+    let letter = &sink.letters()[0];
+    assert_eq!(letter.body, "nope");
+    assert_eq!(letter.attributes.len(), 10);
+    assert_eq!(letter.attribute(attributes::DEAD_LETTER_ENVELOPE), None);
+}
+
+#[tokio::test]
+async fn a_copy_of_a_dead_lettered_message_is_not_dead_lettered_twice() {
+    let sink = Arc::new(MemoryDeadLetters::new());
+    let batch = event([message("twice", &body("reject")), message("twice", &body("reject"))]);
+    let outcome = BatchProcessor::default()
+        .with_dead_letters(sink.clone())
+        .run(batch, Deadline::NONE, &job)
+        .await
+        .unwrap();
+    assert!(outcome.response().batch_item_failures.is_empty());
+    assert!(
+        outcome
+            .results
+            .iter()
+            .all(|(_, s)| matches!(s, RecordStatus::DeadLettered(_)))
+    );
+    assert_eq!(sink.letters().len(), 1);
+}
+
+/// Two copies of one message in a batch share a lane: the second starts after the first ended,
+/// so under idempotency it finds a result, not a lock held by its twin.
+#[tokio::test]
+async fn copies_of_one_message_run_one_after_the_other() {
+    let running = Mutex::new(HashSet::new());
+    let overlapped = AtomicUsize::new(0);
+    let ran = AtomicUsize::new(0);
+    let handler = |record: Record| {
+        let (running, overlapped, ran) = (&running, &overlapped, &ran);
+        async move {
+            if !running.lock().unwrap().insert(record.message_id().to_owned()) {
+                overlapped.fetch_add(1, Ordering::SeqCst);
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            running.lock().unwrap().remove(record.message_id());
+            ran.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, RecordError>(Handled::Processed)
+        }
+    };
+    let batch = event([
+        message("twice", &body("ok")),
+        message("other", &body("ok")),
+        message("twice", &body("ok")),
+    ]);
+    let outcome = BatchProcessor::default()
+        .run(batch, Deadline::NONE, &handler)
+        .await
+        .unwrap();
+    assert!(outcome.response().batch_item_failures.is_empty());
+    assert_eq!(ran.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        overlapped.load(Ordering::SeqCst),
+        0,
+        "the copies ran one after the other"
+    );
 }
 
 #[tokio::test]

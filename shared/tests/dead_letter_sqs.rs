@@ -84,6 +84,55 @@ async fn a_poison_message_lands_in_a_standard_dlq_with_its_reason() {
     assert_eq!(attrs["tenant"], "acme");
 }
 
+/// SQS's maximum of 10 attributes on the poison message: no room for the 5 dead-letter ones, so
+/// the dead letter is an envelope (6 attributes), and the envelope gives back the original body and
+/// every attribute byte for byte, binary included.
+#[tokio::test]
+async fn a_poison_message_with_ten_attributes_reaches_the_dlq_in_an_envelope_with_its_reason() {
+    let client = sqs().await;
+    let dlq = create_queue(&client, &unique_name("dlq")).await;
+    let processor =
+        BatchProcessor::default().with_dead_letters(Arc::new(SqsDeadLetterQueue::new(client.clone(), &dlq)));
+    let mut poison = message("poison-10", "<xml>not json</xml>");
+    for i in 0..9 {
+        poison = with_attribute(poison, &format!("producer-{i}"), &format!("value {i}"));
+    }
+    poison["messageAttributes"]["blob"] = serde_json::json!({"binaryValue": "AAEC/w==", "dataType": "Binary.gzip"});
+    let outcome = processor
+        .run(event([poison.clone()]), Deadline::NONE, &reject_invalid)
+        .await
+        .unwrap();
+    assert!(
+        outcome.response().batch_item_failures.is_empty(),
+        "dead-lettered, not retried"
+    );
+    assert_eq!(outcome.summary.permanent, 1);
+
+    let letters = drain(&client, &dlq).await;
+    assert_eq!(letters.len(), 1);
+    let attrs = string_attributes(&letters[0]);
+    assert_eq!(letters[0].message_attributes().unwrap().len(), 6, "{attrs:?}");
+    assert_eq!(attrs[attributes::ERROR_KIND], "malformed-body");
+    assert_eq!(attrs[attributes::ORIGINAL_MESSAGE_ID], "poison-10");
+    assert_eq!(attrs[attributes::DEAD_LETTER_ENVELOPE], "1");
+    assert!(attrs[attributes::ERROR_MESSAGE].contains("poison-10"));
+
+    // A worker handed the enveloped letter (a move task, or a redrive that kept the envelope)
+    // sees the original message.
+    let mut enveloped = message("moved", letters[0].body().unwrap());
+    for (name, value) in &attrs {
+        enveloped = with_attribute(enveloped, name, value);
+    }
+    let record = Record::new(shared::testing::sqs_message(enveloped), Deadline::NONE).unwrap();
+    assert_eq!(record.body(), "<xml>not json</xml>");
+    let original = shared::testing::sqs_message(poison);
+    for (name, attribute) in &original.message_attributes {
+        assert_eq!(record.message_attributes().get(name), Some(attribute), "{name}");
+    }
+    assert_eq!(record.original_message_id(), "poison-10");
+    assert!(record.string_attribute(attributes::ERROR_KIND).is_none());
+}
+
 #[tokio::test]
 async fn a_fifo_dlq_keeps_the_group_and_drops_a_resend() {
     let client = sqs().await;

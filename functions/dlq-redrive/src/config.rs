@@ -9,7 +9,8 @@ use crate::queue_address::{QueueArn, QueueUrl};
 
 /// Names of the environment variables; [`crate::ENV_VARS`] lists them all.
 pub mod env {
-    /// JSON array of routes: `[{"name","dlqUrl","dlqArn","sourceUrl","sourceArn"}, …]`. Required.
+    /// JSON array of routes: `[{"name","dlqUrl","dlqArn","sourceUrl","sourceArn","moveDestinations"?}, …]`.
+    /// Required.
     pub const REDRIVE_ROUTES: &str = "REDRIVE_ROUTES";
     /// A message whose `redrive-count` has reached this stays in the DLQ (parked). Default 3.
     pub const REDRIVE_MAX_COUNT: &str = "REDRIVE_MAX_COUNT";
@@ -29,6 +30,10 @@ pub struct Route {
     pub dlq_arn: String,
     pub source_url: String,
     pub source_arn: String,
+    /// Queue ARNs a move task may send this DLQ's messages to besides the source (a quarantine
+    /// queue, say). Optional; empty: only the source.
+    #[serde(default)]
+    pub move_destinations: Vec<String>,
 }
 
 impl Route {
@@ -47,7 +52,7 @@ impl RedriveConfig {
     pub fn from_env(environment: &Environment) -> Result<Self, ConfigError> {
         let raw = environment.required(
             env::REDRIVE_ROUTES,
-            "JSON array of {name, dlqUrl, dlqArn, sourceUrl, sourceArn}: which DLQ is redriven to which queue",
+            "JSON array of {name, dlqUrl, dlqArn, sourceUrl, sourceArn, moveDestinations?}: which DLQ is redriven to which queue",
         )?;
         let malformed = |reason: String| ConfigError::Malformed {
             name: env::REDRIVE_ROUTES.to_owned(),
@@ -106,6 +111,18 @@ fn validate_routes(routes: &[Route]) -> Result<(), String> {
                 "the DLQ {} and the source {} must both be FIFO or both standard",
                 dlq.name, source.name
             )));
+        }
+        for destination in &route.move_destinations {
+            let arn = QueueArn::parse(destination).map_err(|e| at(format!("moveDestinations: {e}")))?;
+            if arn == dlq {
+                return Err(at("moveDestinations: the DLQ itself is not a destination".into()));
+            }
+            if arn.is_fifo() != dlq.is_fifo() {
+                return Err(at(format!(
+                    "moveDestinations: {destination} and the DLQ {} must both be FIFO or both standard",
+                    dlq.name
+                )));
+            }
         }
         // One DLQ mapped to two sources would need per-message routing that redrive-policy dead
         // letters cannot provide (they carry no source-queue attribute).
@@ -213,6 +230,13 @@ mod tests {
         swapped["dlqArn"] = json!("arn:aws:sqs:us-east-1:123456789012:s");
         assert!(reason(json!([swapped])).contains("different queues"));
         assert!(reason(json!([route("bad name", "d", "s")])).contains("name must be"));
+        let mut elsewhere = route("ticket", "d", "s");
+        elsewhere["moveDestinations"] = json!(["arn:aws:sqs:us-east-1:123456789012:q.fifo"]);
+        assert!(reason(json!([elsewhere.clone()])).contains("both be FIFO"));
+        elsewhere["moveDestinations"] = json!(["arn:aws:sqs:us-east-1:123456789012:d"]);
+        assert!(reason(json!([elsewhere.clone()])).contains("the DLQ itself"));
+        elsewhere["moveDestinations"] = json!(["not-an-arn"]);
+        assert!(reason(json!([elsewhere])).contains("moveDestinations"));
     }
 
     #[test]

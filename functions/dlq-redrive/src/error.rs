@@ -9,9 +9,8 @@ pub enum RequestError {
     NotAnObject { found: String },
     #[error("invalid request: {message}")]
     Malformed { message: String },
-    #[error(
-        "invalid request: queue {queue:?} is not a configured DLQ; use one of {configured:?}, or its DLQ URL or ARN"
-    )]
+    /// `queue` as [`shared::redact::describe_value`] shows it.
+    #[error("invalid request: queue {queue} is not a configured DLQ; use one of {configured:?}, or its DLQ URL or ARN")]
     UnknownQueue { queue: String, configured: Vec<String> },
     #[error("invalid request: {field} does not apply to {applies_to}: {why}")]
     NotApplicable {

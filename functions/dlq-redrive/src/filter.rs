@@ -109,6 +109,7 @@ mod tests {
                 .collect(),
             group_id: None,
             sent_at_ms: None,
+            envelope_problem: None,
         }
     }
 

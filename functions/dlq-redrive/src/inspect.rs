@@ -8,6 +8,7 @@
 use std::time::SystemTime;
 
 use aws_sdk_sqs::Client;
+use shared::redact::mask_emails_in;
 use shared::{Deadline, attributes};
 
 use crate::config::Route;
@@ -95,7 +96,7 @@ impl Inspect<'_> {
         }
         *inspection
             .by_error_kind
-            .entry(letter.error_kind().to_owned())
+            .entry(mask_emails_in(letter.error_kind()).into_owned())
             .or_default() += 1;
         let age = letter.age_at(now);
         inspection.by_age.add(age);
@@ -104,17 +105,20 @@ impl Inspect<'_> {
             inspection.oldest_age_seconds = Some(inspection.oldest_age_seconds.map_or(seconds, |o| o.max(seconds)));
         }
         if inspection.sample.len() < self.settings.sample_size {
+            // A report is read by people and kept in consoles: every text from the message is
+            // masked before it is cut (the body is the producer's, addresses and all).
+            let masked = |text: &str| mask_emails_in(text).into_owned();
             inspection.sample.push(SampleMessage {
                 message_id: letter.message_id.clone(),
                 original_message_id: letter.original_message_id().to_owned(),
-                error_kind: letter.error_kind().to_owned(),
+                error_kind: masked(letter.error_kind()),
                 error_message: letter
                     .string_attribute(attributes::ERROR_MESSAGE)
-                    .map(|message| preview(message, PREVIEW_CHARS)),
+                    .map(|message| preview(&masked(message), PREVIEW_CHARS)),
                 age_seconds: age.map(|age| age.as_secs()),
-                redrive_count: letter.string_attribute(attributes::REDRIVE_COUNT).map(str::to_owned),
-                group_id: letter.group_id.clone(),
-                body: preview(&letter.body, PREVIEW_CHARS),
+                redrive_count: letter.string_attribute(attributes::REDRIVE_COUNT).map(masked),
+                group_id: letter.group_id.as_deref().map(masked),
+                body: preview(&masked(&letter.body), PREVIEW_CHARS),
                 verdict,
             });
         }

@@ -3,19 +3,26 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::{Message, MessageAttributeValue, MessageSystemAttributeName};
 use shared::attributes;
+use shared::envelope::{Envelope, EnvelopeAttribute};
 
 /// The kind of a dead letter without an `error-kind` attribute: SQS's redrive policy moved it
 /// after `maxReceiveCount` failed receives, so no code recorded why.
 pub const RETRIES_EXHAUSTED: &str = "retries-exhausted";
 
+/// A dead letter, in either shape `shared` writes: plain, or enveloped (the body is a
+/// [`shared::envelope::Envelope`]). An enveloped letter is seen opened: `body` and `attributes`
+/// are the original message's, with the dead-letter attributes beside them.
 #[derive(Debug, Clone)]
 pub struct Letter {
     pub message_id: String,
     pub receipt_handle: String,
     pub body: String,
     pub attributes: HashMap<String, MessageAttributeValue>,
+    /// Why an announced envelope could not be opened (the letter then stays in the DLQ).
+    pub envelope_problem: Option<String>,
     /// `MessageGroupId` (FIFO queues; standard fair queues may carry one too).
     pub group_id: Option<String>,
     /// `SentTimestamp`: when the message entered the DLQ (epoch ms).
@@ -34,7 +41,7 @@ impl Letter {
             .filter(|handle| !handle.is_empty())
             .ok_or_else(|| format!("message {message_id}: SQS returned it without a ReceiptHandle"))?;
         let system = message.attributes.unwrap_or_default();
-        Ok(Self {
+        let mut letter = Self {
             group_id: system.get(&MessageSystemAttributeName::MessageGroupId).cloned(),
             sent_at_ms: system
                 .get(&MessageSystemAttributeName::SentTimestamp)
@@ -43,7 +50,32 @@ impl Letter {
             receipt_handle,
             body: message.body.unwrap_or_default(),
             attributes: message.message_attributes.unwrap_or_default(),
-        })
+            envelope_problem: None,
+        };
+        letter.open_envelope();
+        Ok(letter)
+    }
+
+    /// Replaces an envelope's body and attributes by the original ones, keeping the dead-letter
+    /// attributes (they say why the message is here) beside them.
+    fn open_envelope(&mut self) {
+        let version = self.string_attribute(attributes::DEAD_LETTER_ENVELOPE);
+        match Envelope::open(version, &self.body) {
+            None => {}
+            Some(Ok(envelope)) => {
+                let mut opened: HashMap<String, MessageAttributeValue> = envelope
+                    .message_attributes
+                    .iter()
+                    .map(|(name, attribute)| (name.clone(), to_sdk(attribute)))
+                    .collect();
+                opened.extend(self.attributes.drain());
+                self.attributes = opened;
+                self.body = envelope.body;
+            }
+            Some(Err(problem)) => {
+                self.envelope_problem = Some(format!("message {}: {problem}; left in the DLQ", self.message_id));
+            }
+        }
     }
 
     pub fn string_attribute(&self, name: &str) -> Option<&str> {
@@ -57,11 +89,12 @@ impl Letter {
             .unwrap_or(RETRIES_EXHAUSTED)
     }
 
-    /// The id workers key idempotency on: an existing `original-message-id`, else this messageId
-    /// (the redrive policy keeps the messageId when it moves a message to the DLQ).
+    /// The id workers key idempotency on: an existing `original-message-id` shaped like an SQS
+    /// message id, else this messageId (the redrive policy keeps the messageId when it moves a
+    /// message to the DLQ).
     pub fn original_message_id(&self) -> &str {
         self.string_attribute(attributes::ORIGINAL_MESSAGE_ID)
-            .filter(|id| !id.is_empty())
+            .filter(|id| attributes::is_message_id(id))
             .unwrap_or(&self.message_id)
     }
 
@@ -71,9 +104,10 @@ impl Letter {
             None => Ok(0),
             Some(count) => count.trim().parse().map_err(|_| {
                 format!(
-                    "message {}: attribute {} is {count:?}, not a whole number; left in the DLQ",
+                    "message {}: attribute {} is {}, not a whole number; left in the DLQ",
                     self.message_id,
-                    attributes::REDRIVE_COUNT
+                    attributes::REDRIVE_COUNT,
+                    shared::redact::describe_value(count)
                 )
             }),
         }
@@ -83,5 +117,27 @@ impl Letter {
     pub fn age_at(&self, now: SystemTime) -> Option<Duration> {
         let sent = UNIX_EPOCH + Duration::from_millis(self.sent_at_ms?);
         Some(now.duration_since(sent).unwrap_or_default())
+    }
+}
+
+/// An attribute as SQS's SDK takes it.
+pub fn to_sdk(attribute: &EnvelopeAttribute) -> MessageAttributeValue {
+    MessageAttributeValue::builder()
+        .data_type(&attribute.data_type)
+        .set_string_value(attribute.string_value.clone())
+        .set_binary_value(attribute.binary_value.as_ref().map(|bytes| Blob::new(bytes.to_vec())))
+        .build()
+        .expect("data_type is set")
+}
+
+/// An attribute as an envelope holds it.
+pub fn to_envelope(attribute: &MessageAttributeValue) -> EnvelopeAttribute {
+    match attribute.binary_value() {
+        Some(bytes) => EnvelopeAttribute::binary(attribute.data_type(), bytes.as_ref()),
+        None => EnvelopeAttribute {
+            data_type: attribute.data_type().to_owned(),
+            string_value: attribute.string_value().map(str::to_owned),
+            binary_value: None,
+        },
     }
 }

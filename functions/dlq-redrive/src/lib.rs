@@ -29,6 +29,8 @@ pub mod request;
 pub mod settings;
 pub mod source;
 
+use shared::aws_calls::{AwsCall, Target};
+
 pub use config::{RedriveConfig, Route};
 pub use error::{QueueError, RequestError};
 pub use redrive::Redrive;
@@ -38,3 +40,30 @@ pub use settings::Settings;
 
 /// Environment variables this function reads (all of them: see `config`).
 pub const ENV_VARS: &[&str] = &["REDRIVE_ROUTES", "REDRIVE_MAX_COUNT"];
+
+/// The AWS calls this crate makes; `tests/template` derives the role's grants from them. Replay
+/// and dry run work on each route's DLQ (`dlq.rs`) and send to its source (`source.rs`); move
+/// tasks run on the DLQs (`move_task.rs`), and SQS also checks that the caller may send to the
+/// destination: the source (declared above) or a `moveDestinations` queue.
+pub const AWS_CALLS: &[AwsCall] = &[
+    AwsCall::new("receive_message", &["sqs:ReceiveMessage"], DLQS),
+    AwsCall::new("delete_message_batch", &["sqs:DeleteMessage"], DLQS),
+    AwsCall::new(
+        "change_message_visibility_batch",
+        &["sqs:ChangeMessageVisibility"],
+        DLQS,
+    ),
+    AwsCall::new("get_queue_attributes", &["sqs:GetQueueAttributes"], DLQS),
+    AwsCall::new("send_message_batch", &["sqs:SendMessage"], SOURCES),
+    AwsCall::new("start_message_move_task", &["sqs:StartMessageMoveTask"], DLQS),
+    AwsCall::new(
+        "start_message_move_task",
+        &["sqs:SendMessage"],
+        Target::EnvJsonField(config::env::REDRIVE_ROUTES, "moveDestinations"),
+    ),
+    AwsCall::new("list_message_move_tasks", &["sqs:ListMessageMoveTasks"], DLQS),
+    AwsCall::new("cancel_message_move_task", &["sqs:CancelMessageMoveTask"], DLQS),
+];
+
+const DLQS: Target = Target::EnvJsonField(config::env::REDRIVE_ROUTES, "dlqArn");
+const SOURCES: Target = Target::EnvJsonField(config::env::REDRIVE_ROUTES, "sourceArn");

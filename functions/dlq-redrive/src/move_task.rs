@@ -137,25 +137,52 @@ pub async fn status(sqs: &Client, route: &Route) -> Result<MoveTaskReport, Queue
 }
 
 /// Cancels the task `task_handle`, or the DLQ's running task when `None` (no running task is not
-/// an error: there is nothing to stop).
+/// an error: there is nothing to stop). A named handle must be a task of this DLQ: SQS cancels any
+/// task by its handle alone, so a handle from another queue's listing would stop that queue's
+/// redrive; the DLQ's own listing (ListMessageMoveTasks on its ARN) is the proof.
 pub async fn cancel(sqs: &Client, route: &Route, task_handle: Option<&str>) -> Result<MoveTaskReport, QueueError> {
-    let mut report = MoveTaskReport::default();
-    let task_handle = match task_handle {
-        Some(handle) => handle.to_owned(),
-        None => {
-            report.tasks = list(sqs, route).await?;
-            let running = report
+    let mut report = MoveTaskReport {
+        tasks: list(sqs, route).await?,
+        ..MoveTaskReport::default()
+    };
+    let running = report
+        .tasks
+        .iter()
+        .find(|task| task.status.as_deref() == Some(RUNNING))
+        .and_then(|task| task.task_handle.clone());
+    let task_handle = match (task_handle, running) {
+        (Some(named), _)
+            if report
                 .tasks
                 .iter()
-                .find(|task| task.status.as_deref() == Some(RUNNING))
-                .and_then(|task| task.task_handle.clone());
-            match running {
-                Some(handle) => handle,
-                None => {
-                    report.note = Some("no running move task on this DLQ; nothing cancelled".into());
-                    return Ok(report);
-                }
-            }
+                .any(|task| task.task_handle.as_deref() == Some(named)) =>
+        {
+            named.to_owned()
+        }
+        (Some(named), _) => {
+            return Err(QueueError {
+                operation: "CancelMessageMoveTask",
+                queue: route.dlq_arn.clone(),
+                message: format!(
+                    "refused: task handle {} is not a move task of this DLQ (ListMessageMoveTasks on it lists {}); \
+                     nothing cancelled",
+                    shared::redact::describe_value(named),
+                    match report
+                        .tasks
+                        .iter()
+                        .filter_map(|task| task.task_handle.as_deref())
+                        .next()
+                    {
+                        Some(handle) => format!("the running task {handle}"),
+                        None => "no running task".to_owned(),
+                    }
+                ),
+            });
+        }
+        (None, Some(handle)) => handle,
+        (None, None) => {
+            report.note = Some("no running move task on this DLQ; nothing cancelled".into());
+            return Ok(report);
         }
     };
     let output = sqs

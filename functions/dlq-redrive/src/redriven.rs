@@ -1,22 +1,29 @@
 //! The copy of a dead letter that goes back to its source queue.
 //!
 //! - Body and message attributes are kept byte for byte, except the dead-letter attributes
-//!   (`error-kind`, `error-message`, `source-queue`, `receive-count`): they describe the last
-//!   failure, would mislead once the message is retried, and take 4 of SQS's 10 attribute slots.
-//! - `original-message-id` is kept when present, else set to the DLQ messageId: the redrive gets a
-//!   new messageId, and workers key idempotency on this attribute.
+//!   (`error-kind`, `error-message`, `source-queue`, `receive-count`, `dead-letter-envelope`): they
+//!   describe the last failure, would mislead once the message is retried, and take SQS's 10
+//!   attribute slots.
+//! - `original-message-id` is kept when present (and shaped like an SQS message id), else set to
+//!   the DLQ messageId: the redrive gets a new messageId, and workers key idempotency on this
+//!   attribute.
 //! - `redrive-count` is one more than before.
+//! - A message whose own attributes leave no room for those two (9 or 10 of its own) goes back
+//!   **enveloped**: its body and attributes inside a [`shared::envelope::Envelope`], with
+//!   `dead-letter-envelope`, `original-message-id` and `redrive-count` outside. The workers open
+//!   the envelope (`shared::Record`), so they see the message as it was sent.
 //! - FIFO: the message group is kept, and the deduplication id is derived from the original
 //!   message id and the new redrive count, so a resend of the same redrive within SQS's 5-minute
 //!   deduplication window (a run that crashed between send and delete) is dropped by SQS.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use sha2::{Digest, Sha256};
 use shared::attributes;
+use shared::envelope::{self, Envelope};
 
-use crate::letter::Letter;
+use crate::letter::{Letter, to_envelope};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Redriven {
@@ -24,29 +31,15 @@ pub struct Redriven {
     pub attributes: HashMap<String, MessageAttributeValue>,
     pub group_id: Option<String>,
     pub deduplication_id: Option<String>,
+    /// The copy is an envelope (the message's attributes left no room for the redrive ones).
+    pub enveloped: bool,
 }
 
 impl Redriven {
     /// The copy of `letter` for its `redrive_count`-th trip back. `fifo`: the source is a FIFO queue.
     pub fn of(letter: &Letter, redrive_count: u32, fifo: bool) -> Result<Self, String> {
-        let mut kept: HashMap<String, MessageAttributeValue> = letter
-            .attributes
-            .iter()
-            .filter(|(name, _)| !attributes::DEAD_LETTER_ATTRIBUTES.contains(&name.as_str()))
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect();
-        let original = letter.original_message_id().to_owned();
-        kept.insert(attributes::ORIGINAL_MESSAGE_ID.to_owned(), string(&original));
-        kept.insert(attributes::REDRIVE_COUNT.to_owned(), number(redrive_count));
-        if kept.len() > attributes::MAX_MESSAGE_ATTRIBUTES {
-            return Err(format!(
-                "message {}: {} message attributes with {} and {}, over SQS's limit of {}; left in the DLQ",
-                letter.message_id,
-                kept.len(),
-                attributes::ORIGINAL_MESSAGE_ID,
-                attributes::REDRIVE_COUNT,
-                attributes::MAX_MESSAGE_ATTRIBUTES
-            ));
+        if let Some(problem) = &letter.envelope_problem {
+            return Err(problem.clone());
         }
         if fifo && letter.group_id.is_none() {
             return Err(format!(
@@ -54,12 +47,39 @@ impl Redriven {
                 letter.message_id
             ));
         }
+        let own: HashMap<String, MessageAttributeValue> = letter
+            .attributes
+            .iter()
+            .filter(|(name, _)| {
+                !attributes::DEAD_LETTER_ATTRIBUTES.contains(&name.as_str())
+                    && ![attributes::ORIGINAL_MESSAGE_ID, attributes::REDRIVE_COUNT].contains(&name.as_str())
+            })
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        let original = letter.original_message_id().to_owned();
+        let mut outer = HashMap::from([
+            (attributes::ORIGINAL_MESSAGE_ID.to_owned(), string(&original)),
+            (attributes::REDRIVE_COUNT.to_owned(), number(redrive_count)),
+        ]);
+        let enveloped = own.len() + outer.len() > attributes::MAX_MESSAGE_ATTRIBUTES;
+        let body = if enveloped {
+            let inner: BTreeMap<_, _> = own
+                .iter()
+                .map(|(name, value)| (name.clone(), to_envelope(value)))
+                .collect();
+            outer.insert(attributes::DEAD_LETTER_ENVELOPE.to_owned(), number(envelope::VERSION));
+            Envelope::new(&letter.body, inner).to_json()
+        } else {
+            outer.extend(own);
+            letter.body.clone()
+        };
         Ok(Self {
-            body: letter.body.clone(),
-            attributes: kept,
+            body,
+            attributes: outer,
             // Standard queues accept a group id too (fair queues); keeping it keeps the tenant.
             group_id: letter.group_id.clone(),
             deduplication_id: fifo.then(|| deduplication_id(&original, redrive_count)),
+            enveloped,
         })
     }
 
@@ -141,6 +161,7 @@ mod tests {
             attributes,
             group_id: Some("user-1".into()),
             sent_at_ms: None,
+            envelope_problem: None,
         }
     }
 
@@ -156,6 +177,7 @@ mod tests {
         assert_eq!(copy.attributes["blob"], dead_letter().attributes["blob"]);
         assert_eq!(copy.body, r#"{"x":1}"#);
         assert_eq!(copy.deduplication_id, None, "standard queues take no deduplication id");
+        assert!(!copy.enveloped);
     }
 
     #[test]
@@ -174,15 +196,32 @@ mod tests {
     }
 
     #[test]
-    fn refuses_copies_sqs_would_reject() {
+    fn a_message_with_no_room_for_the_redrive_attributes_goes_back_enveloped() {
         let mut crowded = dead_letter();
         for i in 0..8 {
             crowded.attributes.insert(format!("extra-{i}"), attribute("v"));
         }
-        let error = Redriven::of(&crowded, 1, false).unwrap_err();
-        assert!(error.contains("dlq-id") && error.contains("limit of 10"), "{error}");
+        let copy = Redriven::of(&crowded, 1, false).unwrap();
+        assert!(copy.enveloped);
+        let mut names: Vec<&str> = copy.attributes.keys().map(String::as_str).collect();
+        names.sort();
+        assert_eq!(names, ["dead-letter-envelope", "original-message-id", "redrive-count"]);
+        let envelope = Envelope::open(Some("1"), &copy.body).unwrap().unwrap();
+        assert_eq!(envelope.body, r#"{"x":1}"#);
+        assert_eq!(envelope.message_attributes.len(), 10, "trace-id, blob and the 8 extras");
+        assert_eq!(
+            envelope.message_attributes["blob"],
+            to_envelope(&dead_letter().attributes["blob"])
+        );
+    }
+
+    #[test]
+    fn refuses_copies_sqs_would_reject() {
         let mut no_group = dead_letter();
         no_group.group_id = None;
         assert!(Redriven::of(&no_group, 1, true).unwrap_err().contains("MessageGroupId"));
+        let mut broken = dead_letter();
+        broken.envelope_problem = Some("message dlq-id: not an envelope; left in the DLQ".into());
+        assert!(Redriven::of(&broken, 1, false).unwrap_err().contains("not an envelope"));
     }
 }

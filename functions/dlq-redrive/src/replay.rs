@@ -277,6 +277,7 @@ mod tests {
             attributes: HashMap::new(),
             group_id: Some(group.into()),
             sent_at_ms: None,
+            envelope_problem: None,
         };
         let copy = Redriven::of(&letter, 1, true).unwrap();
         (letter, copy)

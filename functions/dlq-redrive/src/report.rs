@@ -105,6 +105,8 @@ impl QueueReport {
 
     /// Records a reason without counting a failed message (e.g. a message that moved but was not deleted).
     pub fn note_failure(&mut self, reason: String) {
+        // Reasons may quote what a message holds (an attribute's value): never an address in clear.
+        let reason = shared::redact::mask_emails_in(&reason).into_owned();
         tracing::warn!(queue = %self.queue, reason = %reason, "message problem");
         if self.failures.len() < MAX_LISTED_FAILURES {
             self.failures.push(reason);
@@ -121,8 +123,9 @@ impl QueueReport {
     }
 
     pub fn error(&mut self, error: impl std::fmt::Display) {
+        let error = shared::redact::mask_emails_in(&error.to_string()).into_owned();
         tracing::error!(queue = %self.queue, error = %error, "SQS call failed");
-        self.errors.push(error.to_string());
+        self.errors.push(error);
     }
 
     /// Nothing needs the operator's attention: no failed message, no copy left behind, no message

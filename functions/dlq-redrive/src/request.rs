@@ -10,6 +10,7 @@ use crate::config::{RedriveConfig, Route};
 use crate::error::RequestError;
 use crate::filter::Filter;
 use crate::queue_address::QueueArn;
+use shared::redact::{describe_value, mask_emails_in};
 
 /// `MaxNumberOfMessagesPerSecond` of StartMessageMoveTask is limited to 500; replay uses the same range.
 pub const MAX_PER_SECOND: u32 = 500;
@@ -87,19 +88,25 @@ impl Request {
     pub fn parse(payload: Value, config: &RedriveConfig) -> Result<Self, RequestError> {
         let raw: RawRequest = match payload {
             Value::Null => RawRequest::default(),
-            Value::Object(_) => {
-                serde_json::from_value(payload).map_err(|e| RequestError::Malformed { message: e.to_string() })?
-            }
+            Value::Object(_) => serde_path_to_error::deserialize(payload).map_err(|e| {
+                let message = match e.path().to_string() {
+                    root if root == "." => e.inner().to_string(),
+                    path => format!("{path}: {}", e.inner()),
+                };
+                RequestError::Malformed {
+                    message: safe(&message),
+                }
+            })?,
             other => {
                 return Err(RequestError::NotAnObject {
-                    found: other.to_string().chars().take(100).collect(),
+                    found: describe_value(&other.to_string()),
                 });
             }
         };
         let routes = match &raw.queue {
             None => config.routes.clone(),
             Some(queue) => vec![config.route(queue).cloned().ok_or_else(|| RequestError::UnknownQueue {
-                queue: queue.clone(),
+                queue: describe_value(queue),
                 configured: config.route_names().into_iter().map(str::to_owned).collect(),
             })?],
         };
@@ -229,6 +236,16 @@ fn move_task(raw: &RawRequest, routes: &[Route], max_per_second: Option<u32>) ->
                     "cancel has no dry run (action status shows the running task); leave dryRun out",
                 ));
             }
+            if raw
+                .task_handle
+                .as_deref()
+                .is_some_and(|handle| handle.trim().is_empty())
+            {
+                return Err(RequestError::Invalid {
+                    field: "taskHandle",
+                    reason: "is empty; leave it out to cancel the DLQ's running task".into(),
+                });
+            }
             if raw.task_handle.is_some() && raw.queue.is_none() {
                 return Err(RequestError::Invalid {
                     field: "taskHandle",
@@ -242,27 +259,45 @@ fn move_task(raw: &RawRequest, routes: &[Route], max_per_second: Option<u32>) ->
     }
 }
 
+/// A move task may only go where the DLQ's messages belong: the route's source queue, or a
+/// destination REDRIVE_ROUTES lists for that DLQ (`moveDestinations`). Moving one queue's dead
+/// letters into another worker's queue would hand it messages it cannot read.
 fn check_destination(destination: &str, raw: &RawRequest, routes: &[Route]) -> Result<String, RequestError> {
     let invalid = |reason: String| RequestError::Invalid {
         field: "destination",
         reason,
     };
-    let arn =
-        QueueArn::parse(destination).map_err(|e| invalid(format!("{e}; StartMessageMoveTask takes a queue ARN")))?;
+    QueueArn::parse(destination)
+        .map_err(|e| invalid(format!("{}; StartMessageMoveTask takes a queue ARN", safe(&e))))?;
     if raw.queue.is_none() {
         return Err(invalid("also name the queue (the DLQ) whose messages go there".into()));
     }
     let route = &routes[0];
-    if arn.is_fifo() != route.is_fifo() {
-        return Err(invalid(format!(
-            "{destination} and the DLQ {} must both be FIFO or both standard",
-            route.dlq_url
-        )));
-    }
     if destination == route.dlq_arn {
         return Err(invalid("the destination is the DLQ itself".into()));
     }
+    if destination != route.source_arn && !route.move_destinations.iter().any(|allowed| allowed == destination) {
+        let also = if route.move_destinations.is_empty() {
+            String::new()
+        } else {
+            format!(" or one of its moveDestinations {:?}", route.move_destinations)
+        };
+        return Err(invalid(format!(
+            "{} is not where the dead letters of {} ({}) may go: only its source {}{also}; \
+             list other destinations for this DLQ in REDRIVE_ROUTES (moveDestinations)",
+            destination, route.name, route.dlq_arn, route.source_arn
+        )));
+    }
     Ok(destination.to_owned())
+}
+
+/// Operator text quoted in an error: addresses masked, at most 300 characters.
+fn safe(text: &str) -> String {
+    let masked = mask_emails_in(text);
+    match masked.char_indices().nth(300) {
+        Some((end, _)) => format!("{}…", &masked[..end]),
+        None => masked.into_owned(),
+    }
 }
 
 fn in_range(field: &'static str, value: u64, min: u64, max: u64) -> Result<u32, RequestError> {

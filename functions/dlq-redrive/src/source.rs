@@ -113,6 +113,7 @@ mod tests {
             attributes: HashMap::new(),
             group_id: None,
             deduplication_id: None,
+            enveloped: false,
         }
     }
 

@@ -90,12 +90,13 @@ async fn start_moves_from_the_dlq_to_its_source_at_the_requested_rate() {
 }
 
 #[tokio::test]
-async fn start_goes_to_a_given_destination_and_leaves_the_rate_to_sqs_when_unset() {
-    let route = mocked::route("ticket", false);
+async fn start_goes_to_a_configured_destination_and_leaves_the_rate_to_sqs_when_unset() {
+    let mut route = mocked::route("ticket", false);
+    let elsewhere = "arn:aws:sqs:us-east-1:123456789012:ticket-quarantine";
+    route.move_destinations = vec![elsewhere.to_owned()];
     let starts = Calls::default();
     let (start, depth) = (start(starts.clone()), mocked::depth());
     let client = mocked::client(&[&start, &depth]);
-    let elsewhere = "arn:aws:sqs:us-east-1:123456789012:ticket-quarantine";
 
     mocked::redrive(client, &[&route])
         .handle(
@@ -106,6 +107,35 @@ async fn start_goes_to_a_given_destination_and_leaves_the_rate_to_sqs_when_unset
         .unwrap();
 
     assert_eq!(starts.all(), [(route.dlq_arn.clone(), elsewhere.to_owned(), None)]);
+}
+
+/// notification-dlq's messages are notifications: moving them into ticket-issue-queue would hand
+/// ticket-processor bodies it cannot read. Refused before any SQS call, naming the allowed queue.
+#[tokio::test]
+async fn a_move_task_across_routes_or_to_an_unlisted_queue_is_refused() {
+    let (ticket, notification) = (mocked::route("ticket", false), mocked::route("notification", false));
+    // A client with no rules panics on any call: the request must fail before one.
+    let redrive = mocked::redrive(mocked::client(&[]), &[&ticket, &notification]);
+    for destination in [
+        ticket.source_arn.as_str(),
+        "arn:aws:sqs:us-east-1:123456789012:anything",
+    ] {
+        let error = redrive
+            .handle(
+                json!({"queue": "notification", "mode": "move-task", "dryRun": false, "destination": destination}),
+                Deadline::NONE,
+            )
+            .await
+            .unwrap_err();
+        let diagnostic = lambda_runtime::Diagnostic::from(error);
+        assert_eq!(diagnostic.error_type, "InvalidRequest");
+        let message = diagnostic.error_message;
+        assert!(
+            message.contains(destination) && message.contains(&notification.source_arn),
+            "names the refused and the allowed queue: {message}"
+        );
+        assert!(message.contains("moveDestinations"), "{message}");
+    }
 }
 
 #[tokio::test]
@@ -162,7 +192,7 @@ async fn status_lists_the_tasks_of_every_dlq_as_sqs_reports_them() {
 }
 
 #[tokio::test]
-async fn cancel_stops_the_named_task_or_finds_the_running_one() {
+async fn cancel_stops_the_named_task_of_the_dlq_or_finds_the_running_one() {
     let route = mocked::route("ticket", false);
     let (lists, cancels) = (Calls::default(), Calls::default());
     let tasks = vec![task("COMPLETED", None, 100), task("RUNNING", Some("h-running"), 7)];
@@ -172,13 +202,17 @@ async fn cancel_stops_the_named_task_or_finds_the_running_one() {
 
     let named = redrive
         .handle(
-            json!({"queue": "ticket", "action": "cancel", "taskHandle": "h-named"}),
+            json!({"queue": "ticket", "action": "cancel", "taskHandle": "h-running"}),
             Deadline::NONE,
         )
         .await
         .unwrap();
-    assert_eq!(cancels.all(), ["h-named"]);
-    assert!(lists.all().is_empty(), "a named task needs no lookup");
+    assert_eq!(cancels.all(), ["h-running"]);
+    assert_eq!(
+        lists.all(),
+        [route.dlq_arn.as_str()],
+        "the handle is checked against the DLQ's tasks"
+    );
     let json = serde_json::to_value(&named).unwrap();
     assert_eq!(
         json["queues"][0]["moveTask"]["cancelled"]["approximateNumberOfMessagesMoved"],
@@ -189,8 +223,41 @@ async fn cancel_stops_the_named_task_or_finds_the_running_one() {
         .handle(json!({"queue": "ticket", "action": "cancel"}), Deadline::NONE)
         .await
         .unwrap();
-    assert_eq!(lists.all(), [route.dlq_arn.as_str()]);
-    assert_eq!(cancels.all(), ["h-named", "h-running"]);
+    assert_eq!(cancels.all(), ["h-running", "h-running"]);
+}
+
+/// SQS cancels any task by its handle alone: a handle that the named DLQ's listing does not show
+/// (another queue's task, a typo) is refused and nothing is cancelled.
+#[tokio::test]
+async fn a_task_handle_that_is_not_the_dlqs_is_refused() {
+    let route = mocked::route("ticket", false);
+    let cancels = Calls::default();
+    let (list, cancel, depth) = (
+        list(vec![task("RUNNING", Some("h-running"), 7)], Calls::default()),
+        cancel(cancels.clone()),
+        mocked::depth(),
+    );
+    let client = mocked::client(&[&list, &cancel, &depth]);
+
+    let report = mocked::redrive(client, &[&route])
+        .handle(
+            json!({"queue": "ticket", "action": "cancel", "taskHandle": "h-of-notification-dlq"}),
+            Deadline::NONE,
+        )
+        .await
+        .unwrap();
+
+    assert!(cancels.all().is_empty(), "nothing cancelled");
+    assert!(!report.ok);
+    let error = &report.queues[0].errors[0];
+    assert!(
+        error.starts_with("CancelMessageMoveTask on arn:aws:sqs:us-east-1:123456789012:ticket-dlq failed: refused"),
+        "{error}"
+    );
+    assert!(
+        error.contains("h-of-notification-dlq") && error.contains("h-running"),
+        "{error}"
+    );
 }
 
 #[tokio::test]

@@ -85,6 +85,48 @@ fn unknown_fields_and_wrong_types_are_refused_naming_the_field() {
     assert!(error(json!(["ticket"])).contains("JSON object"));
 }
 
+/// Every bad value an operator may type: refused naming the field, and quoted (when at all)
+/// masked, escaped and cut, so a 10 KB value or an address never lands whole in the error.
+#[test]
+fn bad_values_are_refused_clearly_without_echoing_them_whole() {
+    let empty = error(json!({"queue": ""}));
+    assert!(
+        empty.contains(r#"queue "" (0 characters) is not a configured DLQ"#),
+        "{empty}"
+    );
+    let huge = error(json!({"queue": "x".repeat(10 * 1024)}));
+    assert!(huge.len() < 400 && huge.contains("10240 characters"), "{huge}");
+    let address = error(json!({"queue": "kim.lee@example.com"}));
+    assert!(
+        address.contains("k***@example.com") && !address.contains("kim.lee"),
+        "{address}"
+    );
+    let control = error(json!({"queue": "김\u{0}"}));
+    assert!(control.contains(r#""김\0""#), "{control}");
+    let unknown_field = error(json!({"kim.lee@example.com": 1}));
+    assert!(
+        unknown_field.contains("k***@example.com") && !unknown_field.contains("kim.lee"),
+        "{unknown_field}"
+    );
+    let not_an_object = error(json!("kim.lee@example.com"));
+    assert!(
+        not_an_object.contains("JSON object") && !not_an_object.contains("kim.lee"),
+        "{not_an_object}"
+    );
+    assert!(error(json!({"queue": 5})).contains("invalid type"));
+    assert!(error(json!({"maxPerSecond": "5"})).contains("invalid type"));
+    assert!(error(json!({"filter": {"errorKind": 5}})).contains("filter"));
+    let handle = error(json!({"queue": "ticket", "action": "cancel", "taskHandle": ""}));
+    assert!(handle.contains("taskHandle") && handle.contains("empty"), "{handle}");
+    let destination = error(json!({"queue": "ticket", "mode": "move-task", "destination": ""}));
+    assert!(
+        destination.contains("destination") && destination.contains("ARN"),
+        "{destination}"
+    );
+    let huge_destination = error(json!({"queue": "ticket", "mode": "move-task", "destination": "y".repeat(10 * 1024)}));
+    assert!(huge_destination.len() < 500, "{huge_destination}");
+}
+
 #[test]
 fn limits_are_range_checked() {
     assert!(error(json!({"maxPerSecond": 0})).contains("maxPerSecond is 0, must be between 1 and 500"));
@@ -129,7 +171,7 @@ fn move_task_requests_are_checked() {
     let not_arn = error(json!({"mode": "move-task", "queue": "ticket", "destination": "https://sqs/1/q"}));
     assert!(not_arn.contains("destination") && not_arn.contains("ARN"), "{not_arn}");
     let fifo = "arn:aws:sqs:us-east-1:123456789012:elsewhere.fifo";
-    assert!(error(json!({"mode": "move-task", "queue": "ticket", "destination": fifo})).contains("both be FIFO"));
+    assert!(error(json!({"mode": "move-task", "queue": "ticket", "destination": fifo})).contains("moveDestinations"));
     assert!(error(json!({"mode": "move-task", "destination": fifo})).contains("also name the queue"));
 }
 

@@ -20,7 +20,7 @@ use crate::config::SenderConfig;
 use crate::email::{EmailSender, SesEmailSender};
 use crate::plan::Plan;
 use crate::push::{PushSender, SnsPushSender};
-use shared::redact::mask_email;
+use shared::redact::{mask_email, mask_emails_in};
 
 /// A whole SNS or SES call with the SDK's retries; a hang becomes a retryable record failure well
 /// before a typical function timeout instead of a killed invocation. There is no shorter
@@ -84,7 +84,8 @@ impl NotificationSender {
             &record,
             notification_id,
             Channel::Push,
-            plan.push.target.to_string(),
+            // A device endpoint comes from the message: whatever it holds, no address in clear.
+            mask_emails_in(&plan.push.target.to_string()).into_owned(),
             || self.push.publish(&plan.push),
         );
         let email = async {

@@ -6,7 +6,7 @@
 //! - [`push`], [`email`]: the SNS and SESv2 calls behind small traits tests can wrap;
 //! - [`classify`]: which service errors are rejections, misconfiguration or transient;
 //! - [`channels`]: what a step stores and how channel results decide the record's;
-//! - [`handler`]: the record handler; [`mask`]: email addresses as logs show them.
+//! - [`handler`]: the record handler (addresses are masked with `shared::redact`).
 
 pub mod channels;
 pub mod classify;
@@ -17,6 +17,8 @@ pub mod plan;
 pub mod push;
 pub mod templates;
 
+use shared::aws_calls::{AwsCall, Target};
+
 pub use config::SenderConfig;
 pub use handler::NotificationSender;
 
@@ -25,4 +27,23 @@ pub const ENV_VARS: &[&str] = &[
     config::env::PUSH_TOPIC_ARN,
     config::env::EMAIL_SENDER,
     config::env::SES_CONFIGURATION_SET,
+];
+
+/// The AWS calls this crate makes (besides `shared::worker::AWS_CALLS`); `tests/template` derives
+/// the role's grants from them. A push goes to the topic, or to the device endpoint the message
+/// names (`push.rs`); an email is sent as `EMAIL_SENDER`, through `SES_CONFIGURATION_SET` when set
+/// (`email.rs`).
+pub const AWS_CALLS: &[AwsCall] = &[
+    AwsCall::new("publish", &["sns:Publish"], Target::Env(config::env::PUSH_TOPIC_ARN)),
+    AwsCall::new("publish", &["sns:Publish"], Target::PushEndpoints),
+    AwsCall::new(
+        "send_email",
+        &["ses:SendEmail"],
+        Target::SesIdentityOf(config::env::EMAIL_SENDER),
+    ),
+    AwsCall::new(
+        "send_email",
+        &["ses:SendEmail"],
+        Target::SesConfigurationSet(config::env::SES_CONFIGURATION_SET),
+    ),
 ];

@@ -1,27 +1,33 @@
 //! From an SQS record to what to send: the parsed, checked notification, its push and its email.
 
-use messages::{Notification, NotificationKind, is_valid_id};
+use messages::{ID_RULE, Notification, NotificationKind, describe_value, is_valid_id};
 use shared::{Record, RecordError};
 
 use crate::email::Email;
 use crate::push::{Push, PushTarget};
 use crate::templates::{self, Language, Values};
-use shared::redact::mask_emails_in;
 
 /// Longest accepted notificationId, in bytes: it becomes part of DynamoDB keys (2,048 bytes at
 /// most) and ticket-processor's ids are far shorter (`ticket-issued#<id of at most 128>`).
 const MAX_NOTIFICATION_ID_BYTES: usize = 512;
 
-/// Why a record is not a notification this function can send. Both are permanent.
+/// A notification is well under 1 KiB (ids, a contact, a locale); anything over this is not one,
+/// and is refused before parsing so a huge body costs no JSON work.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Why a record is not a notification this function can send. All are permanent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidNotification {
+    #[error("message {message_id}: body is {size} bytes, over the {MAX_BODY_BYTES}-byte limit of a notification")]
+    TooLarge { message_id: String, size: usize },
     #[error("message {message_id}: body is not a notification: {reason}")]
     Malformed { message_id: String, reason: String },
-    #[error("message {message_id}, notification {notification_id:?}: field {field} {reason}")]
+    #[error("message {message_id}, notification {notification_id}: field {field} {reason}")]
     InvalidField {
         message_id: String,
+        /// The notificationId as [`describe_value`] shows it (it may be what is invalid).
         notification_id: String,
-        field: &'static str,
+        field: String,
         reason: String,
     },
 }
@@ -29,6 +35,7 @@ pub enum InvalidNotification {
 impl From<InvalidNotification> for RecordError {
     fn from(error: InvalidNotification) -> Self {
         let kind = match error {
+            InvalidNotification::TooLarge { .. } => "body-too-large",
             InvalidNotification::Malformed { .. } => "malformed-body",
             InvalidNotification::InvalidField { .. } => "invalid-field",
         };
@@ -50,12 +57,27 @@ impl Plan {
     /// Parses and checks the record's body. The push goes to the device endpoint when the
     /// message names one, else to `push_topic_arn`.
     pub fn from_record(record: &Record, push_topic_arn: &str) -> Result<Self, InvalidNotification> {
-        let notification: Notification =
-            serde_json::from_str(record.body()).map_err(|e| InvalidNotification::Malformed {
-                message_id: record.message_id().to_owned(),
-                // serde quotes offending values, and a misplaced address is still an address.
-                reason: mask_emails_in(&e.to_string()).into_owned(),
-            })?;
+        let message_id = record.message_id();
+        let body = record.body();
+        if body.len() > MAX_BODY_BYTES {
+            return Err(InvalidNotification::TooLarge {
+                message_id: message_id.to_owned(),
+                size: body.len(),
+            });
+        }
+        // Errors name the field (a missing or unknown `kind`, …); none quotes an address in clear.
+        let notification = Notification::parse(body).map_err(|invalid| match invalid.field {
+            Some(field) => InvalidNotification::InvalidField {
+                message_id: message_id.to_owned(),
+                notification_id: "(unread)".to_owned(),
+                field,
+                reason: invalid.reason,
+            },
+            None => InvalidNotification::Malformed {
+                message_id: message_id.to_owned(),
+                reason: invalid.reason,
+            },
+        })?;
         check(record.message_id(), &notification)?;
 
         let language = Language::from_locale(notification.locale.as_deref());
@@ -95,29 +117,34 @@ impl Plan {
 }
 
 fn check(message_id: &str, notification: &Notification) -> Result<(), InvalidNotification> {
-    let invalid = |field: &'static str, reason: String| InvalidNotification::InvalidField {
+    let invalid = |field: &str, reason: String| InvalidNotification::InvalidField {
         message_id: message_id.to_owned(),
-        notification_id: notification.notification_id.clone(),
-        field,
+        notification_id: describe_value(&notification.notification_id),
+        field: field.to_owned(),
         reason,
     };
     let id = &notification.notification_id;
     if id.trim().is_empty() || id.len() > MAX_NOTIFICATION_ID_BYTES || id.chars().any(char::is_control) {
         return Err(invalid(
             "notificationId",
-            format!("must be 1-{MAX_NOTIFICATION_ID_BYTES} bytes without control characters"),
+            format!(
+                "must be 1-{MAX_NOTIFICATION_ID_BYTES} bytes without control characters, got {} bytes",
+                id.len()
+            ),
         ));
     }
-    const ID_RULE: &str = "must be 1-128 characters of [A-Za-z0-9._:-]";
     for (field, value) in [("eventId", &notification.event_id), ("userId", &notification.user_id)] {
         if !is_valid_id(value) {
-            return Err(invalid(field, ID_RULE.to_owned()));
+            return Err(invalid(field, format!("{ID_RULE}, got {}", describe_value(value))));
         }
     }
     match (notification.kind, notification.ticket_id.as_deref()) {
         // The ticket email exists to hand over the ticket id.
         (NotificationKind::TicketIssued, None) => Err(invalid("ticketId", "is required for ticket-issued".to_owned())),
-        (_, Some(ticket_id)) if !is_valid_id(ticket_id) => Err(invalid("ticketId", ID_RULE.to_owned())),
+        (_, Some(ticket_id)) if !is_valid_id(ticket_id) => Err(invalid(
+            "ticketId",
+            format!("{ID_RULE}, got {}", describe_value(ticket_id)),
+        )),
         _ => Ok(()),
     }
 }
@@ -198,7 +225,7 @@ mod tests {
         ] {
             let error = plan(body).unwrap_err();
             assert!(
-                matches!(&error, InvalidNotification::InvalidField { field: f, .. } if *f == field),
+                matches!(&error, InvalidNotification::InvalidField { field: f, .. } if f == field),
                 "{body}: {error}"
             );
             let record_error = RecordError::from(error);

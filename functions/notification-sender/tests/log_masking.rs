@@ -27,7 +27,7 @@ async fn logs_show_addresses_only_masked() {
 
     let logs = CapturedLogs::new();
     let _subscriber = logs.install();
-    // 1: the email fails transiently (injected); the misplaced address fails to parse.
+    // 1: the email fails transiently (injected); the misplaced address is an invalid `contact`.
     let first = fixture
         .run(
             &sender,
@@ -39,7 +39,7 @@ async fn logs_show_addresses_only_masked() {
     drop(_subscriber);
 
     assert!(matches!(first.status("m-1"), Some(RecordStatus::Failed(e)) if e.kind() == "email-unavailable"));
-    assert!(matches!(first.status("m-bad"), Some(RecordStatus::DeadLettered(e)) if e.kind() == "malformed-body"));
+    assert!(matches!(first.status("m-bad"), Some(RecordStatus::DeadLettered(e)) if e.kind() == "invalid-field"));
     assert_eq!(retry.status("m-1"), Some(&RecordStatus::Processed));
     let text = logs.text();
     for clear in [recipient, "lee.jiwoo@example.org", fixture.sender.as_str()] {

@@ -22,6 +22,8 @@ pub mod request;
 pub mod schema;
 pub mod tickets;
 
+use shared::aws_calls::{AwsCall, Target};
+
 pub use config::TicketConfig;
 pub use handler::{Processed, TicketOutcome, TicketProcessor};
 pub use notify::NotificationQueue;
@@ -29,3 +31,30 @@ pub use tickets::{ContentionRetry, Issuance, IssueError, Ticket, TicketTable};
 
 /// Environment variables this function reads (besides `shared::worker::env::ALL`).
 pub const ENV_VARS: &[&str] = &[config::env::TICKETS_TABLE_NAME, config::env::NOTIFICATION_QUEUE_URL];
+
+/// The AWS calls this crate makes (besides `shared::worker::AWS_CALLS`); `tests/template` derives
+/// the role's grants from them. TransactWriteItems (`tickets.rs`) is authorised per item: a Put
+/// and an Update, no ConditionCheck.
+pub const AWS_CALLS: &[AwsCall] = &[
+    AwsCall::new(
+        "transact_write_items",
+        &["dynamodb:PutItem", "dynamodb:UpdateItem"],
+        Target::Env(config::env::TICKETS_TABLE_NAME),
+    ),
+    AwsCall::new(
+        "get_item",
+        &["dynamodb:GetItem"],
+        Target::Env(config::env::TICKETS_TABLE_NAME),
+    ),
+    // The sold-out snapshot (`tickets/sold_out.rs`): its Gets are authorised as GetItem.
+    AwsCall::new(
+        "transact_get_items",
+        &["dynamodb:GetItem"],
+        Target::Env(config::env::TICKETS_TABLE_NAME),
+    ),
+    AwsCall::new(
+        "send_message",
+        &["sqs:SendMessage"],
+        Target::Env(config::env::NOTIFICATION_QUEUE_URL),
+    ),
+];

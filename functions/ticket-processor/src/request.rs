@@ -8,26 +8,21 @@ use shared::{Record, RecordError};
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The record's ticket request. Every failure is permanent (the body will never change): kind
-/// `body-too-large`, `invalid-field` (the message names the field) or `malformed-body`.
+/// `body-too-large`, `invalid-field` (the message names the field: missing, of the wrong type or
+/// breaking the id rule) or `malformed-body` (empty, not JSON, not a JSON object). No message
+/// quotes an email address in clear.
 pub fn parse(record: &Record) -> Result<TicketRequest, RecordError> {
-    let body = record.body();
-    let message_id = record.message_id();
-    if body.len() > MAX_BODY_BYTES {
-        return Err(RecordError::permanent(
-            "body-too-large",
-            format!(
-                "message {message_id}: body is {} bytes, over the {MAX_BODY_BYTES}-byte limit of a ticket request",
-                body.len()
-            ),
-        ));
-    }
+    let body = record.body_within(MAX_BODY_BYTES, "ticket request")?;
     TicketRequest::parse(body).map_err(|invalid| {
         let kind = if invalid.field.is_some() {
             "invalid-field"
         } else {
             "malformed-body"
         };
-        RecordError::permanent(kind, format!("message {message_id}: invalid ticket request: {invalid}"))
+        RecordError::permanent(
+            kind,
+            format!("message {}: invalid ticket request: {invalid}", record.message_id()),
+        )
     })
 }
 
@@ -51,6 +46,13 @@ mod tests {
     fn each_kind_of_invalid_body_is_permanent_and_says_why() {
         for (body, kind, mentions) in [
             ("not json", "malformed-body", "not a valid ticket request"),
+            ("", "malformed-body", "empty"),
+            ("[]", "malformed-body", "must be a JSON object"),
+            (
+                r#"{"eventId":5,"userId":"u"}"#,
+                "invalid-field",
+                "eventId: invalid type",
+            ),
             (r#"{"eventId":"e-1"}"#, "invalid-field", "userId"),
             (
                 r#"{"eventId":"e-1","userId":"has space"}"#,

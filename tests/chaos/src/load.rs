@@ -41,6 +41,9 @@ pub struct Poison {
     pub queue: PoisonQueue,
     pub body: String,
     pub expected_kind: &'static str,
+    /// The email address in the body, if any: it must never show in clear in a log or a dead
+    /// letter's reason.
+    pub address: Option<String>,
 }
 
 /// One message of the load, in sending order.
@@ -124,42 +127,48 @@ impl LoadPlan {
             })
             .collect();
 
+        // Poison of every kind, two with an address in the wrong place (the error quotes the
+        // value it refuses: the address must come out masked), one with a contact (kept in the
+        // dead letter's body for its redrive, never in its reason).
         let mut poison_list = Vec::new();
         for k in 0..poison {
-            let (body, expected_kind) = match k % 3 {
-                0 => (format!("not json {{ poison {k}"), "malformed-body"),
-                1 => (
-                    json!({"eventId": format!("evt {k}"), "userId": format!("user/{k}")}).to_string(),
-                    "invalid-field",
-                ),
-                _ => (
-                    json!({"eventId": format!("no-such-event-{k}"), "userId": format!("user-{k}"),
-                           "contact": {"email": format!("poison-{k}@example.com")}})
-                    .to_string(),
-                    "unknown-event",
-                ),
+            let (body, expected_kind, address) = match k % 3 {
+                0 => (format!("not json {{ poison {k}"), "malformed-body", None),
+                1 => {
+                    let address = format!("poison-{k}＠example.com");
+                    let body = json!({"eventId": format!("evt-{k:03}"), "userId": address}).to_string();
+                    (body, "invalid-field", Some(address))
+                }
+                _ => {
+                    let address = format!("poison-{k}@example.com");
+                    let body = json!({"eventId": format!("no-such-event-{k}"), "userId": format!("user-{k}"),
+                                      "contact": {"email": address}})
+                    .to_string();
+                    (body, "unknown-event", Some(address))
+                }
             };
             poison_list.push(Poison {
                 queue: PoisonQueue::TicketIssue,
                 body,
                 expected_kind,
+                address,
             });
         }
         for k in 0..poison.div_ceil(3) {
-            let (body, expected_kind) = if k % 2 == 0 {
-                (format!("not a notification {k}"), "malformed-body")
+            let (body, expected_kind, address) = if k % 2 == 0 {
+                (format!("not a notification {k}"), "malformed-body", None)
             } else {
-                (
-                    json!({"notificationId": format!("poison-{k}"), "kind": "sold-out",
-                           "eventId": "evt-000", "userId": format!("user {k}")})
-                    .to_string(),
-                    "invalid-field",
-                )
+                let address = format!("\"poison notice {k}\"@example.com");
+                let body = json!({"notificationId": format!("poison-{k}"), "kind": "sold-out",
+                                  "eventId": "evt-000", "userId": format!("user-{k}"), "contact": address})
+                .to_string();
+                (body, "invalid-field", Some(address))
             };
             poison_list.push(Poison {
                 queue: PoisonQueue::Notification,
                 body,
                 expected_kind,
+                address,
             });
         }
 
@@ -203,6 +212,15 @@ impl LoadPlan {
 
     pub fn capacity(&self) -> u64 {
         self.events.iter().map(|e| e.capacity).sum()
+    }
+
+    /// Every email address the load carries: the requests' contacts and the poison's.
+    pub fn addresses(&self) -> Vec<String> {
+        self.requests
+            .iter()
+            .map(|request| request.email.clone())
+            .chain(self.poison.iter().filter_map(|p| p.address.clone()))
+            .collect()
     }
 }
 
@@ -343,6 +361,16 @@ mod tests {
         }
         assert!(kinds.contains(&(PoisonQueue::Notification, "malformed-body")));
         assert!(kinds.contains(&(PoisonQueue::Notification, "invalid-field")));
+        let misplaced = plan
+            .poison
+            .iter()
+            .filter(|p| p.expected_kind == "invalid-field" && p.address.is_some())
+            .count();
+        assert!(misplaced >= 2, "addresses in the wrong place on both queues");
+        assert_eq!(
+            plan.addresses().len(),
+            1_000 + plan.poison.iter().filter(|p| p.address.is_some()).count()
+        );
         assert_eq!(plan.sequence.len(), 1_000 + duplicates + plan.poison.len());
         for request in &plan.requests {
             let parsed = messages::TicketRequest::parse(&request.body).unwrap();

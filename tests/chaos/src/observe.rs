@@ -77,6 +77,8 @@ pub struct DeadLetterState {
     /// it after maxReceiveCount receives (retries exhausted).
     pub error_kind: Option<String>,
     pub original_message_id: Option<String>,
+    /// Every String (and Number) attribute, for the personal-data scan.
+    pub attributes: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -323,6 +325,12 @@ async fn read_dead_letters(
                 body: message.body().unwrap_or_default().to_owned(),
                 error_kind: attribute(shared::attributes::ERROR_KIND),
                 original_message_id: attribute(shared::attributes::ORIGINAL_MESSAGE_ID),
+                attributes: message
+                    .message_attributes()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(name, value)| value.string_value().map(|v| (name.clone(), v.to_owned())))
+                    .collect(),
             });
         }
     }

@@ -24,6 +24,8 @@ pub struct FunctionFigures {
 pub struct RedriveRound {
     pub moved: u64,
     pub summary: String,
+    /// dlq-redrive's whole answer, for the personal-data scan.
+    pub report: String,
 }
 
 #[derive(Debug, Clone, Default)]

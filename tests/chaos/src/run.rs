@@ -22,7 +22,7 @@ use moto_harness::MotoServer;
 use serde_json::{Value, json};
 
 use crate::duplicates::DuplicatingInvoker;
-use crate::invariants::{Expectations, Verdict, check, kills_in_flight, sends_agree};
+use crate::invariants::{Expectations, Verdict, check, kills_in_flight, personal_data, sends_agree};
 use crate::load::{LoadPlan, Queues, send};
 use crate::observe::{QueueRole, Sources, observe, queue_state};
 use crate::params::Params;
@@ -283,6 +283,9 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         &observed,
     );
     verdict.checks.push(sends_agree(&sends, moto_sends.as_ref()));
+    verdict
+        .checks
+        .push(scan_personal_data(&plan, &params.log_dir, &observed, &rounds)?);
 
     let mut functions = BTreeMap::new();
     for (binary, _, invoker, pool) in &mappings {
@@ -313,6 +316,39 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         log_dir: params.log_dir.display().to_string(),
     };
     Ok((figures, verdict))
+}
+
+/// Every address of the load, searched in the workers' logs, the dead letters' attributes and
+/// dlq-redrive's reports (`moto_harness::personal_data`).
+fn scan_personal_data(
+    plan: &LoadPlan,
+    log_dir: &Path,
+    observed: &crate::observe::Observed,
+    rounds: &[RedriveRound],
+) -> Result<crate::invariants::Check, RunError> {
+    use moto_harness::personal_data::{Scanner, log_files};
+    let scanner = Scanner::new(plan.addresses());
+    let logs = log_files(log_dir).map_err(setup("log directory"))?;
+    let mut found = scanner.scan_files(&logs).map_err(setup("reading the logs"))?;
+    let mut attributes = 0;
+    for letter in &observed.dead_letters {
+        for (name, value) in &letter.attributes {
+            attributes += 1;
+            let source = format!("{} message {} attribute {name}", letter.queue.name(), letter.message_id);
+            found.extend(scanner.scan(&source, value));
+        }
+    }
+    for (index, round) in rounds.iter().enumerate() {
+        found.extend(scanner.scan(&format!("dlq-redrive report {}", index + 1), &round.report));
+    }
+    let searched = format!(
+        "{} addresses searched in {} log files, {attributes} attributes of {} dead letters and {} reports",
+        scanner.len(),
+        logs.len(),
+        observed.dead_letters.len(),
+        rounds.len()
+    );
+    Ok(personal_data(&found, searched))
 }
 
 /// Progress on stderr, so a long run shows where it is.
@@ -352,11 +388,13 @@ async fn settle(
 
 async fn redrive_round(redrive: &WorkerPool) -> RedriveRound {
     let invocation = redrive.invoke_payload(REDRIVE_REQUEST.as_bytes().to_vec()).await;
+    let text = String::from_utf8_lossy(&invocation.payload).into_owned();
     let report: Value = serde_json::from_slice(&invocation.payload).unwrap_or(Value::Null);
     if invocation.function_error.is_some() || report.is_null() {
         return RedriveRound {
             moved: 0,
-            summary: format!("failed: {}", String::from_utf8_lossy(&invocation.payload)),
+            summary: format!("failed: {text}"),
+            report: text,
         };
     }
     let queues = report["queues"].as_array().cloned().unwrap_or_default();
@@ -373,5 +411,6 @@ async fn redrive_round(redrive: &WorkerPool) -> RedriveRound {
     RedriveRound {
         moved,
         summary: format!("ok={} {summary}", report["ok"]),
+        report: text,
     }
 }

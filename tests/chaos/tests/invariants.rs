@@ -70,6 +70,7 @@ fn consistent(plan: &LoadPlan) -> Observed {
     }
     for (i, poison) in plan.poison.iter().enumerate() {
         observed.dead_letters.push(DeadLetterState {
+            attributes: Default::default(),
             queue: match poison.queue {
                 PoisonQueue::TicketIssue => QueueRole::TicketIssueDlq,
                 PoisonQueue::Notification => QueueRole::NotificationDlq,
@@ -196,6 +197,7 @@ fn a_poison_message_missing_or_with_another_reason_is_reported() {
 fn a_dead_letter_without_a_reason_or_not_from_the_load_is_reported() {
     assert_breaks("dead-letters-have-a-reason", |plan, observed| {
         observed.dead_letters.push(DeadLetterState {
+            attributes: Default::default(),
             queue: QueueRole::TicketIssueDlq,
             message_id: "exhausted".to_owned(),
             body: plan.requests[0].body.clone(),
@@ -359,4 +361,31 @@ fn the_proxys_sends_must_be_motos_sends() {
     assert!(!sends_agree(&tap, Some(&moto)).passed());
     let skipped = sends_agree(&tap, None);
     assert!(skipped.passed() && !skipped.notes.is_empty());
+}
+
+/// The personal-data invariant fails on a planted address in a log line or a dead letter's
+/// reason, and holds on the masked forms.
+#[test]
+fn an_address_in_clear_in_a_log_or_a_dead_letter_is_reported() {
+    use moto_harness::personal_data::Scanner;
+    let plan = plan();
+    let scanner = Scanner::new(plan.addresses());
+    let address = plan.requests[0].email.clone();
+    let masked = format!("{}***@example.com", &address[..1]);
+    let clean = scanner.scan("ticket-processor.log", &format!("{{\"email\":\"{masked}\"}}"));
+    assert!(chaos::invariants::personal_data(&clean, "searched".into()).passed());
+
+    let planted = [
+        scanner.scan("ticket-processor.log", &format!("{{\"error\":\"got {address}\"}}")),
+        scanner.scan("dlq error-message", &address.replace('@', "＠")),
+    ]
+    .concat();
+    let check = chaos::invariants::personal_data(&planted, "searched".into());
+    assert!(!check.passed());
+    assert_eq!(check.violations.len(), 2, "{:?}", check.violations);
+    assert!(
+        check.violations[0].contains("ticket-processor.log"),
+        "{:?}",
+        check.violations
+    );
 }

@@ -10,7 +10,11 @@
 //! [`MotoServer::shared`] is one server per test binary (tests must use unique resource names,
 //! see [`unique_name`]); [`MotoServer::start`] is a private one, for tests that reset it or read
 //! global state such as `/moto-api/data.json`.
+//!
+//! [`personal_data`] is the scanner the demo and the chaos run use to prove no email address is
+//! left in clear in logs, dead letters and reports.
 
+pub mod personal_data;
 pub mod sqs;
 
 use std::io::{BufRead, BufReader, Read, Write};

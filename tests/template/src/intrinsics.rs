@@ -263,13 +263,27 @@ impl<'a> Evaluator<'a> {
         if PSEUDO_PARAMETERS.contains(&target) {
             return Ok(Some(Value::String(format!("{{{{{target}}}}}"))));
         }
-        if self.template.parameter(target).is_some() {
-            return self
+        if let Some(parameter) = self.template.parameter(target) {
+            let value = self
                 .scenario
                 .parameters
                 .get(target)
-                .map(|v| Some(Value::String(v.clone())))
-                .ok_or_else(|| EvalError::NoParameterValue(target.to_owned()));
+                .ok_or_else(|| EvalError::NoParameterValue(target.to_owned()))?;
+            // A list parameter's Ref is a list (of one empty string when the value is empty).
+            let is_list = parameter
+                .get("Type")
+                .and_then(Node::as_str)
+                .is_some_and(|kind| kind == "CommaDelimitedList" || kind.starts_with("List<"));
+            return Ok(Some(if is_list {
+                Value::Array(
+                    value
+                        .split(',')
+                        .map(|item| Value::String(item.trim().to_owned()))
+                        .collect(),
+                )
+            } else {
+                Value::String(value.clone())
+            }));
         }
         if self.template.resource(target).is_some() {
             return Ok(Some(Value::String(format!("{{{{Ref:{target}}}}}"))));
@@ -408,6 +422,7 @@ Parameters:
   Fifo: {Type: String, Default: "false", AllowedValues: ["true", "false"]}
   Email: {Type: String}
   Optional: {Type: String, Default: ""}
+  Names: {Type: CommaDelimitedList, Default: "a, b"}
 Conditions:
   IsFifo: !Equals [!Ref Fifo, "true"]
   HasOptional: !Not [!Equals [!Ref Optional, ""]]
@@ -423,6 +438,7 @@ Resources:
       Domain: !Select [1, !Split ["@", !Ref Email]]
       Arn: !Sub "${Queue.Arn} ${Queue} ${!Literal}"
       Joined: !Join [",", [a, !Ref Email]]
+      Listed: !Join ["+", !Ref Names]
 "#;
 
     fn evaluate(scenario: &Scenario, property: &str) -> Option<Value> {
@@ -475,6 +491,11 @@ Resources:
             Some(Value::String("{{GetAtt:Queue.Arn}} {{Ref:Queue}} ${Literal}".into()))
         );
         assert_eq!(evaluate(fifo, "Joined"), Some(Value::String("a,a@example.com".into())));
+        assert_eq!(
+            evaluate(fifo, "Listed"),
+            Some(Value::String("a+b".into())),
+            "a list parameter is a list"
+        );
     }
 
     #[test]

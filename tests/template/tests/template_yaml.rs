@@ -1,13 +1,15 @@
 //! template.yaml against every check. The environment variables come from the function crates
 //! themselves, so a variable added to the code fails here until the template sets it; the
-//! expected IAM grants are the calls each function makes.
+//! expected IAM grants come from the AWS calls each crate declares (`AWS_CALLS`), and each
+//! crate's sources are read to prove it declares every call it makes.
 //!
 //! The mutation tests break the real template in one place each and expect the check that
 //! guards it to say so: a check that cannot fail proves nothing.
 
+use shared::aws_calls::{AwsCall, Target};
 use template_checks::checks::{
     dead_letter_queues, dead_letter_routes, deploy_docs, encryption, environment, event_sources, iam, permissions,
-    samconfig, scaling, suppressions, visibility_timeout,
+    samconfig, scaling, source_calls, suppressions, visibility_timeout,
 };
 use template_checks::{Finding, Scenario, Template, report};
 
@@ -15,11 +17,21 @@ const TEMPLATE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../template
 
 /// A value for the parameter without a default, and alternatives to the empty defaults of the
 /// optional ones, so that both branches of their conditions are checked.
-const SAMPLES: [(&str, &str); 3] = [
+const SAMPLES: [(&str, &str); 4] = [
     ("SenderEmail", "tickets@example.com"),
     ("SesConfigurationSet", "waiting-room"),
     ("AlarmEmail", "ops@example.com"),
+    (
+        PUSH_APPLICATIONS,
+        "arn:aws:sns:us-east-1:123456789012:app/GCM/ticketing-android,arn:aws:sns:us-east-1:123456789012:app/APNS/ticketing-ios",
+    ),
 ];
+
+/// The parameter listing the platform applications whose device endpoints may get pushes.
+const PUSH_APPLICATIONS: &str = "PushPlatformApplicationArns";
+const CONTEXT: permissions::Context<'static> = permissions::Context {
+    push_applications_parameter: PUSH_APPLICATIONS,
+};
 
 const REDRIVE_ROUTES: &str = "REDRIVE_ROUTES";
 
@@ -57,87 +69,29 @@ fn environment_contract() -> Vec<(&'static str, Vec<&'static str>)> {
     ]
 }
 
-const ARN_PREFIX: &str = "arn:{{AWS::Partition}}";
-
-/// The calls each function makes, as (action, resource) grants.
-fn permission_contract() -> Vec<(&'static str, Vec<(String, String)>)> {
-    let grant = |action: &str, resource: &str| (action.to_owned(), resource.to_owned());
-    let get_att = |id: &str| format!("{{{{GetAtt:{id}.Arn}}}}");
-    let logs = |log_group: &str| {
-        vec![
-            grant("logs:CreateLogStream", &get_att(log_group)),
-            grant("logs:PutLogEvents", &get_att(log_group)),
-        ]
-    };
-    // ChangeMessageVisibility: shared's retry delay, on the worker's own source queue only.
-    let consume = |queue: &str| {
-        [
-            "sqs:ReceiveMessage",
-            "sqs:DeleteMessage",
-            "sqs:GetQueueAttributes",
-            "sqs:ChangeMessageVisibility",
-        ]
-        .map(|action| grant(action, &get_att(queue)))
-        .to_vec()
-    };
-    let idempotency = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-        .map(|action| grant(action, &get_att("IdempotencyTable")))
-        .to_vec();
-    let region_account = format!("{ARN_PREFIX}:{{service}}:{{{{AWS::Region}}}}:{{{{AWS::AccountId}}}}");
-    let in_account =
-        |service: &str, resource: &str| format!("{}:{resource}", region_account.replace("{service}", service));
-
-    let mut ticket_processor = logs("TicketProcessorLogGroup");
-    ticket_processor.extend(consume("TicketIssueQueue"));
-    ticket_processor.push(grant("sqs:SendMessage", &get_att("TicketIssueDeadLetterQueue")));
-    ticket_processor.push(grant("sqs:SendMessage", &get_att("NotificationQueue")));
-    ticket_processor.extend(idempotency.clone());
-    for action in [
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:ConditionCheckItem",
-    ] {
-        ticket_processor.push(grant(action, &get_att("TicketsTable")));
-    }
-
-    let mut notification_sender = logs("NotificationSenderLogGroup");
-    notification_sender.extend(consume("NotificationQueue"));
-    notification_sender.push(grant("sqs:SendMessage", &get_att("NotificationDeadLetterQueue")));
-    notification_sender.extend(idempotency);
-    notification_sender.push(grant("sns:Publish", "{{Ref:PushTopic}}"));
-    notification_sender.push(grant("sns:Publish", &in_account("sns", "endpoint/*")));
-    for identity in [
-        "identity/tickets@example.com",
-        "identity/example.com",
-        "configuration-set/waiting-room",
-    ] {
-        notification_sender.push(grant("ses:SendEmail", &in_account("ses", identity)));
-    }
-
-    let mut dlq_redrive = logs("DlqRedriveLogGroup");
-    for dlq in ["TicketIssueDeadLetterQueue", "NotificationDeadLetterQueue"] {
-        for action in [
-            "sqs:ReceiveMessage",
-            "sqs:DeleteMessage",
-            "sqs:ChangeMessageVisibility",
-            "sqs:GetQueueAttributes",
-            "sqs:StartMessageMoveTask",
-            "sqs:ListMessageMoveTasks",
-            "sqs:CancelMessageMoveTask",
-        ] {
-            dlq_redrive.push(grant(action, &get_att(dlq)));
-        }
-    }
-    for source in ["TicketIssueQueue", "NotificationQueue"] {
-        dlq_redrive.push(grant("sqs:SendMessage", &get_att(source)));
-        dlq_redrive.push(grant("sqs:GetQueueAttributes", &get_att(source)));
-    }
-
+/// The AWS calls each function's code makes: its crates' declarations (`shared`'s count for
+/// both SQS workers).
+fn permission_contract() -> Vec<(&'static str, Vec<AwsCall>)> {
     vec![
-        ("TicketProcessorFunction", ticket_processor),
-        ("NotificationSenderFunction", notification_sender),
-        ("DlqRedriveFunction", dlq_redrive),
+        (
+            "TicketProcessorFunction",
+            [shared::worker::AWS_CALLS, ticket_processor::AWS_CALLS].concat(),
+        ),
+        (
+            "NotificationSenderFunction",
+            [shared::worker::AWS_CALLS, notification_sender::AWS_CALLS].concat(),
+        ),
+        ("DlqRedriveFunction", dlq_redrive::AWS_CALLS.to_vec()),
+    ]
+}
+
+/// Each crate whose code calls AWS, with what it declares.
+fn declarations() -> [(&'static str, &'static [AwsCall]); 4] {
+    [
+        ("shared", shared::worker::AWS_CALLS),
+        ("ticket-processor", ticket_processor::AWS_CALLS),
+        ("notification-sender", notification_sender::AWS_CALLS),
+        ("dlq-redrive", dlq_redrive::AWS_CALLS),
     ]
 }
 
@@ -164,9 +118,8 @@ fn all_findings(template: &Template) -> Vec<Finding> {
         REDRIVE_ROUTES,
     ));
     findings.extend(iam::check(template));
-    for (function, grants) in permission_contract() {
-        let grants: Vec<(&str, &str)> = grants.iter().map(|(a, r)| (a.as_str(), r.as_str())).collect();
-        findings.extend(permissions::check(template, &scenarios, function, &grants));
+    for (function, calls) in permission_contract() {
+        findings.extend(permissions::check(template, &scenarios, function, &calls, CONTEXT));
     }
     findings.extend(encryption::check(template, &scenarios));
     findings.extend(suppressions::check(template));
@@ -196,6 +149,7 @@ fn checks_run_with_standard_and_fifo_queues_and_every_optional_parameter_set_or_
     for needed in [
         r#"UseFifoQueues="true""#,
         r#"UseFifoQueues="false""#,
+        r#"PushPlatformApplicationArns="""#,
         r#"SesConfigurationSet="waiting-room""#,
         r#"SesConfigurationSet="""#,
         r#"AlarmEmail="ops@example.com""#,
@@ -289,14 +243,186 @@ fn wildcard_actions_fail() {
 #[test]
 fn a_grant_beyond_a_functions_calls_fails() {
     let findings = all_findings(&mutated(
-        "                  - dynamodb:ConditionCheckItem\n",
-        "                  - dynamodb:ConditionCheckItem\n                  - dynamodb:Scan\n",
+        "                  - dynamodb:UpdateItem\n                Resource: !GetAtt TicketsTable.Arn",
+        "                  - dynamodb:UpdateItem\n                  - dynamodb:Scan\n                Resource: !GetAtt TicketsTable.Arn",
     ));
     assert_found(
         &findings,
         "TicketProcessorFunction",
-        "may dynamodb:Scan on {{GetAtt:TicketsTable.Arn}}, which none of its calls needs",
+        "may dynamodb:Scan on {{GetAtt:TicketsTable.Arn}}, which none of its declared calls needs",
     );
+}
+
+/// The grants the issue named as unused are gone, and putting one back fails.
+#[test]
+fn grants_no_code_uses_fail() {
+    let findings = all_findings(&mutated(
+        "                  - dynamodb:UpdateItem\n                Resource: !GetAtt TicketsTable.Arn",
+        "                  - dynamodb:UpdateItem\n                  - dynamodb:ConditionCheckItem\n                Resource: !GetAtt TicketsTable.Arn",
+    ));
+    assert_found(&findings, "TicketProcessorFunction", "may dynamodb:ConditionCheckItem");
+    let findings = all_findings(&mutated(
+        "              - Sid: RefillSourceQueues\n                Effect: Allow\n                Action: sqs:SendMessage\n",
+        "              - Sid: RefillSourceQueues\n                Effect: Allow\n                Action: [sqs:SendMessage, sqs:GetQueueAttributes]\n",
+    ));
+    assert_found(
+        &findings,
+        "DlqRedriveFunction",
+        "may sqs:GetQueueAttributes on {{GetAtt:TicketIssueQueue.Arn}}, which none of its declared calls needs",
+    );
+}
+
+/// Without the LeadingKeys condition a worker could overwrite the other's idempotency records.
+#[test]
+fn deleting_the_leading_keys_condition_fails() {
+    let text = template_text();
+    let condition = "                Condition:\n                  ForAllValues:StringLike:\n                    dynamodb:LeadingKeys:\n                      - !Sub \"${AWS::StackName}-ticket-processor#*\"\n";
+    let findings = all_findings(&parse(&text.replacen(condition, "", 1)));
+    assert!(text.contains(condition));
+    assert_found(
+        &findings,
+        "TicketProcessorFunction",
+        "may dynamodb:PutItem on {{GetAtt:IdempotencyTable.Arn}}, which none of its declared calls needs",
+    );
+    assert_found(
+        &findings,
+        "TicketProcessorFunction",
+        r#"may not dynamodb:PutItem on {{GetAtt:IdempotencyTable.Arn}} if {"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["{{AWS::StackName}}-ticket-processor#*"]}}, which its call put_item needs"#,
+    );
+}
+
+#[test]
+fn device_endpoints_are_scoped_to_the_listed_platform_applications() {
+    let findings = all_findings(&mutated(
+        "                  - !Ref PushTopic\n",
+        "                  - [!Ref PushTopic, !Sub \"arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:endpoint/*\"]\n",
+    ));
+    assert_found(
+        &findings,
+        "NotificationSenderFunction",
+        "may sns:Publish on arn:{{AWS::Partition}}:sns:{{AWS::Region}}:{{AWS::AccountId}}:endpoint/*, which none",
+    );
+    let template = parse(&template_text());
+    let scenario = scenarios(&template)
+        .into_iter()
+        .find(|s| !s.parameters[PUSH_APPLICATIONS].is_empty())
+        .unwrap();
+    let granted = permissions::granted(&template, "NotificationSenderFunction", &scenario).unwrap();
+    let endpoints: Vec<&str> = granted
+        .iter()
+        .filter(|(action, resource, _)| action == "sns:Publish" && resource.contains(":endpoint/"))
+        .map(|(_, resource, _)| resource.as_str())
+        .collect();
+    assert_eq!(
+        endpoints,
+        [
+            "arn:aws:sns:us-east-1:123456789012:endpoint/APNS/ticketing-ios/*",
+            "arn:aws:sns:us-east-1:123456789012:endpoint/GCM/ticketing-android/*"
+        ]
+    );
+}
+
+#[test]
+fn a_call_declared_but_not_granted_fails() {
+    let template = parse(&template_text());
+    let mut calls = dlq_redrive::AWS_CALLS.to_vec();
+    calls.push(AwsCall::new(
+        "purge_queue",
+        &["sqs:PurgeQueue"],
+        Target::EnvJsonField("REDRIVE_ROUTES", "dlqArn"),
+    ));
+    let findings = permissions::check(&template, &scenarios(&template), "DlqRedriveFunction", &calls, CONTEXT);
+    assert_found(
+        &findings,
+        "DlqRedriveFunction",
+        "may not sqs:PurgeQueue on {{GetAtt:TicketIssueDeadLetterQueue.Arn}}, which its call purge_queue needs",
+    );
+}
+
+/// Each crate declares exactly the SDK operations its code calls: a call made but not declared
+/// would be denied in production (or granted by hand without a trace in the code), a declared
+/// call no longer made would keep a grant alive for nothing.
+#[test]
+fn every_aws_call_in_the_code_is_declared_and_every_declaration_is_called() {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let metadata = source_calls::cargo_metadata(&workspace).expect("cargo metadata");
+    for (package, declared) in declarations() {
+        let called = source_calls::sdk_calls(&metadata, package).expect("the crate's sources");
+        let declared: std::collections::BTreeSet<&str> = declared.iter().map(|call| call.operation).collect();
+        let made: std::collections::BTreeSet<&str> = called.keys().map(String::as_str).collect();
+        let undeclared: Vec<String> = made
+            .difference(&declared)
+            .map(|operation| format!("{operation} ({:?})", called[*operation]))
+            .collect();
+        assert!(
+            undeclared.is_empty(),
+            "{package} calls {undeclared:?} without declaring them in its AWS_CALLS"
+        );
+        let unused: Vec<&&str> = declared.difference(&made).collect();
+        assert!(
+            unused.is_empty(),
+            "{package} declares {unused:?} in its AWS_CALLS but its code never calls them"
+        );
+        assert!(
+            !made.is_empty(),
+            "{package}: no call found; is the scan looking at its sources?"
+        );
+    }
+}
+
+/// The scan sees an undeclared call, and only in the deployed code.
+#[test]
+fn an_sdk_call_the_code_makes_is_found_by_the_scan() {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let metadata = source_calls::cargo_metadata(&workspace).expect("cargo metadata");
+    let operations = source_calls::sdk_operations(&metadata, "dlq-redrive").unwrap();
+    assert!(operations.contains("purge_queue") && operations.contains("send_message_batch"));
+    let source = "async fn purge(sqs: &Client, url: &str) { sqs.purge_queue().queue_url(url).send().await; }";
+    let found = source_calls::calls_in_source(source, &operations).unwrap();
+    assert_eq!(found.into_iter().collect::<Vec<_>>(), ["purge_queue"]);
+}
+
+/// The policy operators attach to invoke dlq-redrive: that function, and the stack listing
+/// `sam remote invoke` needs to find it, nothing else.
+#[test]
+fn the_operator_policy_allows_invoking_dlq_redrive_only() {
+    let template = parse(&template_text());
+    let scenario = &scenarios(&template)[0];
+    let evaluator = template_checks::Evaluator::new(&template, scenario);
+    let statements: Vec<(String, String)> = iam::statements(&template)
+        .into_iter()
+        .filter(|s| s.owner == "DlqRedriveOperatorPolicy")
+        .map(|s| {
+            let text = |key: &str| {
+                evaluator
+                    .eval(s.node.get(key).unwrap())
+                    .unwrap()
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            };
+            (text("Action"), text("Resource"))
+        })
+        .collect();
+    assert_eq!(
+        statements,
+        [
+            (
+                "lambda:InvokeFunction".to_owned(),
+                "{{GetAtt:DlqRedriveFunction.Arn}}".to_owned()
+            ),
+            (
+                "cloudformation:ListStackResources".to_owned(),
+                "{{AWS::StackId}}".to_owned()
+            ),
+        ]
+    );
+    let output = template
+        .root()
+        .at(&["Outputs", "DlqRedriveOperatorPolicyArn", "Value"])
+        .unwrap();
+    assert_eq!(output.ref_target(), Some("DlqRedriveOperatorPolicy"));
 }
 
 #[test]

@@ -27,6 +27,7 @@ pub fn route(name: &str, fifo: bool) -> Route {
         dlq_arn: arn("dlq"),
         source_url: url("queue"),
         source_arn: arn("queue"),
+        move_destinations: Vec::new(),
     }
 }
 

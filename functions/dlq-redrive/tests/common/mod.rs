@@ -36,6 +36,7 @@ pub async fn route(sqs: &Client, name: &str, fifo: bool) -> Route {
         name: name.to_owned(),
         dlq_arn: queue_arn(sqs, &dlq_url).await,
         source_arn: queue_arn(sqs, &source_url).await,
+        move_destinations: Vec::new(),
         dlq_url,
         source_url,
     }
@@ -60,7 +61,7 @@ pub fn config(routes: &[&Route], max_redrive_count: u32) -> RedriveConfig {
         .iter()
         .map(|r| {
             json!({"name": r.name, "dlqUrl": r.dlq_url, "dlqArn": r.dlq_arn,
-                   "sourceUrl": r.source_url, "sourceArn": r.source_arn})
+                   "sourceUrl": r.source_url, "sourceArn": r.source_arn, "moveDestinations": r.move_destinations})
         })
         .collect();
     RedriveConfig::from_env(&Environment::from_pairs([

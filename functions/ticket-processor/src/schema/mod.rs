@@ -21,6 +21,7 @@
 //! Ids are 1–128 characters of `[A-Za-z0-9._:-]` (`messages::TicketRequest`), never `#`, so a
 //! key reads back unambiguously.
 
+#[cfg(feature = "tooling")]
 mod tooling;
 
 use std::collections::HashMap;
@@ -28,6 +29,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "tooling")]
 pub use tooling::{EventTotals, Seeded, ToolingError, event_totals, list_tickets, seed_event};
 
 /// What the table holds, for the error naming a missing `TICKETS_TABLE_NAME`.

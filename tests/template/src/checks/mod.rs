@@ -11,6 +11,7 @@ pub mod iam;
 pub mod permissions;
 pub mod samconfig;
 pub mod scaling;
+pub mod source_calls;
 pub mod suppressions;
 pub mod visibility_timeout;
 
@@ -208,6 +209,16 @@ Resources:
           - !Sub
             - "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}-work${Suffix}"
             - Suffix: !If [FifoQueues, ".fifo", ""]
+  WorkerLogGroup:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      RetentionInDays: 7
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
   WorkerRole:
     Type: AWS::IAM::Role
     Properties:
@@ -220,6 +231,10 @@ Resources:
         - PolicyName: worker
           PolicyDocument:
             Statement:
+              - Sid: WriteLogs
+                Effect: Allow
+                Action: [logs:CreateLogStream, logs:PutLogEvents]
+                Resource: !GetAtt WorkerLogGroup.Arn
               - Sid: Consume
                 Effect: Allow
                 Action: [sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes]
@@ -240,7 +255,11 @@ Resources:
       Environment:
         Variables:
           DEAD_LETTER_QUEUE_URL: !Ref WorkDeadLetterQueue
+          RECORDS_TABLE: !Ref Table
           TABLE: table
+      FunctionName: !Sub "${AWS::StackName}-worker"
+      LoggingConfig:
+        LogGroup: !Ref WorkerLogGroup
       Events:
         Work:
           Type: SQS

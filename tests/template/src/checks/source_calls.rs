@@ -1,0 +1,247 @@
+//! Which AWS SDK operations a crate's code calls, read from its sources: every method call with
+//! no argument whose name is an operation of an AWS SDK the crate depends on
+//! (`.put_item()`, `.send_message()`: the SDK's fluent builders take none), in the modules the
+//! crate builds (from `src/lib.rs` and `src/main.rs`, following `mod` declarations), leaving out
+//! `#[cfg(test)]` code and the `testing` and `tooling` features' (not the deployed code).
+//!
+//! The SDKs' operations are the modules under each SDK crate's `src/operation/` (one per API
+//! operation), found with `cargo metadata`: a new SDK version's operations are known without a
+//! list kept here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use syn::visit::Visit;
+
+/// Operation name → where it is called (`src/tickets.rs`).
+pub type Calls = BTreeMap<String, BTreeSet<String>>;
+
+/// The SDK operations a workspace package's code calls (`package`: its name in Cargo.toml).
+pub fn sdk_calls(metadata: &Value, package: &str) -> Result<Calls, String> {
+    let manifest = package_of(metadata, package)?["manifest_path"]
+        .as_str()
+        .ok_or("no manifest_path")?
+        .to_owned();
+    let root = Path::new(&manifest).parent().ok_or("a manifest has a directory")?;
+    let operations = sdk_operations(metadata, package)?;
+    let mut calls = Calls::new();
+    for entry in ["src/lib.rs", "src/main.rs"] {
+        let file = root.join(entry);
+        if file.exists() {
+            scan_module(&file, root, &operations, &mut calls)?;
+        }
+    }
+    Ok(calls)
+}
+
+/// `cargo metadata` of the workspace for this machine's platform (offline, from Cargo.lock: the
+/// packages of other platforms are not downloaded).
+pub fn cargo_metadata(workspace: &Path) -> Result<Value, String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let version = std::process::Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .map_err(|e| format!("rustc -vV: {e}"))?;
+    let version = String::from_utf8_lossy(&version.stdout);
+    let host = version
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .ok_or("rustc -vV names no host")?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--frozen",
+            "--filter-platform",
+            host,
+        ])
+        .current_dir(workspace)
+        .output()
+        .map_err(|e| format!("cargo metadata: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("cargo metadata: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    serde_json::from_slice(&output.stdout).map_err(|e| format!("cargo metadata: {e}"))
+}
+
+fn package_of<'m>(metadata: &'m Value, name: &str) -> Result<&'m Value, String> {
+    metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == name)
+        .ok_or_else(|| format!("no package {name} in cargo metadata"))
+}
+
+/// The operations of every `aws-sdk-*` crate `package` depends on (normal dependencies).
+pub fn sdk_operations(metadata: &Value, package: &str) -> Result<BTreeSet<String>, String> {
+    let mut operations = BTreeSet::new();
+    for dependency in package_of(metadata, package)?["dependencies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let name = dependency["name"].as_str().unwrap_or_default();
+        if !name.starts_with("aws-sdk-") || !dependency["kind"].is_null() {
+            continue;
+        }
+        let sdk = package_of(metadata, name)?;
+        let manifest = Path::new(sdk["manifest_path"].as_str().ok_or("no manifest_path")?);
+        let directory = manifest.parent().unwrap_or(Path::new(".")).join("src/operation");
+        let entries = std::fs::read_dir(&directory).map_err(|e| format!("{}: {e}", directory.display()))?;
+        for entry in entries.flatten() {
+            if entry.path().is_dir() {
+                operations.insert(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    Ok(operations)
+}
+
+/// The calls of `operations` in `source` (one file's text), for unit tests and [`sdk_calls`].
+pub fn calls_in_source(source: &str, operations: &BTreeSet<String>) -> Result<BTreeSet<String>, String> {
+    let file = syn::parse_file(source).map_err(|e| e.to_string())?;
+    let mut visitor = CallVisitor {
+        operations,
+        found: BTreeSet::new(),
+    };
+    visitor.visit_file(&file);
+    Ok(visitor.found)
+}
+
+fn scan_module(file: &Path, root: &Path, operations: &BTreeSet<String>, calls: &mut Calls) -> Result<(), String> {
+    let source = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let parsed = syn::parse_file(&source).map_err(|e| format!("{}: {e}", file.display()))?;
+    let shown = file.strip_prefix(root).unwrap_or(file).display().to_string();
+    for operation in calls_in_source(&source, operations)? {
+        calls.entry(operation).or_default().insert(shown.clone());
+    }
+    let directory = module_directory(file);
+    for item in &parsed.items {
+        if let syn::Item::Mod(module) = item
+            && module.content.is_none()
+            && !excluded(&module.attrs)
+        {
+            let name = module.ident.to_string();
+            let candidates = [
+                directory.join(format!("{name}.rs")),
+                directory.join(&name).join("mod.rs"),
+            ];
+            let child = candidates
+                .iter()
+                .find(|path| path.exists())
+                .ok_or_else(|| format!("{}: no file for mod {name}", file.display()))?;
+            scan_module(child, root, operations, calls)?;
+        }
+    }
+    Ok(())
+}
+
+/// Where the files of a module's children are: beside `lib.rs`/`main.rs`/`mod.rs`, else in the
+/// directory named after the module.
+fn module_directory(file: &Path) -> PathBuf {
+    let directory = file.parent().unwrap_or(Path::new(".")).to_owned();
+    match file.file_name().and_then(|n| n.to_str()) {
+        Some("lib.rs" | "main.rs" | "mod.rs") => directory,
+        _ => directory.join(file.file_stem().unwrap_or_default()),
+    }
+}
+
+/// `#[cfg(test)]`, `#[test]`, `#[cfg(feature = "testing")]` and `#[cfg(feature = "tooling")]`
+/// (ticket-processor's schema tooling for the local stack and the runners) code is not the
+/// deployed code.
+fn excluded(attributes: &[syn::Attribute]) -> bool {
+    attributes.iter().any(|attribute| {
+        let path = attribute.path();
+        if path.is_ident("test") || path.segments.last().is_some_and(|s| s.ident == "test") {
+            return true;
+        }
+        if !path.is_ident("cfg") {
+            return false;
+        }
+        let tokens = match &attribute.meta {
+            syn::Meta::List(list) => list.tokens.to_string().replace(' ', ""),
+            _ => String::new(),
+        };
+        tokens == "test" || tokens.contains("feature=\"testing\"") || tokens.contains("feature=\"tooling\"")
+    })
+}
+
+struct CallVisitor<'o> {
+    operations: &'o BTreeSet<String>,
+    found: BTreeSet<String>,
+}
+
+impl<'ast> Visit<'ast> for CallVisitor<'_> {
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        let name = call.method.to_string();
+        if call.args.is_empty() && self.operations.contains(&name) {
+            self.found.insert(name);
+        }
+        syn::visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_item_mod(&mut self, module: &'ast syn::ItemMod) {
+        if !excluded(&module.attrs) {
+            syn::visit::visit_item_mod(self, module);
+        }
+    }
+
+    fn visit_item_fn(&mut self, function: &'ast syn::ItemFn) {
+        if !excluded(&function.attrs) {
+            syn::visit::visit_item_fn(self, function);
+        }
+    }
+
+    fn visit_impl_item_fn(&mut self, function: &'ast syn::ImplItemFn) {
+        if !excluded(&function.attrs) {
+            syn::visit::visit_impl_item_fn(self, function);
+        }
+    }
+
+    fn visit_item_impl(&mut self, block: &'ast syn::ItemImpl) {
+        if !excluded(&block.attrs) {
+            syn::visit::visit_item_impl(self, block);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn operations() -> BTreeSet<String> {
+        ["put_item", "send_message", "publish", "scan"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn fluent_calls_of_sdk_operations_are_found_and_test_code_is_not() {
+        let source = r#"
+            async fn f(client: &Client) {
+                client.put_item().table_name("t").send().await;
+                let request = self.sqs.send_message().queue_url(u);
+                other.publish(3); // an argument: not an SDK builder
+                x.clone();
+            }
+            #[cfg(test)]
+            mod tests { fn g() { c.publish().send(); } }
+            #[test]
+            fn h() { c.publish(); }
+            #[cfg(feature = "testing")]
+            mod testing { fn t() { c.publish(); } }
+            #[cfg(feature = "tooling")]
+            mod tooling { fn s() { c.scan(); } }
+        "#;
+        let found = calls_in_source(source, &operations()).unwrap();
+        assert_eq!(
+            found,
+            ["put_item", "send_message"].iter().map(|s| s.to_string()).collect()
+        );
+    }
+}
