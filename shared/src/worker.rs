@@ -9,6 +9,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use crate::config::{ConfigError, Environment};
 use crate::dead_letter::SqsDeadLetterQueue;
 use crate::idempotency::{DynamoDbStore, Idempotency, IdempotencyConfig};
+use crate::metrics::Metrics;
 use crate::{BatchConfig, BatchProcessor};
 
 /// Environment variables every SQS worker reads.
@@ -108,6 +109,12 @@ impl Worker {
             batch = batch.with_dead_letters(Arc::new(SqsDeadLetterQueue::new(aws_sdk_sqs::Client::new(sdk), url)));
         }
         Self { batch, idempotency }
+    }
+
+    /// Write one EMF line per invocation to `metrics` (see [`crate::metrics`]).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.batch = self.batch.with_metrics(metrics);
+        self
     }
 }
 
