@@ -128,11 +128,17 @@ fn permission_contract() -> Vec<(&'static str, Vec<(String, String)>)> {
         dlq_redrive.push(grant("sqs:GetQueueAttributes", &get_att(source)));
     }
 
-    vec![
+    // Active tracing: every function's role sends its segments.
+    let mut functions = vec![
         ("TicketProcessorFunction", ticket_processor),
         ("NotificationSenderFunction", notification_sender),
         ("DlqRedriveFunction", dlq_redrive),
-    ]
+    ];
+    for (_, grants) in &mut functions {
+        grants.push(grant("xray:PutTraceSegments", "*"));
+        grants.push(grant("xray:PutTelemetryRecords", "*"));
+    }
+    functions
 }
 
 /// Every check on `template`.

@@ -1,9 +1,14 @@
 //! IAM grants name their actions and resources: no `Action: "*"`, no `sqs:*`/`dynamodb:*` (no
-//! wildcard action at all), no `Resource: "*"`, no NotAction/NotResource, and no policy whose
+//! wildcard action at all), no `Resource: "*"` (but for actions IAM cannot restrict to a
+//! resource, [`ACTIONS_WITHOUT_RESOURCES`]), no NotAction/NotResource, and no policy whose
 //! actions the template does not show (managed policies, SAM policy templates, SAM's own role).
 
 use crate::Finding;
 use crate::template::{Node, SERVERLESS_FUNCTION, Template};
+
+/// Actions that support no resource-level permissions (Service Authorization Reference): a
+/// statement made only of these may, and must, use `Resource: "*"`.
+pub const ACTIONS_WITHOUT_RESOURCES: [&str; 2] = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
 
 /// A policy statement and where it is, for messages.
 pub struct Statement<'t> {
@@ -121,7 +126,7 @@ pub fn check(template: &Template) -> Vec<Finding> {
         if actions.is_empty() && node.get("NotAction").is_none() {
             problem("has no Action".to_owned());
         }
-        for action in actions {
+        for action in &actions {
             match action.as_str() {
                 Some(action) if action.contains('*') => {
                     problem(format!("allows {action:?}; list the actions the function calls"))
@@ -130,8 +135,12 @@ pub fn check(template: &Template) -> Vec<Finding> {
                 None => problem(format!("has an action that is not a literal string: {action:?}")),
             }
         }
+        let unrestrictable = !actions.is_empty()
+            && actions
+                .iter()
+                .all(|action| action.as_str().is_some_and(|a| ACTIONS_WITHOUT_RESOURCES.contains(&a)));
         for resource in node.get("Resource").map(Node::items).unwrap_or_default() {
-            if resource.as_str() == Some("*") {
+            if resource.as_str() == Some("*") && !unrestrictable {
                 problem("allows every resource (\"*\"); name the function's own resources".to_owned());
             }
         }
@@ -179,6 +188,22 @@ mod tests {
         let template = mutated("Action: sqs:SendMessage", "NotAction: iam:*");
         let messages: Vec<String> = check(&template).into_iter().map(|f| f.message).collect();
         assert!(messages.iter().any(|m| m.contains("uses NotAction")), "{messages:?}");
+    }
+
+    #[test]
+    fn every_resource_is_allowed_only_for_actions_without_resource_level_permissions() {
+        let traces = "Action: [xray:PutTraceSegments, xray:PutTelemetryRecords]\n                Resource: \"*\"";
+        let template = mutated(
+            "Action: sqs:SendMessage\n                Resource: !GetAtt WorkDeadLetterQueue.Arn",
+            traces,
+        );
+        assert_eq!(check(&template), []);
+        let mixed = "Action: [xray:PutTraceSegments, sqs:SendMessage]\n                Resource: \"*\"";
+        let template = mutated(
+            "Action: sqs:SendMessage\n                Resource: !GetAtt WorkDeadLetterQueue.Arn",
+            mixed,
+        );
+        assert!(check(&template)[0].message.contains("allows every resource"));
     }
 
     #[test]
