@@ -1,6 +1,8 @@
 //! The checks, and what several of them need: the template's SQS event sources and the
 //! dead-letter queue each queue redrives to.
 
+pub mod alarms;
+pub mod dashboard;
 pub mod dead_letter_queues;
 pub mod dead_letter_routes;
 pub mod deploy_docs;
@@ -11,6 +13,7 @@ pub mod iam;
 pub mod permissions;
 pub mod samconfig;
 pub mod suppressions;
+pub mod tracing;
 pub mod visibility_timeout;
 
 use serde_json::Value;
@@ -179,6 +182,7 @@ Conditions:
 Globals:
   Function:
     Timeout: 30
+    Tracing: Active
 Resources:
   WorkQueue:
     Type: AWS::SQS::Queue
@@ -250,6 +254,8 @@ Resources:
             FunctionResponseTypes: [ReportBatchItemFailures]
             ScalingConfig:
               MaximumConcurrency: 5
+            MetricsConfig:
+              Metrics: [EventCount]
   RedriveFunction:
     Type: AWS::Serverless::Function
     Properties:
