@@ -17,7 +17,7 @@
 //! the declared counts nothing added to, so graphs and alarms see 0 rather than no data.
 //!
 //! The line is formatted by `metrique` (awslabs' unit-of-work metrics library, see
-//! [`emf`]); [`lines`] reads such lines back (tests, `make demo`'s summary).
+//! `emf.rs`); [`lines`] reads such lines back (tests, `make demo`'s summary).
 
 mod emf;
 pub mod lines;
