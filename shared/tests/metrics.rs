@@ -14,8 +14,7 @@ const NEVER_ADDED: Count = Count::new("NeverAdded");
 const WIDGET_TIME: Timing = Timing::new("WidgetTime");
 
 fn context(request_id: &str) -> lambda_runtime::Context {
-    let mut context = lambda_runtime::Context::default();
-    context.request_id = request_id.to_owned();
+    let mut context = shared::testing::invocation_context(request_id);
     context.xray_trace_id = Some("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1".to_owned());
     context
 }

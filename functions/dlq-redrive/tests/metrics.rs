@@ -27,8 +27,7 @@ async fn the_line_counts_what_moved_what_was_parked_and_what_failed() {
     let writer = captured.clone();
     let redrive = common::redrive(&sqs, &[&route], 3)
         .with_metrics(Metrics::to_writer("dlq-redrive", ALL, move || writer.clone()));
-    let mut context = lambda_runtime::Context::default();
-    context.request_id = "op-1".to_owned();
+    let context = shared::testing::invocation_context("op-1");
 
     let dry_run = redrive.invoke(json!({}), &context).await.unwrap();
     assert!(dry_run.dry_run);

@@ -5,7 +5,7 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
 use notification_sender::classify::{FailureClass, SES_SEND_EMAIL, SendFailure};
@@ -13,10 +13,9 @@ use notification_sender::email::{Email, EmailSender};
 use notification_sender::metrics::{
     ALL, EMAIL_SENT, PUSH_SENT, SENDS_MISCONFIGURED, SENDS_REJECTED, SENDS_THROTTLED, TIME_TO_SEND,
 };
-use serde_json::{Value, json};
 use shared::metrics::lines::{EmfLine, Totals};
 use shared::metrics::{Metrics, batch};
-use shared::testing::{CapturedLogs, event};
+use shared::testing::{CapturedLogs, event, invocation_context, sent_ago};
 use shared::{BatchProcessor, RecordStatus};
 use support::{Fixture, Resources, delivery, ticket_issued};
 
@@ -35,24 +34,10 @@ impl EmailSender for ThrottledEmail {
     }
 }
 
-/// A delivery whose message SQS accepted `ago` before now.
-fn sent(message_id: &str, body: &str, ago: Duration) -> Value {
-    let mut message = delivery(message_id, body, 1);
-    let at = SystemTime::now() - ago;
-    message["attributes"]["SentTimestamp"] = json!(at.duration_since(UNIX_EPOCH).unwrap().as_millis().to_string());
-    message
-}
-
 fn measured(fixture: &Fixture, captured: &CapturedLogs) -> BatchProcessor {
     let writer = captured.clone();
     let metrics = Metrics::to_writer("notification-sender", ALL, move || writer.clone());
     fixture.worker.batch.clone().with_metrics(metrics)
-}
-
-fn context(request_id: &str) -> lambda_runtime::Context {
-    let mut context = lambda_runtime::Context::default();
-    context.request_id = request_id.to_owned();
-    context
 }
 
 #[tokio::test]
@@ -65,19 +50,19 @@ async fn the_emf_lines_count_what_sns_and_ses_accepted_and_what_went_to_the_dead
     // moto refuses an address without a domain: the email is rejected, the push goes.
     let refused = ticket_issued("t-3", Some("lee@"), None, None);
     let first = event([
-        sent("m-1", &kim, waited),
-        sent("m-3", &refused, waited),
-        sent("m-4", "{not a notification", waited),
+        sent_ago(delivery("m-1", &kim, 1), waited),
+        sent_ago(delivery("m-3", &refused, 1), waited),
+        sent_ago(delivery("m-4", "{not a notification", 1), waited),
     ]);
     processor
-        .process(first, &context("r-1"), &fixture.notification_sender())
+        .process(first, &invocation_context("r-1"), &fixture.notification_sender())
         .await
         .unwrap();
     // A copy of m-1's notification (a producer duplicate), then SES throttling every email.
     processor
         .process(
-            event([sent("m-2", &kim, waited)]),
-            &context("r-2"),
+            event([sent_ago(delivery("m-2", &kim, 1), waited)]),
+            &invocation_context("r-2"),
             &fixture.notification_sender(),
         )
         .await
@@ -85,7 +70,11 @@ async fn the_emf_lines_count_what_sns_and_ses_accepted_and_what_went_to_the_dead
     let throttled = fixture.notification_sender_with(Arc::new(fixture.sns()), Arc::new(ThrottledEmail));
     let park = ticket_issued("t-5", Some("park@example.com"), None, None);
     let response = processor
-        .process(event([sent("m-5", &park, waited)]), &context("r-3"), &throttled)
+        .process(
+            event([sent_ago(delivery("m-5", &park, 1), waited)]),
+            &invocation_context("r-3"),
+            &throttled,
+        )
         .await
         .unwrap();
     assert_eq!(response.batch_item_failures.len(), 1, "m-5 is retried for its email");
@@ -138,7 +127,7 @@ async fn a_missing_topic_counts_as_misconfigured() {
     assert!(EmfLine::parse_all(&captured.text()).is_empty());
     let redelivery = event([delivery("m-9", &body.replace("t-8", "t-9"), 1)]);
     processor
-        .process(redelivery, &context("r-9"), &fixture.notification_sender())
+        .process(redelivery, &invocation_context("r-9"), &fixture.notification_sender())
         .await
         .unwrap();
     let lines = EmfLine::parse_all(&captured.text());

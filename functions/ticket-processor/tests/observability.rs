@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use common::{Stack, body};
@@ -12,24 +12,10 @@ use moto_harness::unique_name;
 use serde_json::{Value, json};
 use shared::metrics::lines::{EmfLine, Totals};
 use shared::metrics::{Metrics, batch};
-use shared::testing::{CapturedLogs, event, message, with_attribute};
+use shared::testing::{CapturedLogs, event, invocation_context, message, sent_ago, with_attribute};
 use ticket_processor::metrics::{ALL, ALREADY_ISSUED, SOLD_OUT, TICKETS_ISSUED, TIME_TO_TICKET};
 
 const TRACE_HEADER: &str = "Root=1-67891233-abcdef012345678912345678;Parent=463ac35c9f6413ad;Sampled=1";
-
-/// A message sent `ago` before now, as SQS stamps it.
-fn sent(message_id: &str, body: &str, ago: Duration) -> Value {
-    let mut message = message(message_id, body);
-    let sent_at = SystemTime::now() - ago;
-    message["attributes"]["SentTimestamp"] = json!(sent_at.duration_since(UNIX_EPOCH).unwrap().as_millis().to_string());
-    message
-}
-
-fn invocation(request_id: &str) -> lambda_runtime::Context {
-    let mut context = lambda_runtime::Context::default();
-    context.request_id = request_id.to_owned();
-    context
-}
 
 #[tokio::test]
 async fn the_emf_lines_of_a_run_add_up_to_what_the_tables_and_queues_hold() {
@@ -48,30 +34,35 @@ async fn the_emf_lines_of_a_run_add_up_to_what_the_tables_and_queues_hold() {
     // m-1 again, and dlq-redrive's copy of the early request once its event exists.
     let late_event = unique_name("late");
     let mut first: Vec<Value> = (0..3)
-        .map(|i| sent(&format!("m-{i}"), &body(&event_id, &format!("fan-{i}")), waited))
+        .map(|i| {
+            sent_ago(
+                message(&format!("m-{i}"), &body(&event_id, &format!("fan-{i}"))),
+                waited,
+            )
+        })
         .collect();
-    first.push(sent("m-poison", "not json", waited));
-    first.push(sent("m-late", &body(&late_event, "fan-9"), waited));
+    first.push(sent_ago(message("m-poison", "not json"), waited));
+    first.push(sent_ago(message("m-late", &body(&late_event, "fan-9")), waited));
     let response = batch_processor
-        .process(event(first), &invocation("r-1"), &handler)
+        .process(event(first), &invocation_context("r-1"), &handler)
         .await
         .unwrap();
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     stack.seed_event(&late_event, 1).await;
     let copy = with_attribute(
-        sent("m-copy", &body(&late_event, "fan-9"), waited),
+        sent_ago(message("m-copy", &body(&late_event, "fan-9")), waited),
         "original-message-id",
         "m-late",
     );
     let second = event([
-        sent("m-3", &body(&event_id, "fan-3"), waited),
-        sent("m-4", &body(&event_id, "fan-4"), waited),
-        sent("m-dup", &body(&event_id, "fan-0"), waited),
-        sent("m-1", &body(&event_id, "fan-1"), waited),
+        sent_ago(message("m-3", &body(&event_id, "fan-3")), waited),
+        sent_ago(message("m-4", &body(&event_id, "fan-4")), waited),
+        sent_ago(message("m-dup", &body(&event_id, "fan-0")), waited),
+        sent_ago(message("m-1", &body(&event_id, "fan-1")), waited),
         copy,
     ]);
     batch_processor
-        .process(second, &invocation("r-2"), &handler)
+        .process(second, &invocation_context("r-2"), &handler)
         .await
         .unwrap();
 
