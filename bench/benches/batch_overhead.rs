@@ -5,7 +5,8 @@
 //!
 //! Cases: `fresh` (new messageIds: lock, run, complete), `duplicate` (every key completed: the
 //! stored result comes back), `no_idempotency` (the processor alone), `fresh_json_logs` (fresh,
-//! with the production JSON log subscriber writing to a sink).
+//! with the production JSON log subscriber writing to a sink), `fresh_emf` (fresh, with the
+//! invocation's EMF metrics line formatted and written to a sink, as `process` does).
 //!
 //! `cargo bench -p bench --bench batch_overhead`; `bench` puts the results in BENCHMARKS.md.
 
@@ -81,6 +82,23 @@ fn batch_overhead(c: &mut Criterion) {
                 runtime
                     .block_on(processor.run(event, Deadline::NONE, &nothing))
                     .unwrap()
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
+    let metrics = shared::metrics::Metrics::to_writer("ticket-processor", &[], std::io::sink);
+    group.bench_function("fresh_emf", |b| {
+        b.iter_batched(
+            || (idempotency(), batch()),
+            |(idempotency, event)| {
+                let handler = idempotency.wrap(nothing);
+                let invocation = metrics.start_with(Some("request-id".to_owned()), None);
+                let outcome = runtime
+                    .block_on(processor.run_recorded(event, Deadline::NONE, &handler, &invocation))
+                    .unwrap();
+                drop(invocation); // the line is formatted and written here, inside the timed routine
+                (idempotency, outcome)
             },
             BatchSize::SmallInput,
         )

@@ -3,6 +3,7 @@
 pub mod cfn;
 pub mod esm;
 pub mod invoke;
+pub mod metrics;
 pub mod provision;
 pub mod runtime_api;
 pub mod scenario;

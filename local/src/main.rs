@@ -1,5 +1,6 @@
-//! `local-stack demo | up | send <queue> <body> | seed …`: the whole SAM app on this machine.
-//! Run through make: `make demo`, `make up`, `make down`; `seed` through `events/seed/seed-event`.
+//! `local-stack demo | up | send <queue> <body> | metrics | seed …`: the whole SAM app on this
+//! machine. Run through make: `make demo`, `make up`, `make down`; `seed` through
+//! `events/seed/seed-event`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,7 +10,7 @@ use local_stack::scenario::{self, Scenario};
 use local_stack::stack::{LocalStack, Options};
 use serde_json::json;
 
-const USAGE: &str = "usage: local-stack demo | up | send <ticket|notification> '<json body>' \
+const USAGE: &str = "usage: local-stack demo | up | send <ticket|notification> '<json body>' | metrics \
      | seed --table <tickets table> --event-id <id> --capacity <seats> [--shards <counters, default 1>]";
 
 #[tokio::main]
@@ -25,6 +26,7 @@ async fn main() -> ExitCode {
         Some("up") => up(&workspace).await,
         Some("send") if args.len() == 3 => send(&workspace, &args[1], &args[2]).await,
         Some("seed") => seed(&args[1..]).await,
+        Some("metrics") if args.len() == 1 => metrics(&workspace),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -118,6 +120,10 @@ async fn up(workspace: &Path) -> Result<ExitCode, String> {
          Send a message to ticket-issue-queue (events concert-2026 and tiny-gig are seeded):\n\
          \x20 cargo run -q -p local-stack -- send ticket '{{\"eventId\":\"concert-2026\",\"userId\":\"fan-42\",\"contact\":{{\"email\":\"fan-42@example.com\"}}}}'\n\
          \n\
+         Watch the metrics: each invocation writes one EMF line (CloudWatch's format) to its log:\n\
+         \x20 tail -f .local/logs/*.log | grep --line-buffered '\"_aws\"'\n\
+         \x20 cargo run -q -p local-stack -- metrics     # what they add up to, per function\n\
+         \n\
          Look inside the emulator (what was pushed and emailed, every table and queue):\n\
          \x20 curl -s {moto}/moto-api/data.json | python3 -m json.tool | less\n\
          Point your own tools at it: AWS_ENDPOINT_URL={moto} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1\n\
@@ -146,6 +152,16 @@ async fn up(workspace: &Path) -> Result<ExitCode, String> {
     stack.shutdown().await;
     let _ = std::fs::remove_file(options.state_dir.join("stack.json"));
     let _ = std::fs::remove_file(options.state_dir.join("commands.txt"));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The functions' metrics so far: the sums of the EMF lines in the stack's function logs.
+fn metrics(workspace: &Path) -> Result<ExitCode, String> {
+    let logs = Options::for_workspace(workspace).state_dir.join("logs");
+    print!(
+        "{}",
+        local_stack::metrics::summary(&local_stack::metrics::read_logs(&logs)?)
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -9,6 +9,7 @@ use messages::{Contact, TicketRequest};
 use serde_json::{Value, json};
 use ticket_processor::schema;
 
+use crate::metrics::FunctionTotals;
 use crate::stack::LocalStack;
 
 /// The size of the demo.
@@ -54,12 +55,19 @@ impl Check {
 /// What the run found.
 #[derive(Debug, Default)]
 pub struct Outcome {
+    /// Checked against what the emulator holds.
     pub checks: Vec<Check>,
+    /// The functions' metrics (the sums of their EMF lines), checked against the emulator too.
+    pub metrics: Vec<Check>,
 }
 
 impl Outcome {
     pub fn passed(&self) -> bool {
-        !self.checks.is_empty() && self.checks.iter().all(Check::passed)
+        !self.checks.is_empty() && !self.metrics.is_empty() && self.all().all(Check::passed)
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().chain(&self.metrics)
     }
 
     fn check(&mut self, what: &str, expected: impl ToString, actual: impl ToString) {
@@ -70,19 +78,34 @@ impl Outcome {
         });
     }
 
-    /// The outcome table, one line per expectation.
+    fn check_metric(&mut self, what: &str, expected: impl ToString, actual: impl ToString) {
+        self.metrics.push(Check {
+            what: what.to_owned(),
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        });
+    }
+
+    /// The outcome table, one line per expectation: the emulator's state, then the metrics
+    /// summary (expected: from the emulator; actual: from the functions' EMF lines).
     pub fn table(&self) -> String {
-        let width = self.checks.iter().map(|c| c.what.chars().count()).max().unwrap_or(10);
-        let mut out = format!("  {:<width$}  {:>9}  {:>9}\n", "expectation", "expected", "actual");
-        for check in &self.checks {
+        let width = self.all().map(|c| c.what.chars().count()).max().unwrap_or(10);
+        let row = |check: &Check| {
             let mark = if check.passed() { "✓" } else { "✗" };
-            out.push_str(&format!(
+            format!(
                 "{mark} {:<width$}  {:>9}  {:>9}\n",
                 check.what, check.expected, check.actual
-            ));
-        }
-        let passed = self.checks.iter().filter(|c| c.passed()).count();
-        out.push_str(&format!("{passed}/{} expectations held\n", self.checks.len()));
+            )
+        };
+        let mut out = format!("  {:<width$}  {:>9}  {:>9}\n", "expectation", "expected", "actual");
+        self.checks.iter().for_each(|check| out.push_str(&row(check)));
+        out.push_str(&format!(
+            "  {:<width$}  {:>9}  {:>9}\n",
+            "metrics (the functions' EMF lines)", "emulator", "EMF"
+        ));
+        self.metrics.iter().for_each(|check| out.push_str(&row(check)));
+        let passed = self.all().filter(|c| c.passed()).count();
+        out.push_str(&format!("{passed}/{} expectations held\n", self.all().count()));
         out
     }
 }
@@ -253,6 +276,16 @@ pub async fn run(stack: &LocalStack, scenario: &Scenario, say: &dyn Fn(&str)) ->
         say(&format!("   {finding}"));
     }
     outcome.check("addresses in clear (logs, dead letters, reports)", 0, found.len());
+    say("8. the metrics the functions wrote (one EMF line per invocation, in their logs) against the emulator");
+    let emulator = Emulator {
+        tickets: tickets.len() + after.tickets.len(),
+        event_tickets: after.tickets.len(),
+        duplicate_got_a_ticket: after.tickets.iter().any(|user| user == "fan-3"),
+        dead_letters: count(&inspected["inspection"]["inspected"]),
+        moved: count(&replay["queues"][0]["moved"]),
+        last: Snapshot::take(stack, scenario).await?,
+    };
+    check_metrics(&mut outcome, &stack.metrics()?, &emulator);
     Ok(outcome)
 }
 
@@ -306,6 +339,74 @@ async fn personal_data(
         found.extend(scanner.scan(&format!("dlq-redrive report {}", index + 1), &report.to_string()));
     }
     Ok(found)
+}
+
+/// What the emulator held at the end, for the metrics to match.
+struct Emulator {
+    /// Tickets of every event of the run.
+    tickets: usize,
+    /// Tickets of the scenario's event (issued from first deliveries, never redriven ones).
+    event_tickets: usize,
+    /// Whether fan-3, whose request the producer sent twice, holds a ticket: then the second
+    /// request is already-issued, else sold out again (records run concurrently, so either).
+    duplicate_got_a_ticket: bool,
+    /// Dead letters the dry run found.
+    dead_letters: u64,
+    /// Messages the replay sent back.
+    moved: u64,
+    last: Snapshot,
+}
+
+fn check_metrics(outcome: &mut Outcome, metrics: &BTreeMap<String, FunctionTotals>, emulator: &Emulator) {
+    let none = FunctionTotals::default();
+    let of = |binary: &str| metrics.get(binary).unwrap_or(&none);
+    let (tickets, sends, redrive) = (of("ticket-processor"), of("notification-sender"), of("dlq-redrive"));
+    outcome.check_metric(
+        "TicketsIssued = tickets in the table",
+        emulator.tickets,
+        tickets.count("TicketsIssued"),
+    );
+    // The producer duplicate is answered like the first request but notified once.
+    let (duplicate_issued, duplicate_sold_out) = if emulator.duplicate_got_a_ticket {
+        (1, 0)
+    } else {
+        (0, 1)
+    };
+    outcome.check_metric(
+        "SoldOut = sold-out pushes (+ fan-3's copy)",
+        emulator.last.pushes_of_kind("sold-out") + duplicate_sold_out,
+        tickets.count("SoldOut"),
+    );
+    outcome.check_metric(
+        "AlreadyIssued = fan-3's copy if fan-3 got in",
+        duplicate_issued,
+        tickets.count("AlreadyIssued"),
+    );
+    outcome.check_metric(
+        "Duplicates: ticket / notification",
+        "1/1",
+        format!("{}/{}", tickets.count("Duplicates"), sends.count("Duplicates")),
+    );
+    outcome.check_metric(
+        "DeadLettered = dead letters inspected",
+        emulator.dead_letters,
+        tickets.count("DeadLettered") + sends.count("DeadLettered"),
+    );
+    outcome.check_metric(
+        "PushSent/EmailSent = pushes/emails accepted",
+        format!("{}/{}", emulator.last.pushes.len(), emulator.last.emails.len()),
+        format!("{}/{}", sends.count("PushSent"), sends.count("EmailSent")),
+    );
+    outcome.check_metric(
+        "RedriveMoved = moved by the replay",
+        emulator.moved,
+        redrive.count("RedriveMoved"),
+    );
+    outcome.check_metric(
+        "TimeToTicket values (redriven copy excluded)",
+        emulator.event_tickets,
+        tickets.samples("TimeToTicket"),
+    );
 }
 
 fn count(value: &Value) -> u64 {

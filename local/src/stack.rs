@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::cfn::Template;
 use crate::esm::{MappingStats, Poller};
 use crate::invoke::{Invoker, LambdaInvoker};
+use crate::metrics::FunctionTotals;
 use crate::provision::{self, Stack};
 use crate::watch::{self, Watched};
 use ticket_processor::schema;
@@ -78,6 +79,8 @@ pub struct LocalStack {
     watched: Vec<Watched>,
     invokers: HashMap<String, Arc<LambdaInvoker>>,
     pub mappings: Vec<(String, Arc<MappingStats>)>,
+    /// Where each function logs (`<binary>.log`), EMF lines included.
+    pub logs_dir: PathBuf,
     stop: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -181,6 +184,7 @@ impl LocalStack {
             watched,
             invokers,
             mappings,
+            logs_dir: options.state_dir.join("logs"),
             stop,
             tasks,
         })
@@ -206,6 +210,14 @@ impl LocalStack {
     /// The Invoke API endpoint of each function, by binary.
     pub fn endpoints(&self) -> BTreeMap<String, String> {
         self.watched.iter().map(|w| (w.binary.clone(), w.endpoint())).collect()
+    }
+
+    /// The metrics each function has written so far (binary → totals of its EMF lines).
+    pub fn metrics(&self) -> Result<BTreeMap<String, FunctionTotals>, String> {
+        Ok(crate::metrics::read_logs(&self.logs_dir)?
+            .iter()
+            .map(|(binary, lines)| (binary.clone(), FunctionTotals::of(lines)))
+            .collect())
     }
 
     /// Queue URL of a queue resource.

@@ -1,5 +1,6 @@
 //! The demo scenario end to end, as `make demo` runs it: template.yaml provisioned in moto, the
-//! functions under `cargo lambda watch`, SQS event source mappings polling, dlq-redrive replaying.
+//! functions under `cargo lambda watch`, SQS event source mappings polling, dlq-redrive replaying;
+//! then the EMF lines the functions wrote to their logs, summed, against what moto holds.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -41,4 +42,15 @@ async fn the_demo_scenario_meets_every_expectation() {
     };
     assert_eq!(check("tickets issued").actual, "3");
     assert_eq!(check("sold-out pushes").actual, "2");
+    let metric = |what: &str| {
+        outcome
+            .metrics
+            .iter()
+            .find(|c| c.what.starts_with(what))
+            .cloned()
+            .unwrap()
+    };
+    assert!(outcome.metrics.len() >= 8, "{}", outcome.table());
+    assert_eq!(metric("TicketsIssued").actual, "4", "3 seats and the redriven late fan");
+    assert_eq!(metric("PushSent/EmailSent").actual, "6/6");
 }

@@ -4,7 +4,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::sqs::SqsEvent;
-use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
+use aws_sdk_sqs::types::{
+    MessageAttributeValue, MessageSystemAttributeNameForSends, MessageSystemAttributeValue, QueueAttributeName,
+};
 use futures::future::BoxFuture;
 use local_stack::esm::{MappingStats, Poller, Verdict};
 use local_stack::invoke::{Invocation, InvokeError, Invoker};
@@ -110,6 +112,8 @@ async fn arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
         .clone()
 }
 
+const TRACE_HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+
 async fn send(f: &Fixture, bodies: &[&str]) -> Vec<String> {
     let mut ids = Vec::new();
     for body in bodies {
@@ -123,6 +127,14 @@ async fn send(f: &Fixture, bodies: &[&str]) -> Vec<String> {
                 MessageAttributeValue::builder()
                     .data_type("String")
                     .string_value("test")
+                    .build()
+                    .unwrap(),
+            )
+            .message_system_attributes(
+                MessageSystemAttributeNameForSends::AwsTraceHeader,
+                MessageSystemAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(TRACE_HEADER)
                     .build()
                     .unwrap(),
             )
@@ -162,6 +174,8 @@ async fn the_event_has_lambdas_shape() {
     assert_eq!(record.message_id.as_deref(), Some(ids[0].as_str()));
     assert_eq!(record.body.as_deref(), Some("one"));
     assert_eq!(record.attributes["ApproximateReceiveCount"], "1");
+    // As Lambda does: the producer's trace header reaches the function with the record.
+    assert_eq!(record.attributes["AWSTraceHeader"], TRACE_HEADER);
     assert_eq!(
         record.message_attributes["origin"].string_value.as_deref(),
         Some("test")

@@ -10,6 +10,8 @@
 //! - permanent errors go to the dead-letter sink (when configured) and count as handled;
 //! - with a [`RetryDelay`], every record reported failed is made visible again after its delay
 //!   (`ChangeMessageVisibility`) rather than after the queue's visibility timeout.
+//! - with [`BatchProcessor::with_metrics`], each invocation writes one EMF line: the batch's counts
+//!   and whatever its records added through [`Record::metrics`].
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use tracing::Instrument;
 
 use crate::dead_letter::DeadLetterSink;
 use crate::handler::{Handled, RecordHandler};
+use crate::metrics::{Metrics, Recorder, batch as metric};
 use crate::retry_delay::RetryDelay;
 use crate::{Deadline, Record, RecordError};
 
@@ -125,6 +128,7 @@ pub struct BatchProcessor {
     config: BatchConfig,
     dead_letters: Option<Arc<dyn DeadLetterSink>>,
     retry_delay: Option<RetryDelay>,
+    metrics: Option<Metrics>,
 }
 
 impl std::fmt::Debug for BatchProcessor {
@@ -133,6 +137,7 @@ impl std::fmt::Debug for BatchProcessor {
             .field("config", &self.config)
             .field("dead_letters", &self.dead_letters.is_some())
             .field("retry_delay", &self.retry_delay.as_ref().map(RetryDelay::config))
+            .field("metrics", &self.metrics)
             .finish()
     }
 }
@@ -143,6 +148,7 @@ impl BatchProcessor {
             config,
             dead_letters: None,
             retry_delay: None,
+            metrics: None,
         }
     }
 
@@ -158,14 +164,26 @@ impl BatchProcessor {
         self
     }
 
-    /// Process a Lambda SQS event and return the partial-failure response.
+    /// Write one EMF line per invocation of [`BatchProcessor::process`] to `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Process a Lambda SQS event and return the partial-failure response. With metrics, the
+    /// invocation's EMF line is written before this returns, whatever the outcome.
     pub async fn process<H: RecordHandler<Output: Into<Handled>>>(
         &self,
         event: SqsEvent,
         ctx: &lambda_runtime::Context,
         handler: &H,
     ) -> Result<SqsBatchResponse, BatchError> {
-        Ok(self.run(event, Deadline::from_context(ctx), handler).await?.response())
+        let invocation = self.metrics.as_ref().map(|metrics| metrics.start(ctx));
+        let recorder = invocation.as_deref().cloned().unwrap_or_default();
+        let outcome = self
+            .run_recorded(event, Deadline::from_context(ctx), handler, &recorder)
+            .await;
+        Ok(outcome?.response())
     }
 
     /// Process a batch and return every record's status.
@@ -175,11 +193,29 @@ impl BatchProcessor {
         deadline: Deadline,
         handler: &H,
     ) -> Result<BatchOutcome, BatchError> {
+        self.run_recorded(event, deadline, handler, &Recorder::detached()).await
+    }
+
+    /// [`BatchProcessor::run`], adding the batch's counts to `metrics` and handing `metrics` to
+    /// every record.
+    pub async fn run_recorded<H: RecordHandler<Output: Into<Handled>>>(
+        &self,
+        event: SqsEvent,
+        deadline: Deadline,
+        handler: &H,
+        metrics: &Recorder,
+    ) -> Result<BatchOutcome, BatchError> {
         let started = Instant::now();
         let total = event.records.len();
         let mut records = Vec::with_capacity(total);
         for (index, message) in event.records.into_iter().enumerate() {
-            records.push(Record::new(message, deadline).ok_or(BatchError::MissingMessageId { index, total })?);
+            let Some(record) = Record::new(message, deadline) else {
+                // SQS retries the whole batch.
+                metrics.add(metric::RECORDS, total as u64);
+                metrics.add(metric::FAILED, total as u64);
+                return Err(BatchError::MissingMessageId { index, total });
+            };
+            records.push(record.with_metrics(metrics.clone()));
         }
 
         let lanes = lanes(&records);
@@ -215,6 +251,7 @@ impl BatchProcessor {
             duration_ms = summary.duration_ms,
             "batch processed"
         );
+        record_summary(metrics, &summary, started.elapsed());
         Ok(BatchOutcome { results, summary })
     }
 
@@ -378,6 +415,16 @@ fn summarize(results: &[(String, RecordStatus)], elapsed: Duration) -> BatchSumm
         }
     }
     summary
+}
+
+fn record_summary(metrics: &Recorder, summary: &BatchSummary, elapsed: Duration) {
+    metrics.add(metric::RECORDS, summary.records as u64);
+    metrics.add(metric::SUCCEEDED, summary.succeeded as u64);
+    metrics.add(metric::DUPLICATES, summary.duplicates as u64);
+    metrics.add(metric::FAILED, summary.failed as u64);
+    metrics.add(metric::DEAD_LETTERED, summary.permanent as u64);
+    metrics.add(metric::NOT_STARTED, summary.not_started as u64);
+    metrics.observe(metric::DURATION, elapsed);
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod handler;
 pub mod idempotency;
 pub mod logging;
+pub mod metrics;
 pub mod record;
 pub mod redact;
 pub mod retry_delay;

@@ -1,16 +1,22 @@
 //! One SQS record as the handler sees it.
 
 use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::sqs::{SqsMessage, SqsMessageAttribute};
 use serde::de::DeserializeOwned;
 
 use crate::envelope::Envelope;
+use crate::metrics::Recorder;
 use crate::redact::mask_emails_in;
 use crate::{Deadline, RecordError, attributes};
 
-/// An SQS record with a guaranteed messageId and the invocation deadline. A dead-letter
-/// envelope ([`crate::envelope`]) is opened: the handler sees the original body and attributes.
+/// The system attribute SQS carries an X-Ray trace header in.
+pub const AWS_TRACE_HEADER: &str = "AWSTraceHeader";
+
+/// An SQS record with a guaranteed messageId, the invocation deadline and the invocation's
+/// metrics. A dead-letter envelope ([`crate::envelope`]) is opened: the handler sees the original
+/// body and attributes.
 #[derive(Clone)]
 pub struct Record {
     message: SqsMessage,
@@ -18,6 +24,7 @@ pub struct Record {
     /// A valid `original-message-id` attribute ([`attributes::is_message_id`]).
     original_message_id: Option<String>,
     deadline: Deadline,
+    metrics: Recorder,
 }
 
 impl Record {
@@ -48,7 +55,19 @@ impl Record {
             message_id,
             original_message_id,
             deadline,
+            metrics: Recorder::detached(),
         })
+    }
+
+    /// The record with the metrics of the invocation it runs in (the batch processor sets them).
+    pub fn with_metrics(mut self, metrics: Recorder) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The invocation's metrics: what a handler adds here is written in the invocation's EMF line.
+    pub fn metrics(&self) -> &Recorder {
+        &self.metrics
     }
 
     pub fn message_id(&self) -> &str {
@@ -111,6 +130,33 @@ impl Record {
             .get("ApproximateReceiveCount")
             .and_then(|count| count.parse().ok())
             .unwrap_or(0)
+    }
+
+    /// When SQS accepted the message (`SentTimestamp`). A redriven copy's is the redrive's.
+    pub fn sent_at(&self) -> Option<SystemTime> {
+        let epoch_ms: u64 = self.message.attributes.get("SentTimestamp")?.parse().ok()?;
+        UNIX_EPOCH.checked_add(Duration::from_millis(epoch_ms))
+    }
+
+    /// Time since SQS accepted the message, at `now`.
+    pub fn age_at(&self, now: SystemTime) -> Option<Duration> {
+        now.duration_since(self.sent_at()?).ok()
+    }
+
+    /// Whether this is a copy of a dead letter sent back by dlq-redrive (it carries
+    /// `original-message-id`): its `SentTimestamp` is the redrive's, not the request's.
+    pub fn is_redriven_copy(&self) -> bool {
+        self.string_attribute(attributes::ORIGINAL_MESSAGE_ID).is_some()
+    }
+
+    /// The X-Ray trace header SQS carries with the message (`AWSTraceHeader`), when the sender
+    /// was traced or set it.
+    pub fn trace_header(&self) -> Option<&str> {
+        self.message
+            .attributes
+            .get(AWS_TRACE_HEADER)
+            .map(String::as_str)
+            .filter(|header| !header.is_empty())
     }
 
     /// The ARN of the queue this record came from.

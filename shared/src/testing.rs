@@ -38,6 +38,25 @@ pub fn fifo_message(message_id: &str, group: &str, body: &str) -> Value {
     message
 }
 
+/// `message` as SQS stamped it `ago` before now (its `SentTimestamp`), for ages and times to
+/// ticket or to send.
+pub fn sent_ago(mut message: Value, ago: std::time::Duration) -> Value {
+    let sent_at = std::time::SystemTime::now() - ago;
+    let epoch_ms = sent_at
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    message["attributes"]["SentTimestamp"] = json!(epoch_ms.to_string());
+    message
+}
+
+/// The context Lambda passes an invocation: its request id, no deadline, no trace.
+pub fn invocation_context(request_id: &str) -> lambda_runtime::Context {
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = request_id.to_owned();
+    context
+}
+
 /// Add a String message attribute to a message built above.
 pub fn with_attribute(mut message: Value, name: &str, value: &str) -> Value {
     message["messageAttributes"][name] = json!({"stringValue": value, "dataType": "String"});

@@ -10,6 +10,7 @@ use crate::aws_calls::{AwsCall, Target};
 use crate::config::{ConfigError, Environment};
 use crate::dead_letter::SqsDeadLetterQueue;
 use crate::idempotency::{DynamoDbStore, Idempotency, IdempotencyConfig};
+use crate::metrics::Metrics;
 use crate::retry_delay::{MAX_VISIBILITY, RetryDelay, RetryDelayConfig};
 use crate::{BatchConfig, BatchProcessor};
 
@@ -179,6 +180,12 @@ impl Worker {
             ));
         }
         Self { batch, idempotency }
+    }
+
+    /// Write one EMF line per invocation to `metrics` (see [`crate::metrics`]).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.batch = self.batch.with_metrics(metrics);
+        self
     }
 }
 

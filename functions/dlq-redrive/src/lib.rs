@@ -10,7 +10,9 @@
 //! - **move-task** ([`move_task`]): SQS's StartMessageMoveTask / ListMessageMoveTasks /
 //!   CancelMessageMoveTask (AWS only).
 //!
-//! `main.rs` reads [`RedriveConfig`] at cold start and hands each payload to [`Redrive::handle`].
+//! `main.rs` reads [`RedriveConfig`] at cold start and hands each invocation to [`Redrive::invoke`],
+//! which runs [`Redrive::handle`] and writes the invocation's EMF line ([`metrics`]: moved,
+//! parked, failed).
 
 pub mod config;
 pub mod dlq;
@@ -18,6 +20,7 @@ pub mod error;
 pub mod filter;
 pub mod inspect;
 pub mod letter;
+pub mod metrics;
 pub mod move_task;
 pub mod pace;
 pub mod queue_address;

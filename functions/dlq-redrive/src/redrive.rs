@@ -5,11 +5,13 @@ use std::time::Instant;
 use aws_sdk_sqs::Client;
 use serde_json::Value;
 use shared::Deadline;
+use shared::metrics::Metrics;
 
 use crate::config::{RedriveConfig, Route};
 use crate::dlq;
 use crate::error::RequestError;
 use crate::inspect::Inspect;
+use crate::metrics::count_report;
 use crate::move_task;
 use crate::replay::Replay;
 use crate::report::{QueueReport, Report, millis};
@@ -22,6 +24,7 @@ pub struct Redrive {
     config: RedriveConfig,
     sqs: Client,
     settings: Settings,
+    metrics: Option<Metrics>,
 }
 
 impl Redrive {
@@ -30,7 +33,14 @@ impl Redrive {
             config,
             sqs,
             settings: Settings::default(),
+            metrics: None,
         }
+    }
+
+    /// Write one EMF line per [`Redrive::invoke`] to `metrics` ([`crate::metrics`]).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     pub fn with_settings(mut self, settings: Settings) -> Self {
@@ -40,6 +50,19 @@ impl Redrive {
 
     pub fn config(&self) -> &RedriveConfig {
         &self.config
+    }
+
+    /// One Lambda invocation: [`Redrive::handle`] with the invocation's deadline; with metrics,
+    /// the invocation's EMF line is written before this returns.
+    pub async fn invoke(&self, payload: Value, context: &lambda_runtime::Context) -> Result<Report, RequestError> {
+        let invocation = self.metrics.as_ref().map(|metrics| metrics.start(context));
+        // Boxed: the request's future is deep enough to overflow the compiler's layout query
+        // once wrapped again by lambda_runtime's service.
+        let result = Box::pin(self.handle(payload, Deadline::from_context(context))).await;
+        if let (Some(invocation), Ok(report)) = (&invocation, &result) {
+            count_report(invocation, report);
+        }
+        result
     }
 
     /// Runs a request. An invalid request is an error (nothing was touched); failures while

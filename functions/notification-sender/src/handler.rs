@@ -12,12 +12,13 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_sns::config::timeout::TimeoutConfig;
-use shared::{Handled, Idempotency, Outcome, Record, RecordError, RecordHandler};
+use shared::{Handled, Idempotency, IdempotencyError, Outcome, Record, RecordError, RecordHandler};
 
 use crate::channels::{Channel, ChannelError, ChannelResult, Delivery, conclude};
 use crate::classify::{FailureClass, SendFailure};
 use crate::config::SenderConfig;
 use crate::email::{EmailSender, SesEmailSender};
+use crate::metrics;
 use crate::plan::Plan;
 use crate::push::{PushSender, SnsPushSender};
 use shared::redact::{mask_email, mask_emails_in};
@@ -100,16 +101,14 @@ impl NotificationSender {
             }
         };
         let (push, email) = futures::join!(push, email);
-        conclude(
-            record.message_id(),
-            notification_id,
-            &[(Channel::Push, push), (Channel::Email, email)],
-        )
+        let results = [(Channel::Push, push), (Channel::Email, email)];
+        metrics::observe_time_to_send(&record, &results, std::time::SystemTime::now());
+        conclude(record.message_id(), notification_id, &results)
     }
 
     /// Runs one channel's send under its step key. `send` is only called when this attempt holds
     /// the step's lock; a rejection completes the step (stored, so never retried), any other
-    /// failure releases it for the next attempt.
+    /// failure releases it for the next attempt. Counts what happened in the invocation's metrics.
     async fn step<F, Fut>(
         &self,
         record: &Record,
@@ -144,6 +143,13 @@ impl NotificationSender {
                 }
             })
             .await;
+        let counts = record.metrics();
+        match &outcome {
+            Ok(Outcome::Executed(Delivery::Delivered { .. })) => counts.add(metrics::sent(channel), 1),
+            Ok(Outcome::Executed(Delivery::Rejected { .. })) => counts.add(metrics::SENDS_REJECTED, 1),
+            Err(IdempotencyError::Handler(error)) => metrics::count_failure(counts, &error.failure),
+            Ok(Outcome::Duplicate(_)) | Err(_) => {}
+        }
         let channel = channel.as_str();
         match outcome {
             Ok(Outcome::Executed(Delivery::Delivered { message_id })) => {

@@ -6,13 +6,16 @@
 //! - [`push`], [`email`]: the SNS and SESv2 calls behind small traits tests can wrap;
 //! - [`classify`]: which service errors are rejections, misconfiguration or transient;
 //! - [`channels`]: what a step stores and how channel results decide the record's;
-//! - [`handler`]: the record handler (addresses are masked with `shared::redact`).
+//! - [`handler`]: the record handler (addresses are masked with `shared::redact`);
+//! - [`metrics`]: what each invocation's EMF line counts (sends per channel, rejected,
+//!   throttled, misconfigured, time to send).
 
 pub mod channels;
 pub mod classify;
 pub mod config;
 pub mod email;
 pub mod handler;
+pub mod metrics;
 pub mod plan;
 pub mod push;
 pub mod templates;

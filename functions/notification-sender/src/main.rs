@@ -2,6 +2,7 @@ use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use notification_sender::{NotificationSender, SenderConfig};
 use shared::config::Environment;
+use shared::metrics::Metrics;
 use shared::worker::{Worker, WorkerConfig};
 
 // One thread: the work waits on I/O, Lambda gives a function one vCPU or less below 1,769 MB,
@@ -13,7 +14,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let worker_config = WorkerConfig::from_env(&environment)?;
     let config = SenderConfig::from_env(&environment)?;
     let sdk = shared::worker::sdk_config().await;
-    let worker = Worker::new(&worker_config, &sdk);
+    let metrics = Metrics::stdout(&worker_config.function_name, notification_sender::metrics::ALL);
+    let worker = Worker::new(&worker_config, &sdk).with_metrics(metrics);
     let sender = NotificationSender::from_sdk(&config, worker.idempotency.clone(), &sdk);
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let (worker, sender) = (&worker, &sender);

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use shared::{Record, RecordError, RecordHandler};
 
 use crate::config::TicketConfig;
+use crate::metrics::count_issuance;
 use crate::notify::NotificationQueue;
 use crate::request;
 use crate::tickets::{ContentionRetry, Issuance, TicketTable};
@@ -67,14 +68,21 @@ impl TicketProcessor {
 
     /// Issue (or find, or refuse for lack of seats) the ticket, then enqueue the notification.
     /// A crash between the two is repaired by running the record again: the ticket is found,
-    /// not re-issued, and the same notification is enqueued.
+    /// not re-issued, and the same notification is enqueued. The notification carries the
+    /// record's X-Ray trace header, so the request and its notification are one trace.
     pub async fn process(&self, record: &Record) -> Result<Processed, RecordError> {
         let request = request::parse(record)?;
         // The idempotency key's id, so a redriven copy records the same message as the original.
         let message_id = record.original_message_id();
-        let issuance = self.tickets.issue(&request, message_id, record.deadline()).await?;
+        let issuance = self
+            .tickets
+            .issue(&request, message_id, record.deadline(), record.metrics())
+            .await?;
+        count_issuance(record, &issuance, std::time::SystemTime::now());
         let (processed, notification) = outcome(&request, &issuance);
-        self.notifications.enqueue(&notification, record.message_id()).await?;
+        self.notifications
+            .enqueue(&notification, record.message_id(), record.trace_header())
+            .await?;
         log(&request, &issuance, &processed);
         Ok(processed)
     }

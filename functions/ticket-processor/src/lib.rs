@@ -12,11 +12,16 @@
 //!    `notificationId`, so every copy of it (a producer duplicate, a re-run after a crash) carries
 //!    the same id and notification-sender sends it once.
 //!
+//! Each invocation writes one EMF line ([`metrics`]: tickets issued, already issued, sold out,
+//! conflicts, throttles, time to ticket), and a notification carries its request's X-Ray trace
+//! header ([`notify`]).
+//!
 //! Both steps are safe to re-run: the transaction is conditional (a re-run finds the ticket and
 //! returns it), and the enqueue is deduplicated downstream by `notificationId`.
 
 pub mod config;
 pub mod handler;
+pub mod metrics;
 pub mod notify;
 pub mod request;
 pub mod schema;

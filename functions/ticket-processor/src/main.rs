@@ -1,6 +1,7 @@
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use shared::config::Environment;
+use shared::metrics::Metrics;
 use shared::worker::{Worker, sdk_config};
 use ticket_processor::{TicketConfig, TicketProcessor};
 
@@ -13,7 +14,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         tracing::error!(%error, "cold start failed: configuration");
     })?;
     let sdk = sdk_config().await;
-    let worker = Worker::new(&config.worker, &sdk);
+    let metrics = Metrics::stdout(&config.worker.function_name, ticket_processor::metrics::ALL);
+    let worker = Worker::new(&config.worker, &sdk).with_metrics(metrics);
     let handler = worker.idempotency.wrap(TicketProcessor::from_config(&config, &sdk));
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let (worker, handler) = (&worker, &handler);

@@ -5,6 +5,7 @@
 //! minutes, through `MessageDeduplicationId`).
 
 use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::{MessageSystemAttributeNameForSends, MessageSystemAttributeValue};
 use messages::Notification;
 use sha2::{Digest, Sha256};
 use shared::RecordError;
@@ -62,8 +63,16 @@ impl NotificationQueue {
 
     /// Send `notification`; on a FIFO queue grouped by user (a user's notifications stay in
     /// order, users don't wait for each other) and deduplicated by notification id.
-    /// `message_id` is the record's, for errors.
-    pub async fn enqueue(&self, notification: &Notification, message_id: &str) -> Result<(), NotifyError> {
+    /// `message_id` is the record's, for errors. `trace_header` (the record's `AWSTraceHeader`)
+    /// goes on as the notification's `AWSTraceHeader` system attribute, which SQS prefers to the
+    /// `X-Amzn-Trace-Id` HTTP header the SDK sets from the invocation's own trace: the
+    /// notification joins the request's trace, not this batch invocation's.
+    pub async fn enqueue(
+        &self,
+        notification: &Notification,
+        message_id: &str,
+        trace_header: Option<&str>,
+    ) -> Result<(), NotifyError> {
         let body = serde_json::to_string(notification).map_err(|e| NotifyError::Serialize {
             message_id: message_id.to_owned(),
             notification_id: notification.notification_id.clone(),
@@ -74,6 +83,14 @@ impl NotificationQueue {
             request = request
                 .message_group_id(&notification.user_id)
                 .message_deduplication_id(deduplication_id(&notification.notification_id));
+        }
+        if let Some(header) = trace_header {
+            let attribute = MessageSystemAttributeValue::builder()
+                .data_type("String")
+                .string_value(header)
+                .build()
+                .expect("the data type is set");
+            request = request.message_system_attributes(MessageSystemAttributeNameForSends::AwsTraceHeader, attribute);
         }
         request.send().await.map_err(|e| NotifyError::Send {
             message_id: message_id.to_owned(),
@@ -99,7 +116,7 @@ pub fn deduplication_id(notification_id: &str) -> String {
 mod tests {
     use super::*;
     use aws_sdk_sqs::operation::send_message::SendMessageOutput;
-    use aws_smithy_mocks::{mock, mock_client};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     #[test]
     fn deduplication_ids_fit_sqs_and_stay_deterministic() {
@@ -125,8 +142,31 @@ mod tests {
         let client = mock_client!(aws_sdk_sqs, [&rule]);
         let queue = NotificationQueue::new(client, "http://127.0.0.1:1/123456789012/notifications.fifo");
         let notification = Notification::sold_out("e-1", &"u".repeat(128), None, None);
-        queue.enqueue(&notification, "m-1").await.unwrap();
+        queue.enqueue(&notification, "m-1", None).await.unwrap();
         assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_records_trace_header_goes_on_as_the_aws_trace_header_system_attribute() {
+        const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+        let carries = |expected: Option<&'static str>| {
+            mock!(aws_sdk_sqs::Client::send_message)
+                .match_requests(move |r| {
+                    let header = r
+                        .message_system_attributes()
+                        .and_then(|a| a.get(&MessageSystemAttributeNameForSends::AwsTraceHeader))
+                        .map(|v| (v.data_type(), v.string_value()));
+                    header == expected.map(|h| ("String", Some(h)))
+                })
+                .then_output(|| SendMessageOutput::builder().message_id("sqs-1").build())
+        };
+        let (with, without) = (carries(Some(HEADER)), carries(None));
+        let client = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, [&with, &without]);
+        let queue = NotificationQueue::new(client, "http://127.0.0.1:1/123456789012/notifications");
+        let notification = Notification::ticket_issued("e-1", "u-1", "t-1", "2026-11-22T10:00:00Z", None, None);
+        queue.enqueue(&notification, "m-1", Some(HEADER)).await.unwrap();
+        queue.enqueue(&notification, "m-2", None).await.unwrap();
+        assert_eq!((with.num_calls(), without.num_calls()), (1, 1));
     }
 
     #[tokio::test]
@@ -143,7 +183,7 @@ mod tests {
         let client = mock_client!(aws_sdk_sqs, [&rule]);
         let queue = NotificationQueue::new(client, "http://127.0.0.1:1/123456789012/notifications");
         let notification = Notification::ticket_issued("e-1", "u-1", "t-1", "2026-11-22T10:00:00Z", None, None);
-        let error = RecordError::from(queue.enqueue(&notification, "m-7").await.unwrap_err());
+        let error = RecordError::from(queue.enqueue(&notification, "m-7", None).await.unwrap_err());
         assert_eq!(rule.num_calls(), 1);
         assert!(!error.is_permanent());
         assert_eq!(error.kind(), "notification-enqueue");

@@ -2,8 +2,9 @@
 //!
 //! cfn-lint validates the template against CloudFormation's schemas and checkov against
 //! security rules; neither knows this application's contract:
-//! - every SQS event reports partial batch failures ([`checks::event_sources`]; cfn-lint accepts
-//!   a misspelt `ReportBatchItemFailure`, and then one failed record retries the whole batch);
+//! - every SQS event reports partial batch failures and publishes its `EventCount` metrics
+//!   ([`checks::event_sources`]; cfn-lint accepts a misspelt `ReportBatchItemFailure`, and then
+//!   one failed record retries the whole batch);
 //! - every source queue dead-letters into a queue of its own type that allows only it to
 //!   redrive ([`checks::dead_letter_queues`]), and the functions are told the right queues
 //!   ([`checks::dead_letter_routes`]);
@@ -15,6 +16,10 @@
 //!   than its calls need ([`checks::permissions`]);
 //! - queues are encrypted and every checkov suppression says why ([`checks::encryption`],
 //!   [`checks::suppressions`]);
+//! - every function traces actively ([`checks::tracing`]), has Errors and Throttles alarms, and
+//!   every DLQ alarms on new dead letters and on dead letters about to expire
+//!   ([`checks::alarms`]); the dashboard graphs every queue, every function and every metric the
+//!   code writes ([`checks::dashboard`]);
 //! - `samconfig.toml` overrides only parameters the template has, with values it accepts
 //!   ([`checks::samconfig`]), and `docs/deploy.md` documents every parameter with its default
 //!   and every output ([`checks::deploy_docs`]).

@@ -7,9 +7,10 @@
 //! guards it to say so: a check that cannot fail proves nothing.
 
 use shared::aws_calls::{AwsCall, Target};
+use template_checks::checks::dashboard::CodeMetrics;
 use template_checks::checks::{
-    dead_letter_queues, dead_letter_routes, deploy_docs, encryption, environment, event_sources, iam, permissions,
-    samconfig, scaling, source_calls, suppressions, visibility_timeout,
+    alarms, dashboard, dead_letter_queues, dead_letter_routes, deploy_docs, encryption, environment, event_sources,
+    iam, permissions, samconfig, scaling, source_calls, suppressions, tracing, visibility_timeout,
 };
 use template_checks::{Finding, Scenario, Template, report};
 
@@ -95,6 +96,31 @@ fn declarations() -> [(&'static str, &'static [AwsCall]); 4] {
     ]
 }
 
+/// Every metric each function's code writes (shared's and its own), from the crates.
+fn metrics_contract() -> Vec<CodeMetrics<'static>> {
+    use shared::metrics::{COLD_START, FUNCTION_NAME, Metric, NAMESPACE, batch};
+    let names = |own: &[Metric], batch_worker: bool| {
+        let shared: &[Metric] = if batch_worker { batch::ALL } else { &[] };
+        let mut names = vec![COLD_START.name()];
+        names.extend(shared.iter().chain(own).map(Metric::name));
+        names
+    };
+    let code = |function, names| CodeMetrics {
+        function,
+        namespace: NAMESPACE,
+        dimension: FUNCTION_NAME,
+        names,
+    };
+    vec![
+        code("TicketProcessorFunction", names(ticket_processor::metrics::ALL, true)),
+        code(
+            "NotificationSenderFunction",
+            names(notification_sender::metrics::ALL, true),
+        ),
+        code("DlqRedriveFunction", names(dlq_redrive::metrics::ALL, false)),
+    ]
+}
+
 /// Every check on `template`.
 fn all_findings(template: &Template) -> Vec<Finding> {
     let scenarios = scenarios(template);
@@ -123,6 +149,9 @@ fn all_findings(template: &Template) -> Vec<Finding> {
     }
     findings.extend(encryption::check(template, &scenarios));
     findings.extend(suppressions::check(template));
+    findings.extend(tracing::check(template, &scenarios));
+    findings.extend(alarms::check(template, &scenarios));
+    findings.extend(dashboard::check(template, &scenarios, &metrics_contract()));
     findings
 }
 
@@ -503,6 +532,103 @@ fn a_redrive_allow_policy_naming_the_wrong_source_fails() {
         &findings,
         "TicketIssueDeadLetterQueue",
         "RedriveAllowPolicy.sourceQueueArns is",
+    );
+}
+
+#[test]
+fn functions_without_active_tracing_fail() {
+    let findings = all_findings(&mutated("    Tracing: Active\n", ""));
+    for function in [
+        "TicketProcessorFunction",
+        "NotificationSenderFunction",
+        "DlqRedriveFunction",
+    ] {
+        assert_found(&findings, function, "traces nothing (no Tracing)");
+    }
+}
+
+#[test]
+fn an_sqs_event_without_event_count_metrics_fails() {
+    let text = template_text();
+    let without = text.replacen(
+        "            MetricsConfig:\n              Metrics:\n                - EventCount\n",
+        "",
+        1,
+    );
+    assert_ne!(without, text);
+    assert_found(
+        &all_findings(&parse(&without)),
+        "TicketProcessorFunction.Events.TicketIssueQueue",
+        "without EventCount",
+    );
+}
+
+#[test]
+fn a_function_whose_errors_alarm_watches_another_function_fails() {
+    let findings = all_findings(&mutated(
+        "      MetricName: Errors\n      Dimensions:\n        - Name: FunctionName\n          Value: !Ref NotificationSenderFunction\n",
+        "      MetricName: Errors\n      Dimensions:\n        - Name: FunctionName\n          Value: !Ref TicketProcessorFunction\n",
+    ));
+    assert_found(&findings, "NotificationSenderFunction", "AWS/Lambda Errors");
+}
+
+#[test]
+fn a_dead_letter_queue_alarmed_only_on_sends_fails() {
+    let text = template_text();
+    let without_diff = text.replacen(
+        "Expression: MAX([sent, DIFF(visible + inFlight)])",
+        "Expression: sent",
+        1,
+    );
+    assert_ne!(without_diff, text);
+    assert_found(
+        &all_findings(&parse(&without_diff)),
+        "TicketIssueDeadLetterQueue",
+        "no alarm notifies when dead letters arrive",
+    );
+}
+
+#[test]
+fn a_longer_source_retention_without_the_expiry_alarm_in_step_fails() {
+    let text = template_text();
+    let longer = text.replacen(
+        "      MessageRetentionPeriod: 345600\n",
+        "      MessageRetentionPeriod: 604800\n",
+        1,
+    );
+    assert_ne!(longer, text);
+    assert_found(
+        &all_findings(&parse(&longer)),
+        "TicketIssueDeadLetterQueue",
+        "(1209600 - 604800 - <ApproximateAgeOfOldestMessage id>) / 86400",
+    );
+}
+
+#[test]
+fn a_metric_the_code_writes_but_the_dashboard_does_not_show_fails() {
+    let template = parse(&template_text());
+    let scenarios = scenarios(&template);
+    let mut contract = metrics_contract();
+    contract[1].names.push("SendsLost");
+    assert_found(
+        &dashboard::check(&template, &scenarios, &contract),
+        "NotificationSenderFunction",
+        "does not graph TicketingWaitingRoom SendsLost with FunctionName = {{Ref:NotificationSenderFunction}}",
+    );
+    let findings = all_findings(&mutated(
+        r#"["TicketingWaitingRoom", "TimeToSend", "FunctionName", "${NotificationSenderFunction}", {"label": "to send p50""#,
+        r#"["TicketingWaitingRoom", "TimeToSend", "FunctionName", "${TicketProcessorFunction}", {"label": "to send p50""#,
+    ));
+    assert!(
+        findings.is_empty(),
+        "the p99 line still shows TimeToSend: {}",
+        report(&findings)
+    );
+    let renamed = template_text().replace(r#""TimeToSend", "FunctionName""#, r#""TimeToSent", "FunctionName""#);
+    assert_found(
+        &all_findings(&parse(&renamed)),
+        "NotificationSenderFunction",
+        "TimeToSend",
     );
 }
 

@@ -29,6 +29,7 @@ use aws_sdk_dynamodb::Client;
 use aws_smithy_types::date_time::{DateTime, Format};
 use messages::TicketRequest;
 use shared::Deadline;
+use shared::metrics::Recorder;
 
 use crate::schema::Layout;
 pub use crate::schema::Ticket;
@@ -95,12 +96,14 @@ impl TicketTable {
 
     /// Issue `request.user_id` a ticket for `request.event_id`, at most once and within capacity.
     /// `message_id` is recorded on a ticket this call writes; contention is retried until
-    /// `deadline` minus the retry's margin.
+    /// `deadline` minus the retry's margin, and every conflict and throttle it met is counted on
+    /// `metrics` (retried away or not).
     pub async fn issue(
         &self,
         request: &TicketRequest,
         message_id: &str,
         deadline: Deadline,
+        metrics: &Recorder,
     ) -> Result<Issuance, IssueError> {
         let context = Context {
             table: &self.table,
@@ -121,6 +124,7 @@ impl TicketTable {
             Err(error) => Err(error),
         };
         if budget.contended() {
+            crate::metrics::count_contention(metrics, budget.conflicts, budget.throttles);
             tracing::info!(
                 event_id = context.event_id,
                 conflicts = budget.conflicts,

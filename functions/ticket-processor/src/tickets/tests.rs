@@ -127,7 +127,9 @@ fn recording(
 }
 
 async fn issue(table: &TicketTable, deadline: Deadline) -> Result<Issuance, IssueError> {
-    table.issue(&request(), "m-1", deadline).await
+    table
+        .issue(&request(), "m-1", deadline, &shared::metrics::Recorder::detached())
+        .await
 }
 
 #[tokio::test]
@@ -147,6 +149,26 @@ async fn a_conflict_is_retried_in_the_invocation_and_then_issues() {
     );
     assert_eq!(transact.num_calls(), 4);
     assert_eq!(event.num_calls(), 1);
+}
+
+/// Conflicts retried away inside the invocation still count: the metric shows contention the
+/// records' outcomes hide.
+#[tokio::test]
+async fn conflicts_retried_away_are_counted_on_the_invocations_metrics() {
+    let event = event_rule(None);
+    let transact = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .sequence()
+        .http_response(|| cancelled(vec![passed(), conflict()]))
+        .times(3)
+        .http_response(committed)
+        .build();
+    let table = TicketTable::new(client(&[&event, &transact]), "tickets");
+    let metrics = shared::metrics::Recorder::detached();
+    let issuance = table.issue(&request(), "m-1", Deadline::NONE, &metrics).await.unwrap();
+    assert!(matches!(issuance, Issuance::Issued(_)), "{issuance:?}");
+    let counts = metrics.collected().counts;
+    assert_eq!(counts.get("TransactionConflicts"), Some(&3), "{counts:?}");
+    assert_eq!(counts.get("TableThrottles"), Some(&0), "{counts:?}");
 }
 
 /// The old code gave up after 4 attempts (about 0.3 s); now the deadline decides. On tokio's

@@ -1,5 +1,7 @@
-//! Every SQS event reports partial batch failures and sets its batching knobs (its scaling:
-//! [`super::scaling`]).
+//! Every SQS event reports partial batch failures, sets its batching knobs (its scaling:
+//! [`super::scaling`]) and publishes its own metrics (`MetricsConfig: {Metrics: [EventCount]}`:
+//! polled, invoked, failed, deleted events; without it an operator cannot tell an idle queue from a
+//! stuck poller).
 //!
 //! cfn-lint accepts any string in `FunctionResponseTypes`, so a misspelt
 //! `ReportBatchItemFailure` deploys, and Lambda then ignores the `batchItemFailures` the
@@ -9,6 +11,7 @@ use crate::template::{Node, Template};
 use crate::{Finding, checks::sqs_event_sources};
 
 pub const REPORT_BATCH_ITEM_FAILURES: &str = "ReportBatchItemFailures";
+pub const EVENT_COUNT: &str = "EventCount";
 
 /// Settings every SQS event sets (issue: batch size and batching window are parameters).
 const REQUIRED: [(&[&str], &str); 2] = [
@@ -34,6 +37,19 @@ pub fn check(template: &Template) -> Vec<Finding> {
                     "FunctionResponseTypes is {response_types:?}, without {REPORT_BATCH_ITEM_FAILURES}: Lambda \
                      ignores the batchItemFailures the function returns and redelivers the whole batch when \
                      one record fails"
+                ),
+            ));
+        }
+        let metrics: Vec<String> = source
+            .properties
+            .at(&["MetricsConfig", "Metrics"])
+            .map(|metrics| metrics.items().into_iter().map(describe).collect())
+            .unwrap_or_default();
+        if !metrics.iter().any(|m| m == EVENT_COUNT) {
+            findings.push(Finding::new(
+                &source.name,
+                format!(
+                    "MetricsConfig.Metrics is {metrics:?}, without {EVENT_COUNT}: the event source mapping publishes                      none of its own counts (polled, invoked, failed, deleted events)"
                 ),
             ));
         }
@@ -87,6 +103,18 @@ mod tests {
     fn missing_response_types_are_reported() {
         let template = mutated("FunctionResponseTypes: [ReportBatchItemFailures]", "");
         assert!(check(&template)[0].message.contains("FunctionResponseTypes is []"));
+    }
+
+    #[test]
+    fn an_event_source_without_event_count_metrics_is_reported() {
+        let template = mutated("            MetricsConfig:\n              Metrics: [EventCount]\n", "");
+        let findings = check(&template);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(
+            findings[0]
+                .message
+                .starts_with("MetricsConfig.Metrics is [], without EventCount")
+        );
     }
 
     #[test]

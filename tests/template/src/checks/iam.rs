@@ -203,6 +203,22 @@ mod tests {
     }
 
     #[test]
+    fn every_resource_is_allowed_only_for_actions_without_resource_level_permissions() {
+        let traces = "Action: [xray:PutTraceSegments, xray:PutTelemetryRecords]\n                Resource: \"*\"";
+        let template = mutated(
+            "Action: sqs:SendMessage\n                Resource: !GetAtt WorkDeadLetterQueue.Arn",
+            traces,
+        );
+        assert_eq!(check(&template), []);
+        let mixed = "Action: [xray:PutTraceSegments, sqs:SendMessage]\n                Resource: \"*\"";
+        let template = mutated(
+            "Action: sqs:SendMessage\n                Resource: !GetAtt WorkDeadLetterQueue.Arn",
+            mixed,
+        );
+        assert!(check(&template)[0].message.contains("allows every resource"));
+    }
+
+    #[test]
     fn a_function_without_its_own_role_is_reported() {
         let template = mutated(
             "    Properties:\n      Role: !GetAtt WorkerRole.Arn\n      Environment:\n        Variables:\n          DEAD_LETTER",

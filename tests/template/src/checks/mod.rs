@@ -1,6 +1,8 @@
 //! The checks, and what several of them need: the template's SQS event sources and the
 //! dead-letter queue each queue redrives to.
 
+pub mod alarms;
+pub mod dashboard;
 pub mod dead_letter_queues;
 pub mod dead_letter_routes;
 pub mod deploy_docs;
@@ -13,6 +15,7 @@ pub mod samconfig;
 pub mod scaling;
 pub mod source_calls;
 pub mod suppressions;
+pub mod tracing;
 pub mod visibility_timeout;
 
 use serde_json::Value;
@@ -181,6 +184,7 @@ Conditions:
 Globals:
   Function:
     Timeout: 30
+    Tracing: Active
 Resources:
   WorkQueue:
     Type: AWS::SQS::Queue
@@ -243,6 +247,10 @@ Resources:
                 Effect: Allow
                 Action: sqs:SendMessage
                 Resource: !GetAtt WorkDeadLetterQueue.Arn
+              - Sid: WriteTraces
+                Effect: Allow
+                Action: [xray:PutTraceSegments, xray:PutTelemetryRecords]
+                Resource: "*"
   WorkerFunction:
     Type: AWS::Serverless::Function
     Metadata:
@@ -270,6 +278,8 @@ Resources:
             FunctionResponseTypes: [ReportBatchItemFailures]
             ScalingConfig:
               MaximumConcurrency: 5
+            MetricsConfig:
+              Metrics: [EventCount]
   RedriveFunction:
     Type: AWS::Serverless::Function
     Properties:

@@ -457,7 +457,10 @@ mod tests {
 
     #[test]
     fn a_traced_function_needs_x_ray_on_every_resource() {
-        let template = mutated("    Timeout: 30\n", "    Timeout: 30\n    Tracing: Active\n");
+        let template = mutated(
+            "              - Sid: WriteTraces\n                Effect: Allow\n                Action: [xray:PutTraceSegments, xray:PutTelemetryRecords]\n                Resource: \"*\"\n",
+            "",
+        );
         let missing = findings(&template, WORKER);
         assert_eq!(missing.len(), 2, "{missing:?}");
         assert!(missing[0].starts_with("may not xray:PutTelemetryRecords on *, which its X-Ray tracing needs"));
