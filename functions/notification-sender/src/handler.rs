@@ -8,27 +8,21 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sdk_sns::config::timeout::TimeoutConfig;
-use shared::{Handled, Idempotency, Outcome, Record, RecordError, RecordHandler};
+use shared::{Handled, Idempotency, IdempotencyError, Outcome, Record, RecordError, RecordHandler};
 
 use crate::channels::{Channel, ChannelError, ChannelResult, Delivery, conclude};
 use crate::classify::{FailureClass, SendFailure};
+use crate::clients;
 use crate::config::SenderConfig;
 use crate::email::{EmailSender, SesEmailSender};
 use crate::plan::Plan;
 use crate::push::{PushSender, SnsPushSender};
 use shared::redact::mask_email;
 
-/// A whole SNS or SES call with the SDK's retries; a hang becomes a retryable record failure well
-/// before a typical function timeout instead of a killed invocation. There is no shorter
-/// per-attempt timeout on purpose: Publish and SendEmail take no idempotency token, so an attempt
-/// abandoned while the provider is still accepting it would be sent again by the SDK's retry (the
-/// chaos run saw an email sent three times that way). The SDK still retries throttling and 5xx
-/// answers, which the provider gives instead of sending.
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(12);
+/// The `outcome` of a log line about a send whose answer was lost ([`crate::ambiguous`]).
+pub const AMBIGUOUS_SEND: &str = "ambiguous-send";
 
 pub struct NotificationSender {
     idempotency: Idempotency,
@@ -52,21 +46,19 @@ impl NotificationSender {
         }
     }
 
-    /// SNS and SESv2 senders on clients built from `sdk`, with call timeouts.
+    /// SNS and SESv2 senders on clients built from `sdk` ([`crate::clients`]).
     pub fn from_sdk(config: &SenderConfig, idempotency: Idempotency, sdk: &SdkConfig) -> Self {
-        let timeouts = TimeoutConfig::builder().operation_timeout(OPERATION_TIMEOUT).build();
-        let sns = aws_sdk_sns::Client::from_conf(
-            aws_sdk_sns::config::Builder::from(sdk)
-                .timeout_config(timeouts.clone())
-                .build(),
+        let email = SesEmailSender::new(
+            clients::ses(sdk),
+            &config.email_sender,
+            config.ses_configuration_set.clone(),
         );
-        let ses = aws_sdk_sesv2::Client::from_conf(
-            aws_sdk_sesv2::config::Builder::from(sdk)
-                .timeout_config(timeouts)
-                .build(),
-        );
-        let email = SesEmailSender::new(ses, &config.email_sender, config.ses_configuration_set.clone());
-        Self::new(config, idempotency, Arc::new(SnsPushSender::new(sns)), Arc::new(email))
+        Self::new(
+            config,
+            idempotency,
+            Arc::new(SnsPushSender::new(clients::sns(sdk))),
+            Arc::new(email),
+        )
     }
 
     /// Sends the record's push and email (concurrently: neither waits on the other's failure).
@@ -184,6 +176,18 @@ impl NotificationSender {
                 }
             }
             Err(error) => {
+                if let IdempotencyError::Handler(failed) = &error
+                    && failed.failure.class == FailureClass::Ambiguous
+                {
+                    tracing::warn!(
+                        notification_id,
+                        channel,
+                        recipient,
+                        code = failed.failure.code,
+                        outcome = AMBIGUOUS_SEND,
+                        "ambiguous-send: the provider may have accepted it; not recorded, a redelivery sends again"
+                    );
+                }
                 let error = RecordError::from(error);
                 tracing::warn!(notification_id, channel, recipient, error_kind = error.kind(), error = %error,
                     "not sent");

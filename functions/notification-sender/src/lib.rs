@@ -4,12 +4,16 @@
 //! - [`plan`]: the SQS record → the checked notification, its push and its email;
 //! - [`templates`]: Korean and English texts, compiled in;
 //! - [`push`], [`email`]: the SNS and SESv2 calls behind small traits tests can wrap;
-//! - [`classify`]: which service errors are rejections, misconfiguration or transient;
+//! - [`classify`]: which service errors are rejections, misconfiguration, transient or ambiguous;
+//! - [`ambiguous`]: sends whose request may have reached the provider, never retried by the SDK;
+//! - [`clients`]: the SNS and SESv2 clients as production builds them;
 //! - [`channels`]: what a step stores and how channel results decide the record's;
 //! - [`handler`]: the record handler; [`mask`]: email addresses as logs show them.
 
+pub mod ambiguous;
 pub mod channels;
 pub mod classify;
+pub mod clients;
 pub mod config;
 pub mod email;
 pub mod handler;
