@@ -75,14 +75,15 @@ impl NotificationSender {
         let push = self.step(
             &record,
             notification_id,
-            Channel::Push,
+            (Channel::Push, plan.step_content(Channel::Push)),
             plan.push.target.to_string(),
             || self.push.publish(&plan.push),
         );
         let email = async {
             match &plan.email {
                 Some(email) => {
-                    self.step(&record, notification_id, Channel::Email, mask_email(&email.to), || {
+                    let step = (Channel::Email, plan.step_content(Channel::Email));
+                    self.step(&record, notification_id, step, mask_email(&email.to), || {
                         self.email.send(email)
                     })
                     .await
@@ -98,14 +99,14 @@ impl NotificationSender {
         )
     }
 
-    /// Runs one channel's send under its step key. `send` is only called when this attempt holds
-    /// the step's lock; a rejection completes the step (stored, so never retried), any other
+    /// Runs one channel's send under its step key, bound to `content`. `send` is only called when
+    /// this attempt holds the step's lock; a rejection completes the step (stored, so never retried), any other
     /// failure releases it for the next attempt.
     async fn step<F, Fut>(
         &self,
         record: &Record,
         notification_id: &str,
-        channel: Channel,
+        (channel, content): (Channel, Vec<u8>),
         recipient: String,
         send: F,
     ) -> ChannelResult
@@ -114,11 +115,11 @@ impl NotificationSender {
         Fut: Future<Output = Result<String, SendFailure>>,
     {
         let key = self.idempotency.key(&format!("{notification_id}#{channel}"));
-        // The payload is the notificationId itself: every copy of a notification, whatever else
-        // differs (a locale, a contact), is the same notification and must not be sent twice.
+        // The payload is the step's content (`Plan::step_content`): a copy of the notification is
+        // skipped, another notification reusing its id is a permanent PayloadMismatch.
         let outcome = self
             .idempotency
-            .run(&key, notification_id.as_bytes(), record.deadline(), || async {
+            .run(&key, &content, record.deadline(), || async {
                 match send().await {
                     Ok(message_id) => Ok(Delivery::Delivered { message_id }),
                     Err(failure) if failure.class == FailureClass::Rejected => Ok(Delivery::Rejected {

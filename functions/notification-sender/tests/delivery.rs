@@ -132,6 +132,61 @@ async fn the_same_notification_id_in_several_messages_sends_one_push_and_one_ema
 }
 
 #[tokio::test]
+async fn another_notification_reusing_an_id_is_a_payload_mismatch_in_the_dead_letter_queue_not_a_duplicate() {
+    let fixture = Fixture::new().await;
+    let push = Faulty::counting(fixture.sns());
+    let email = Faulty::counting(fixture.ses());
+    let sender = fixture.notification_sender_with(push.clone(), email.clone());
+    let original = ticket_issued("t-3010", Some("choi@example.com"), None, None);
+    // Same notificationId, another recipient: not a copy of the notification that was sent.
+    let impostor = original.replace("choi@example.com", "moon@example.com");
+    // Same notificationId, another ticket and user.
+    let other_ticket = original
+        .replace("\"ticketId\":\"t-3010\"", "\"ticketId\":\"t-9999\"")
+        .replace("user-42", "user-43");
+    assert_ne!(other_ticket, original);
+
+    let first = fixture.run(&sender, vec![delivery("m-1", &original, 1)]).await;
+    let second = fixture
+        .run(
+            &sender,
+            vec![delivery("m-2", &impostor, 1), delivery("m-3", &other_ticket, 1)],
+        )
+        .await;
+
+    assert_eq!(first.status("m-1"), Some(&RecordStatus::Processed));
+    for id in ["m-2", "m-3"] {
+        assert!(
+            matches!(second.status(id), Some(RecordStatus::DeadLettered(e)) if e.kind() == "idempotency-payload-mismatch"),
+            "{id}: {:?}",
+            second.status(id)
+        );
+    }
+    assert!(
+        second.response().batch_item_failures.is_empty(),
+        "permanent: not retried"
+    );
+    let kinds: Vec<String> = fixture
+        .dead_letters()
+        .await
+        .iter()
+        .map(|letter| {
+            letter.message_attributes().unwrap()["error-kind"]
+                .string_value()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(kinds, ["idempotency-payload-mismatch"; 2]);
+    assert_eq!((push.calls(), email.calls()), (1, 1), "nothing sent for the impostors");
+    assert_eq!(fixture.emails().len(), 1);
+    assert_eq!(
+        fixture.emails()[0]["destinations"]["ToAddresses"],
+        json!(["choi@example.com"])
+    );
+}
+
+#[tokio::test]
 async fn copies_of_one_notification_processed_concurrently_send_once() {
     // Three copies in one batch run at the same time. Each channel's lock goes to one copy; a copy
     // that finds a lock held fails retryably (SQS redelivers it). Nothing is sent twice, and the
