@@ -10,12 +10,16 @@ use aws_sdk_sns::operation::publish::PublishError;
 
 use crate::ambiguous::AmbiguousSendsAreNotRetried;
 
-/// A whole SNS or SES call with the SDK's retries; a hang becomes a retryable record failure well
-/// before the function's timeout instead of a killed invocation. There is no shorter per-attempt
-/// timeout on purpose: Publish and SendEmail take no idempotency token, and an answer lost to a
-/// timeout is ambiguous ([`crate::ambiguous`]). The SDK retries only answers that prove the send
-/// was refused (throttling) and connections that could not be opened.
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(12);
+/// A whole SNS or SES call with the SDK's retries; a hang becomes a retryable record failure
+/// before the function's timeout instead of a killed invocation. 8 s covers the standard retry
+/// mode's three attempts at a throttled send (backoffs of at most 1 s and 2 s) with SES's
+/// slowest answers to spare. There is no shorter per-attempt timeout on purpose: Publish and
+/// SendEmail take no idempotency token, and an answer lost to a timeout is ambiguous
+/// ([`crate::ambiguous`]). The SDK retries only answers that prove the send was refused
+/// (throttling) and connections that could not be opened. No send starts unless this much time,
+/// and the step's writes, are left before the invocation's deadline
+/// ([`crate::budget::SEND_DEADLINE_MARGIN`]).
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(8);
 
 fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder().operation_timeout(SEND_TIMEOUT).build()

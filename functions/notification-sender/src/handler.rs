@@ -10,8 +10,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
+use shared::worker::WorkerConfig;
 use shared::{Handled, Idempotency, IdempotencyError, Outcome, Record, RecordError, RecordHandler};
 
+use crate::budget::SendBudgets;
 use crate::channels::{Channel, ChannelError, ChannelResult, Delivery, conclude};
 use crate::classify::{FailureClass, SendFailure};
 use crate::clients;
@@ -19,6 +21,7 @@ use crate::config::SenderConfig;
 use crate::email::{EmailSender, SesEmailSender};
 use crate::plan::Plan;
 use crate::push::{PushSender, SnsPushSender};
+use crate::send_quota;
 use shared::redact::mask_email;
 
 /// The `outcome` of a log line about a send whose answer was lost ([`crate::ambiguous`]).
@@ -29,9 +32,12 @@ pub struct NotificationSender {
     push: Arc<dyn PushSender>,
     email: Arc<dyn EmailSender>,
     push_topic_arn: String,
+    budgets: SendBudgets,
 }
 
 impl NotificationSender {
+    /// A sender whose budgets, at the configured rates, live in this process only (tests; see
+    /// [`NotificationSender::with_budgets`] and [`NotificationSender::from_sdk`]).
     pub fn new(
         config: &SenderConfig,
         idempotency: Idempotency,
@@ -43,22 +49,46 @@ impl NotificationSender {
             push,
             email,
             push_topic_arn: config.push_topic_arn.clone(),
+            budgets: SendBudgets::in_memory(config.push_send_rate, config.email_send_rate),
         }
     }
 
-    /// SNS and SESv2 senders on clients built from `sdk` ([`crate::clients`]).
-    pub fn from_sdk(config: &SenderConfig, idempotency: Idempotency, sdk: &SdkConfig) -> Self {
-        let email = SesEmailSender::new(
-            clients::ses(sdk),
-            &config.email_sender,
-            config.ses_configuration_set.clone(),
+    /// Sends through these budgets instead.
+    pub fn with_budgets(mut self, budgets: SendBudgets) -> Self {
+        self.budgets = budgets;
+        self
+    }
+
+    /// What `main` builds: SNS and SESv2 senders on clients built from `sdk`
+    /// ([`crate::clients`]), and send budgets every invocation shares, in the worker's
+    /// idempotency table, the email's capped by the account's SES rate ([`crate::send_quota`]).
+    pub async fn from_sdk(
+        config: &SenderConfig,
+        worker: &WorkerConfig,
+        idempotency: Idempotency,
+        sdk: &SdkConfig,
+    ) -> Self {
+        let ses = clients::ses(sdk);
+        let email_rate = send_quota::email_send_rate(config.email_send_rate, &ses).await;
+        let budgets = SendBudgets::on_dynamodb(
+            aws_sdk_dynamodb::Client::new(sdk),
+            &worker.idempotency_table,
+            &idempotency,
+            config.push_send_rate,
+            email_rate,
         );
+        let email = SesEmailSender::new(ses, &config.email_sender, config.ses_configuration_set.clone());
         Self::new(
             config,
             idempotency,
             Arc::new(SnsPushSender::new(clients::sns(sdk))),
             Arc::new(email),
         )
+        .with_budgets(budgets)
+    }
+
+    pub fn budgets(&self) -> &SendBudgets {
+        &self.budgets
     }
 
     /// Sends the record's push and email (concurrently: neither waits on the other's failure).
@@ -100,7 +130,7 @@ impl NotificationSender {
     }
 
     /// Runs one channel's send under its step key, bound to `content`. `send` is only called when
-    /// this attempt holds the step's lock; a rejection completes the step (stored, so never retried), any other
+    /// this attempt holds the step's lock and the channel's budget gave it a slot; a rejection completes the step (stored, so never retried), any other
     /// failure releases it for the next attempt.
     async fn step<F, Fut>(
         &self,
@@ -120,19 +150,22 @@ impl NotificationSender {
         let outcome = self
             .idempotency
             .run(&key, &content, record.deadline(), || async {
+                let failed = |failure| ChannelError {
+                    channel,
+                    message_id: record.message_id().to_owned(),
+                    notification_id: notification_id.to_owned(),
+                    recipient: recipient.clone(),
+                    failure,
+                };
+                // Holding the step's lock: wait for this channel's slot, or send nothing.
+                self.budgets.of(channel).take(record.deadline()).await.map_err(failed)?;
                 match send().await {
                     Ok(message_id) => Ok(Delivery::Delivered { message_id }),
                     Err(failure) if failure.class == FailureClass::Rejected => Ok(Delivery::Rejected {
                         code: failure.code,
                         reason: failure.message,
                     }),
-                    Err(failure) => Err(ChannelError {
-                        channel,
-                        message_id: record.message_id().to_owned(),
-                        notification_id: notification_id.to_owned(),
-                        recipient: recipient.clone(),
-                        failure,
-                    }),
+                    Err(failure) => Err(failed(failure)),
                 }
             })
             .await;

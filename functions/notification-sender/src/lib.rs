@@ -2,6 +2,8 @@
 //! email (SESv2) exactly once, each as its own idempotent step. See README.md.
 //!
 //! - [`plan`]: the SQS record → the checked notification, its push and its email;
+//! - [`budget`]: the send budget: every send waits for a slot of its channel's shared schedule;
+//! - [`send_quota`]: the account's SES sending rate, read at cold start;
 //! - [`templates`]: Korean and English texts, compiled in;
 //! - [`push`], [`email`]: the SNS and SESv2 calls behind small traits tests can wrap;
 //! - [`classify`]: which service errors are rejections, misconfiguration, transient or ambiguous;
@@ -11,6 +13,7 @@
 //! - [`handler`]: the record handler; [`mask`]: email addresses as logs show them.
 
 pub mod ambiguous;
+pub mod budget;
 pub mod channels;
 pub mod classify;
 pub mod clients;
@@ -19,6 +22,7 @@ pub mod email;
 pub mod handler;
 pub mod plan;
 pub mod push;
+pub mod send_quota;
 pub mod templates;
 
 pub use config::SenderConfig;
@@ -29,4 +33,6 @@ pub const ENV_VARS: &[&str] = &[
     config::env::PUSH_TOPIC_ARN,
     config::env::EMAIL_SENDER,
     config::env::SES_CONFIGURATION_SET,
+    config::env::EMAIL_SEND_RATE_PER_SECOND,
+    config::env::PUSH_SEND_RATE_PER_SECOND,
 ];

@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = SenderConfig::from_env(&environment)?;
     let sdk = shared::worker::sdk_config().await;
     let worker = Worker::new(&worker_config, &sdk);
-    let sender = NotificationSender::from_sdk(&config, worker.idempotency.clone(), &sdk);
+    let sender = NotificationSender::from_sdk(&config, &worker_config, worker.idempotency.clone(), &sdk).await;
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let (worker, sender) = (&worker, &sender);
         async move { worker.batch.process(event.payload, &event.context, sender).await }

@@ -254,6 +254,8 @@ async fn an_ambiguous_email_is_logged_not_recorded_and_sent_again_by_a_redeliver
         push_topic_arn: TOPIC.into(),
         email_sender: SENDER.into(),
         ses_configuration_set: None,
+        email_send_rate: 14.0,
+        push_send_rate: 300.0,
     };
     let idempotency = Idempotency::new(
         Arc::new(MemoryStore::new()),

@@ -12,7 +12,7 @@ use support::{Faulty, Fixture, delivery, ticket_issued};
 #[tokio::test]
 async fn ticket_issued_with_email_and_push_sends_one_push_with_filter_attributes_and_one_email_with_the_ticket_id() {
     let fixture = Fixture::new().await;
-    let sender = fixture.notification_sender();
+    let sender = fixture.notification_sender().await;
     let body = ticket_issued("t-1001", Some("kim@example.com"), None, None);
 
     let outcome = fixture.run(&sender, vec![delivery("m-1", &body, 1)]).await;
@@ -53,7 +53,7 @@ async fn ticket_issued_with_email_and_push_sends_one_push_with_filter_attributes
 async fn an_english_sold_out_goes_to_the_device_endpoint_and_the_address_in_english() {
     let fixture = Fixture::new().await;
     let endpoint = fixture.push_endpoint(true).await;
-    let sender = fixture.notification_sender();
+    let sender = fixture.notification_sender().await;
     let body = json!({
         "notificationId": "sold-out#concert-2026#user-7",
         "kind": "sold-out",
@@ -243,7 +243,7 @@ async fn a_message_without_an_address_sends_only_the_push() {
 #[tokio::test]
 async fn malformed_and_invalid_messages_fail_alone_and_reach_the_dead_letter_queue() {
     let fixture = Fixture::new().await;
-    let sender = fixture.notification_sender();
+    let sender = fixture.notification_sender().await;
     let good = ticket_issued("t-5005", Some("jung@example.com"), None, None);
     let no_ticket = good.replace("\"ticketId\":\"t-5005\",", "");
     assert_ne!(no_ticket, good);

@@ -132,7 +132,7 @@ async fn a_missing_topic_dead_letters_the_record_unrecorded_so_a_redrive_after_t
         ..Resources::default()
     })
     .await;
-    let sender = fixture.notification_sender();
+    let sender = fixture.notification_sender().await;
     let body = ticket_issued("t-8008", Some("han@example.com"), None, None);
 
     let first = fixture.run(&sender, vec![delivery("m-1", &body, 1)]).await;

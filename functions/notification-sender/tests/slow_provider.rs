@@ -6,13 +6,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use notification_sender::{NotificationSender, SenderConfig};
+use notification_sender::email::SesEmailSender;
+use notification_sender::push::SnsPushSender;
+use notification_sender::{NotificationSender, SenderConfig, clients};
 use shared::idempotency::{IdempotencyConfig, MemoryStore};
 use shared::testing::{message, sqs_message};
 use shared::{Deadline, Handled, Idempotency, Record};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Slower than the old attempt timeout (5 s), well within the call's budget (12 s).
+/// Slower than the old attempt timeout (5 s), within the call's time limit (`clients::SEND_TIMEOUT`, 8 s).
 const ANSWER_AFTER: Duration = Duration::from_secs(6);
 
 /// Answers SNS Publish and SESv2 SendEmail with success after `ANSWER_AFTER`; counts requests per path.
@@ -88,12 +90,17 @@ async fn a_slow_but_successful_send_is_awaited_not_sent_again() {
         push_topic_arn: "arn:aws:sns:us-east-1:123456789012:pushes".into(),
         email_sender: "tickets@example.com".into(),
         ses_configuration_set: None,
+        email_send_rate: 14.0,
+        push_send_rate: 300.0,
     };
     let idempotency = Idempotency::new(
         Arc::new(MemoryStore::new()),
         IdempotencyConfig::new("notification-sender"),
     );
-    let sender = NotificationSender::from_sdk(&config, idempotency, &sdk);
+    // The clients `main` builds; the budgets in memory (this provider speaks no DynamoDB).
+    let email = SesEmailSender::new(clients::ses(&sdk), &config.email_sender, None);
+    let push = SnsPushSender::new(clients::sns(&sdk));
+    let sender = NotificationSender::new(&config, idempotency, Arc::new(push), Arc::new(email));
     let body = r#"{"notificationId":"ticket-issued#t-1","kind":"ticket-issued","eventId":"e-1","userId":"u-1",
                    "ticketId":"t-1","contact":{"email":"kim@example.com"},"locale":"en"}"#;
     let record = Record::new(sqs_message(message("m-1", body)), Deadline::NONE).unwrap();

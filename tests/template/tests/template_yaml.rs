@@ -107,6 +107,8 @@ fn permission_contract() -> Vec<(&'static str, Vec<(String, String)>)> {
     notification_sender.extend(idempotency);
     notification_sender.push(grant("sns:Publish", "{{Ref:PushTopic}}"));
     notification_sender.push(grant("sns:Publish", &in_account("sns", "endpoint/*")));
+    // The account's SES sending rate at cold start (no resource-level permissions).
+    notification_sender.push(grant("ses:GetAccount", "*"));
     for identity in [
         "identity/tickets@example.com",
         "identity/example.com",
@@ -417,8 +419,8 @@ fn the_deploy_documentation_lists_every_parameter_with_its_default_and_every_out
 #[test]
 fn a_changed_default_fails_the_documentation_check() {
     let template = mutated(
-        "    Type: Number\n    Default: 300\n",
-        "    Type: Number\n    Default: 600\n",
+        "  QueueAgeAlarmThresholdSeconds:\n    Type: Number\n    Default: 300\n",
+        "  QueueAgeAlarmThresholdSeconds:\n    Type: Number\n    Default: 600\n",
     );
     let findings = deploy_docs::check(&template, &repository_file("docs/deploy.md"));
     assert_found(

@@ -32,6 +32,7 @@ pub struct Fixture {
     pub sender: String,
     pub table: String,
     pub dead_letter_queue_url: String,
+    pub worker_config: WorkerConfig,
     pub worker: Worker,
 }
 
@@ -84,7 +85,8 @@ impl Fixture {
             ("IDEMPOTENCY_TABLE_NAME", table.as_str()),
             ("DEAD_LETTER_QUEUE_URL", dead_letter_queue_url.as_str()),
         ]);
-        let worker = Worker::new(&WorkerConfig::from_env(&environment).expect("worker config"), &sdk);
+        let worker_config = WorkerConfig::from_env(&environment).expect("worker config");
+        let worker = Worker::new(&worker_config, &sdk);
         Self {
             moto,
             sdk,
@@ -92,6 +94,7 @@ impl Fixture {
             sender,
             table,
             dead_letter_queue_url,
+            worker_config,
             worker,
         }
     }
@@ -104,9 +107,15 @@ impl Fixture {
         .expect("sender config")
     }
 
-    /// The sender `main` builds.
-    pub fn notification_sender(&self) -> NotificationSender {
-        NotificationSender::from_sdk(&self.config(), self.worker.idempotency.clone(), &self.sdk)
+    /// The sender `main` builds (its send budgets in this fixture's table).
+    pub async fn notification_sender(&self) -> NotificationSender {
+        NotificationSender::from_sdk(
+            &self.config(),
+            &self.worker_config,
+            self.worker.idempotency.clone(),
+            &self.sdk,
+        )
+        .await
     }
 
     /// A sender whose push and email go through the given wrappers (around the real ones).

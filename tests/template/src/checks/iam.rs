@@ -1,9 +1,14 @@
 //! IAM grants name their actions and resources: no `Action: "*"`, no `sqs:*`/`dynamodb:*` (no
-//! wildcard action at all), no `Resource: "*"`, no NotAction/NotResource, and no policy whose
-//! actions the template does not show (managed policies, SAM policy templates, SAM's own role).
+//! wildcard action at all), no `Resource: "*"` (but for actions that have no resource-level
+//! permissions), no NotAction/NotResource, and no policy whose actions the template does not show
+//! (managed policies, SAM policy templates, SAM's own role).
 
 use crate::Finding;
 use crate::template::{Node, SERVERLESS_FUNCTION, Template};
+
+/// Actions that have no resource types ("Actions, resources, and condition keys", the Service
+/// Authorization Reference): `"*"` is the only resource IAM accepts for them.
+pub const WITHOUT_RESOURCE_LEVEL: &[&str] = &["ses:GetAccount"];
 
 /// A policy statement and where it is, for messages.
 pub struct Statement<'t> {
@@ -121,7 +126,7 @@ pub fn check(template: &Template) -> Vec<Finding> {
         if actions.is_empty() && node.get("NotAction").is_none() {
             problem("has no Action".to_owned());
         }
-        for action in actions {
+        for action in &actions {
             match action.as_str() {
                 Some(action) if action.contains('*') => {
                     problem(format!("allows {action:?}; list the actions the function calls"))
@@ -130,8 +135,12 @@ pub fn check(template: &Template) -> Vec<Finding> {
                 None => problem(format!("has an action that is not a literal string: {action:?}")),
             }
         }
+        let only_without_resource_level = !actions.is_empty()
+            && actions
+                .iter()
+                .all(|action| action.as_str().is_some_and(|a| WITHOUT_RESOURCE_LEVEL.contains(&a)));
         for resource in node.get("Resource").map(Node::items).unwrap_or_default() {
-            if resource.as_str() == Some("*") {
+            if resource.as_str() == Some("*") && !only_without_resource_level {
                 problem("allows every resource (\"*\"); name the function's own resources".to_owned());
             }
         }
@@ -170,6 +179,20 @@ mod tests {
             "sqs:DeleteMessage, \"*\"]",
         );
         assert!(check(&template)[0].message.contains("statement Consume: allows \"*\""));
+    }
+
+    #[test]
+    fn an_action_without_resource_level_permissions_alone_may_be_granted_on_every_resource() {
+        let alone = mutated(
+            "Action: sqs:SendMessage\n                Resource: !GetAtt WorkDeadLetterQueue.Arn",
+            "Action: ses:GetAccount\n                Resource: \"*\"",
+        );
+        assert_eq!(check(&alone), []);
+        let mixed = mutated(
+            "Action: sqs:SendMessage\n                Resource: !GetAtt WorkDeadLetterQueue.Arn",
+            "Action: [ses:GetAccount, sqs:SendMessage]\n                Resource: \"*\"",
+        );
+        assert!(check(&mixed)[0].message.contains("allows every resource"));
     }
 
     #[test]
