@@ -1,6 +1,8 @@
 //! What notification-sender reads from its environment besides the shared worker settings.
 
+use shared::RetryDelayConfig;
 use shared::config::{ConfigError, Environment};
+use shared::worker::WorkerConfig;
 
 /// Names of the variables [`SenderConfig::from_env`] reads.
 pub mod env {
@@ -86,6 +88,13 @@ impl SenderConfig {
     }
 }
 
+/// The shared worker settings, with the retry delay on unless `RETRY_DELAY` says `off`: a send
+/// deferred by the budget comes back when a slot is free, a throttled or ambiguous one after its
+/// backoff (1–2 s, 2–4 s, …), rather than after the queue's visibility timeout (210 s).
+pub fn worker_config(environment: &Environment) -> Result<WorkerConfig, ConfigError> {
+    WorkerConfig::from_env_with(environment, &RetryDelayConfig::on())
+}
+
 fn is_sns_topic_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.split(':').collect();
     parts.len() == 6 && parts[0] == "arn" && parts[2] == "sns" && parts.iter().all(|part| !part.is_empty())
@@ -161,6 +170,20 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn the_retry_delay_is_on_unless_turned_off() {
+        let worker = |pairs: &[(&str, &str)]| {
+            let mut all = vec![
+                ("AWS_LAMBDA_FUNCTION_NAME", "notification-sender"),
+                ("IDEMPOTENCY_TABLE_NAME", "t"),
+            ];
+            all.extend_from_slice(pairs);
+            worker_config(&Environment::from_pairs(all)).unwrap()
+        };
+        assert_eq!(worker(&[]).retry_delay, RetryDelayConfig::on());
+        assert!(!worker(&[("RETRY_DELAY", "off")]).retry_delay.enabled);
     }
 
     #[test]

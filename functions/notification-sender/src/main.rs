@@ -2,7 +2,7 @@ use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use notification_sender::{NotificationSender, SenderConfig};
 use shared::config::Environment;
-use shared::worker::{Worker, WorkerConfig};
+use shared::worker::Worker;
 
 // One thread: the work waits on I/O, Lambda gives a function one vCPU or less below 1,769 MB,
 // and a multi-thread runtime's cross-thread wake-ups cost CPU (BENCHMARKS.md, Method, "Runtime flavor").
@@ -10,7 +10,7 @@ use shared::worker::{Worker, WorkerConfig};
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::logging::init();
     let environment = Environment::from_process();
-    let worker_config = WorkerConfig::from_env(&environment)?;
+    let worker_config = notification_sender::config::worker_config(&environment)?;
     let config = SenderConfig::from_env(&environment)?;
     let sdk = shared::worker::sdk_config().await;
     let worker = Worker::new(&worker_config, &sdk);
