@@ -130,8 +130,9 @@ impl NotificationSender {
     }
 
     /// Runs one channel's send under its step key, bound to `content`. `send` is only called when
-    /// this attempt holds the step's lock and the channel's budget gave it a slot; a rejection completes the step (stored, so never retried), any other
-    /// failure releases it for the next attempt.
+    /// this attempt holds the step's lock and the channel's budget gave it a slot; a rejection
+    /// completes the step (stored, so never retried), any other failure releases it for the next
+    /// attempt.
     async fn step<F, Fut>(
         &self,
         record: &Record,
