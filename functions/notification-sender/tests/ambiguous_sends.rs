@@ -2,22 +2,23 @@
 //! and then drops or resets the connection, or answers 500, and counts the requests it read.
 //! Throttling answers, which prove the send was refused, are still retried by the SDK.
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
 use futures::future::{BoxFuture, FutureExt};
-use messages::NotificationKind;
 use notification_sender::classify::{FailureClass, SendFailure};
-use notification_sender::email::{Email, EmailSender, SesEmailSender};
+use notification_sender::email::{EmailSender, SesEmailSender};
 use notification_sender::push::{Push, PushSender, PushTarget, SnsPushSender};
-use notification_sender::templates::RenderedEmail;
 use notification_sender::{NotificationSender, SenderConfig, clients};
 use shared::idempotency::{IdempotencyConfig, MemoryStore};
 use shared::testing::{CapturedLogs, message, sqs_message};
 use shared::{Deadline, Idempotency, Record};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use support::{read_request, sample_email, sample_push};
+use tokio::io::AsyncWriteExt;
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:pushes";
 const SENDER: &str = "tickets@example.com";
@@ -38,35 +39,6 @@ enum Answer {
 struct Provider {
     endpoint: String,
     requests: Arc<AtomicUsize>,
-}
-
-/// Reads one whole HTTP request (head and Content-Length body); `None` when the peer closed first.
-async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<String> {
-    let mut request = Vec::new();
-    let mut buffer = [0u8; 4096];
-    loop {
-        let n = stream.read(&mut buffer).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        request.extend_from_slice(&buffer[..n]);
-        let text = String::from_utf8_lossy(&request).to_string();
-        let Some((head, body)) = text.split_once("\r\n\r\n") else {
-            continue;
-        };
-        let length = head
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .strip_prefix("content-length:")
-                    .map(|v| v.trim().to_owned())
-            })
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(0);
-        if body.len() >= length {
-            return Some(head.split_whitespace().nth(1).unwrap_or("/").to_owned());
-        }
-    }
 }
 
 fn error_answer(path: &str, answer: Answer) -> String {
@@ -154,38 +126,20 @@ impl Provider {
     }
 }
 
-fn email() -> Email {
-    Email {
-        to: "kim@example.com".into(),
-        content: RenderedEmail {
-            subject: "s".into(),
-            text: "t".into(),
-            html: "<p>h</p>".into(),
-        },
-    }
-}
-
-fn push() -> Push {
-    Push {
-        target: PushTarget::Topic(TOPIC.into()),
-        text: "hello".into(),
-        user_id: "u1".into(),
-        event_id: "e1".into(),
-        kind: NotificationKind::TicketIssued,
-    }
-}
-
 async fn send_email(provider: &Provider) -> SendFailure {
     let client = clients::ses(&provider.sdk().await);
     SesEmailSender::new(client, SENDER, None)
-        .send(&email())
+        .send(&sample_email())
         .await
         .unwrap_err()
 }
 
 async fn publish(provider: &Provider) -> SendFailure {
     let client = clients::sns(&provider.sdk().await);
-    SnsPushSender::new(client).publish(&push()).await.unwrap_err()
+    SnsPushSender::new(client)
+        .publish(&sample_push(PushTarget::Topic(TOPIC.into())))
+        .await
+        .unwrap_err()
 }
 
 #[tokio::test]
@@ -209,7 +163,7 @@ async fn without_the_classifier_the_sdk_would_send_a_lost_answer_three_times() {
     let ses = provider(Answer::Drop).await;
     let plain = aws_sdk_sesv2::Client::new(&ses.sdk().await);
     SesEmailSender::new(plain, SENDER, None)
-        .send(&email())
+        .send(&sample_email())
         .await
         .unwrap_err();
     assert_eq!(ses.requests(), 3);

@@ -2,6 +2,8 @@
 //! from aws-smithy-mocks (precise, one per error), timeouts and refused connections from real
 //! loopback sockets. The sender's From address is `tickets@example.com`.
 
+mod support;
+
 use std::net::TcpListener;
 use std::time::Duration;
 
@@ -13,11 +15,10 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::http::{Response as HttpResponse, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::error::ErrorMetadata;
-use messages::NotificationKind;
 use notification_sender::classify::{FailureClass, SendFailure};
-use notification_sender::email::{Email, EmailSender, SesEmailSender};
-use notification_sender::push::{Push, PushSender, PushTarget, SnsPushSender};
-use notification_sender::templates::RenderedEmail;
+use notification_sender::email::{EmailSender, SesEmailSender};
+use notification_sender::push::{PushSender, PushTarget, SnsPushSender};
+use support::{sample_email, sample_push};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:pushes";
 const ENDPOINT: &str = "arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/device-1";
@@ -27,27 +28,6 @@ type SesErrorFn = fn() -> SendEmailError;
 
 fn meta(code: &str, message: &str) -> ErrorMetadata {
     ErrorMetadata::builder().code(code).message(message).build()
-}
-
-fn email() -> Email {
-    Email {
-        to: "kim@example.com".into(),
-        content: RenderedEmail {
-            subject: "s".into(),
-            text: "t".into(),
-            html: "<p>h</p>".into(),
-        },
-    }
-}
-
-fn push(target: PushTarget) -> Push {
-    Push {
-        target,
-        text: "hello".into(),
-        user_id: "u1".into(),
-        event_id: "e1".into(),
-        kind: NotificationKind::TicketIssued,
-    }
 }
 
 fn http(status: u16, error_type: Option<&str>, body: &str) -> HttpResponse {
@@ -71,7 +51,7 @@ async fn send_with_error(error: impl Fn() -> SendEmailError + Send + Sync + 'sta
     let client = mock_client!(aws_sdk_sesv2, RuleMode::Sequential, [&rule], |c| c
         .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled()));
     SesEmailSender::new(client, "tickets@example.com", None)
-        .send(&email())
+        .send(&sample_email())
         .await
         .unwrap_err()
 }
@@ -81,7 +61,7 @@ async fn send_with_http(response: impl Fn() -> HttpResponse + Send + Sync + 'sta
     let client = mock_client!(aws_sdk_sesv2, RuleMode::Sequential, [&rule], |c| c
         .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled()));
     SesEmailSender::new(client, "tickets@example.com", None)
-        .send(&email())
+        .send(&sample_email())
         .await
         .unwrap_err()
 }
@@ -93,7 +73,10 @@ async fn publish_with_error(
     let rule = mock!(aws_sdk_sns::Client::publish).then_error(error);
     let client = mock_client!(aws_sdk_sns, RuleMode::Sequential, [&rule], |c| c
         .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled()));
-    SnsPushSender::new(client).publish(&push(target)).await.unwrap_err()
+    SnsPushSender::new(client)
+        .publish(&sample_push(target))
+        .await
+        .unwrap_err()
 }
 
 async fn publish_with_http(status: u16, code: &str) -> SendFailure {
@@ -102,7 +85,7 @@ async fn publish_with_http(status: u16, code: &str) -> SendFailure {
     let client = mock_client!(aws_sdk_sns, RuleMode::Sequential, [&rule], |c| c
         .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled()));
     SnsPushSender::new(client)
-        .publish(&push(PushTarget::Topic(TOPIC.into())))
+        .publish(&sample_push(PushTarget::Topic(TOPIC.into())))
         .await
         .unwrap_err()
 }
@@ -411,7 +394,7 @@ async fn a_timeout_is_ambiguous_and_a_refused_connection_transient() {
             )
             .build();
         let sender = SesEmailSender::new(aws_sdk_sesv2::Client::from_conf(config), "tickets@example.com", None);
-        let failure = sender.send(&email()).await.unwrap_err();
+        let failure = sender.send(&sample_email()).await.unwrap_err();
         assert_class(&failure, class, code);
     }
 }
