@@ -45,6 +45,9 @@ pub enum Target {
     PushEndpoints,
     /// The queue the function's SQS event source reads (a record's own queue).
     EventSourceQueue,
+    /// Every resource: only for an action that has no resource types (the Service
+    /// Authorization Reference), such as SESv2 `GetAccount`.
+    AnyResource,
 }
 
 impl AwsCall {

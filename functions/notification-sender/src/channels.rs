@@ -3,8 +3,9 @@
 //!
 //! A record succeeds when at least one channel delivered (now or on an earlier attempt) and no
 //! channel can still deliver by retrying. In detail, in this order:
-//! 1. a channel failed transiently → the record is retryable: SQS redelivers it, and the steps that
-//!    already completed (delivered or rejected) are skipped on that retry;
+//! 1. a channel failed transiently, ambiguously or was deferred → the record is retryable: SQS
+//!    redelivers it (not before the latest time a failure names), and the steps that already
+//!    completed (delivered or rejected) are skipped on that retry;
 //! 2. a channel is misconfigured → the record fails permanently (DLQ with the reason); nothing was
 //!    stored for that channel, so a redrive after the fix sends it;
 //! 3. no channel delivered (every one rejected, or no email address and the push rejected) →
@@ -67,12 +68,19 @@ impl From<ChannelError> for RecordError {
             FailureClass::Transient => ("unavailable", false),
             FailureClass::Misconfigured => ("misconfigured", true),
             FailureClass::Rejected => ("rejected", true),
+            FailureClass::Ambiguous => ("ambiguous", false),
+            FailureClass::Deferred => ("deferred", false),
         };
         let kind = format!("{}-{suffix}", error.channel);
+        let not_before = error.failure.retry_not_before;
         if permanent {
             RecordError::permanent(kind, error)
         } else {
-            RecordError::retryable(kind, error)
+            let retryable = RecordError::retryable(kind, error);
+            match not_before {
+                Some(at) => retryable.retry_not_before(at),
+                None => retryable,
+            }
         }
     }
 }
@@ -129,7 +137,13 @@ pub fn conclude(
             .map(|error| error.message())
             .collect::<Vec<_>>()
             .join("; ");
-        return Err(RecordError::new(failure.class(), failure.kind(), message));
+        let error = RecordError::new(failure.class(), failure.kind(), message);
+        // A retry needs every failed channel to be able to succeed: not before the latest time
+        // one of them names.
+        return Err(match failures.iter().filter_map(|error| error.not_before()).max() {
+            Some(at) => error.retry_not_before(at),
+            None => error,
+        });
     }
     if !results
         .iter()
@@ -217,6 +231,42 @@ mod tests {
         assert!(
             error.message().contains("push to") && error.message().contains("email to"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn ambiguous_and_deferred_sends_are_retryable_and_the_latest_named_time_wins() {
+        let error = conclude(NOW, failed(FailureClass::Ambiguous, Channel::Email)).unwrap_err();
+        assert_eq!((error.kind(), error.is_permanent()), ("email-ambiguous", false));
+        assert_eq!(error.not_before(), None, "an ambiguous send gets the backoff");
+
+        let at = |seconds| std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+        let deferred = |channel, seconds| match failed(FailureClass::Deferred, channel) {
+            ChannelResult::Failed(error) => ChannelResult::Failed(error.retry_not_before(at(seconds))),
+            other => other,
+        };
+        let error = conclude(deferred(Channel::Push, 10), deferred(Channel::Email, 20)).unwrap_err();
+        assert_eq!((error.kind(), error.is_permanent()), ("push-deferred", false));
+        assert_eq!(error.not_before(), Some(at(20)), "both channels must be able to go");
+        let error = conclude(
+            failed(FailureClass::Transient, Channel::Push),
+            deferred(Channel::Email, 20),
+        )
+        .unwrap_err();
+        assert_eq!(error.not_before(), Some(at(20)));
+
+        let channel_error = |class| ChannelError {
+            channel: Channel::Email,
+            message_id: "m-1".into(),
+            notification_id: "n-1".into(),
+            recipient: "k***@example.com".into(),
+            failure: SendFailure::new(class, "SES SendEmail", "SendBudgetFull", "no slot")
+                .retry_not_before(Some(at(7))),
+        };
+        assert_eq!(
+            RecordError::from(channel_error(FailureClass::Deferred)).not_before(),
+            Some(at(7)),
+            "a deferred send names when the budget has room"
         );
     }
 

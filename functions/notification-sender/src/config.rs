@@ -1,6 +1,8 @@
 //! What notification-sender reads from its environment besides the shared worker settings.
 
+use shared::RetryDelayConfig;
 use shared::config::{ConfigError, Environment};
+use shared::worker::WorkerConfig;
 
 /// Names of the variables [`SenderConfig::from_env`] reads.
 pub mod env {
@@ -10,13 +12,32 @@ pub mod env {
     pub const EMAIL_SENDER: &str = "EMAIL_SENDER";
     /// SES configuration set for sending events (bounces, complaints). Optional.
     pub const SES_CONFIGURATION_SET: &str = "SES_CONFIGURATION_SET";
+    /// Emails per second every invocation together may send (the send budget). Default 14; the
+    /// account's own rate (`GetAccount`) caps it at cold start.
+    pub const EMAIL_SEND_RATE_PER_SECOND: &str = "EMAIL_SEND_RATE_PER_SECOND";
+    /// Pushes (SNS Publish) per second every invocation together may send. Default 300.
+    pub const PUSH_SEND_RATE_PER_SECOND: &str = "PUSH_SEND_RATE_PER_SECOND";
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// SES's rate for new production accounts, long the usual start ("Managing your Amazon SES
+/// sending quotas"; the sandbox allows 1).
+pub const DEFAULT_EMAIL_SEND_RATE: f64 = 14.0;
+/// A share of SNS's Publish quota, which is thousands per second in most regions ("Amazon SNS
+/// endpoints and quotas"), far below it so the budget's one DynamoDB item stays cool.
+pub const DEFAULT_PUSH_SEND_RATE: f64 = 300.0;
+/// Rates accepted: from one send every 100 s to 1,000 a second, the write rate of the one
+/// DynamoDB partition a budget's item lives on (one write unit per send).
+pub const SEND_RATES: std::ops::RangeInclusive<f64> = 0.01..=1000.0;
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct SenderConfig {
     pub push_topic_arn: String,
     pub email_sender: String,
     pub ses_configuration_set: Option<String>,
+    /// Emails per second (the send budget), before the account's own rate caps it.
+    pub email_send_rate: f64,
+    /// Pushes per second (the send budget).
+    pub push_send_rate: f64,
 }
 
 impl SenderConfig {
@@ -57,8 +78,21 @@ impl SenderConfig {
             push_topic_arn,
             email_sender,
             ses_configuration_set: environment.optional(env::SES_CONFIGURATION_SET),
+            email_send_rate: environment.parse_in(
+                env::EMAIL_SEND_RATE_PER_SECOND,
+                DEFAULT_EMAIL_SEND_RATE,
+                SEND_RATES,
+            )?,
+            push_send_rate: environment.parse_in(env::PUSH_SEND_RATE_PER_SECOND, DEFAULT_PUSH_SEND_RATE, SEND_RATES)?,
         })
     }
+}
+
+/// The shared worker settings, with the retry delay on unless `RETRY_DELAY` says `off`: a send
+/// deferred by the budget comes back when a slot is free, a throttled or ambiguous one after its
+/// backoff (1–2 s, 2–4 s, …), rather than after the queue's visibility timeout (210 s).
+pub fn worker_config(environment: &Environment) -> Result<WorkerConfig, ConfigError> {
+    WorkerConfig::from_env_with(environment, &RetryDelayConfig::on())
 }
 
 fn is_sns_topic_arn(arn: &str) -> bool {
@@ -90,6 +124,8 @@ mod tests {
             (env::PUSH_TOPIC_ARN, TOPIC),
             (env::EMAIL_SENDER, "tickets@example.com"),
             (env::SES_CONFIGURATION_SET, "ticketing"),
+            (env::EMAIL_SEND_RATE_PER_SECOND, "1"),
+            (env::PUSH_SEND_RATE_PER_SECOND, "0.5"),
         ])
         .unwrap();
         assert_eq!(
@@ -98,12 +134,56 @@ mod tests {
                 push_topic_arn: TOPIC.into(),
                 email_sender: "tickets@example.com".into(),
                 ses_configuration_set: Some("ticketing".into()),
+                email_send_rate: 1.0,
+                push_send_rate: 0.5,
             }
         );
         assert_eq!(
             crate::ENV_VARS,
-            [env::PUSH_TOPIC_ARN, env::EMAIL_SENDER, env::SES_CONFIGURATION_SET]
+            [
+                env::PUSH_TOPIC_ARN,
+                env::EMAIL_SENDER,
+                env::SES_CONFIGURATION_SET,
+                env::EMAIL_SEND_RATE_PER_SECOND,
+                env::PUSH_SEND_RATE_PER_SECOND,
+            ]
         );
+    }
+
+    #[test]
+    fn send_rates_default_to_ses_production_start_and_a_share_of_sns_and_must_be_positive() {
+        let read = config(&[(env::PUSH_TOPIC_ARN, TOPIC), (env::EMAIL_SENDER, "tickets@example.com")]).unwrap();
+        assert_eq!((read.email_send_rate, read.push_send_rate), (14.0, 300.0));
+        for (name, value) in [
+            (env::EMAIL_SEND_RATE_PER_SECOND, "0"),
+            (env::EMAIL_SEND_RATE_PER_SECOND, "fast"),
+            (env::PUSH_SEND_RATE_PER_SECOND, "5000"),
+        ] {
+            let error = config(&[
+                (env::PUSH_TOPIC_ARN, TOPIC),
+                (env::EMAIL_SENDER, "tickets@example.com"),
+                (name, value),
+            ])
+            .unwrap_err();
+            assert!(
+                matches!(&error, ConfigError::Malformed { name: n, .. } if n == name),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_retry_delay_is_on_unless_turned_off() {
+        let worker = |pairs: &[(&str, &str)]| {
+            let mut all = vec![
+                ("AWS_LAMBDA_FUNCTION_NAME", "notification-sender"),
+                ("IDEMPOTENCY_TABLE_NAME", "t"),
+            ];
+            all.extend_from_slice(pairs);
+            worker_config(&Environment::from_pairs(all)).unwrap()
+        };
+        assert_eq!(worker(&[]).retry_delay, RetryDelayConfig::on());
+        assert!(!worker(&[("RETRY_DELAY", "off")]).retry_delay.enabled);
     }
 
     #[test]

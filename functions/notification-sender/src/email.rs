@@ -71,7 +71,7 @@ impl EmailSender for SesEmailSender {
                 .set_configuration_set_name(self.configuration_set.clone())
                 .send()
                 .await
-                .map_err(|error| send_email_failure(&error))?;
+                .map_err(|error| send_email_failure(&error, &self.from))?;
             Ok(output.message_id().unwrap_or_default().to_owned())
         }
         .boxed()

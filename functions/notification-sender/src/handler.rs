@@ -8,37 +8,37 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sdk_sns::config::timeout::TimeoutConfig;
+use shared::worker::WorkerConfig;
 use shared::{Handled, Idempotency, IdempotencyError, Outcome, Record, RecordError, RecordHandler};
 
+use crate::budget::SendBudgets;
 use crate::channels::{Channel, ChannelError, ChannelResult, Delivery, conclude};
 use crate::classify::{FailureClass, SendFailure};
+use crate::clients;
 use crate::config::SenderConfig;
 use crate::email::{EmailSender, SesEmailSender};
 use crate::metrics;
 use crate::plan::Plan;
 use crate::push::{PushSender, SnsPushSender};
+use crate::send_quota;
 use shared::redact::{mask_email, mask_emails_in};
 
-/// A whole SNS or SES call with the SDK's retries; a hang becomes a retryable record failure well
-/// before a typical function timeout instead of a killed invocation. There is no shorter
-/// per-attempt timeout on purpose: Publish and SendEmail take no idempotency token, so an attempt
-/// abandoned while the provider is still accepting it would be sent again by the SDK's retry (the
-/// chaos run saw an email sent three times that way). The SDK still retries throttling and 5xx
-/// answers, which the provider gives instead of sending.
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(12);
+/// The `outcome` of a log line about a send whose answer was lost ([`crate::ambiguous`]).
+pub const AMBIGUOUS_SEND: &str = "ambiguous-send";
 
 pub struct NotificationSender {
     idempotency: Idempotency,
     push: Arc<dyn PushSender>,
     email: Arc<dyn EmailSender>,
     push_topic_arn: String,
+    budgets: SendBudgets,
 }
 
 impl NotificationSender {
+    /// A sender whose budgets, at the configured rates, live in this process only (tests; see
+    /// [`NotificationSender::with_budgets`] and [`NotificationSender::from_sdk`]).
     pub fn new(
         config: &SenderConfig,
         idempotency: Idempotency,
@@ -50,24 +50,46 @@ impl NotificationSender {
             push,
             email,
             push_topic_arn: config.push_topic_arn.clone(),
+            budgets: SendBudgets::in_memory(config.push_send_rate, config.email_send_rate),
         }
     }
 
-    /// SNS and SESv2 senders on clients built from `sdk`, with call timeouts.
-    pub fn from_sdk(config: &SenderConfig, idempotency: Idempotency, sdk: &SdkConfig) -> Self {
-        let timeouts = TimeoutConfig::builder().operation_timeout(OPERATION_TIMEOUT).build();
-        let sns = aws_sdk_sns::Client::from_conf(
-            aws_sdk_sns::config::Builder::from(sdk)
-                .timeout_config(timeouts.clone())
-                .build(),
-        );
-        let ses = aws_sdk_sesv2::Client::from_conf(
-            aws_sdk_sesv2::config::Builder::from(sdk)
-                .timeout_config(timeouts)
-                .build(),
+    /// Sends through these budgets instead.
+    pub fn with_budgets(mut self, budgets: SendBudgets) -> Self {
+        self.budgets = budgets;
+        self
+    }
+
+    /// What `main` builds: SNS and SESv2 senders on clients built from `sdk`
+    /// ([`crate::clients`]), and send budgets every invocation shares, in the worker's
+    /// idempotency table, the email's capped by the account's SES rate ([`crate::send_quota`]).
+    pub async fn from_sdk(
+        config: &SenderConfig,
+        worker: &WorkerConfig,
+        idempotency: Idempotency,
+        sdk: &SdkConfig,
+    ) -> Self {
+        let ses = clients::ses(sdk);
+        let email_rate = send_quota::email_send_rate(config.email_send_rate, &ses).await;
+        let budgets = SendBudgets::on_dynamodb(
+            aws_sdk_dynamodb::Client::new(sdk),
+            &worker.idempotency_table,
+            &idempotency,
+            config.push_send_rate,
+            email_rate,
         );
         let email = SesEmailSender::new(ses, &config.email_sender, config.ses_configuration_set.clone());
-        Self::new(config, idempotency, Arc::new(SnsPushSender::new(sns)), Arc::new(email))
+        Self::new(
+            config,
+            idempotency,
+            Arc::new(SnsPushSender::new(clients::sns(sdk))),
+            Arc::new(email),
+        )
+        .with_budgets(budgets)
+    }
+
+    pub fn budgets(&self) -> &SendBudgets {
+        &self.budgets
     }
 
     /// Sends the record's push and email (concurrently: neither waits on the other's failure).
@@ -84,7 +106,7 @@ impl NotificationSender {
         let push = self.step(
             &record,
             notification_id,
-            Channel::Push,
+            (Channel::Push, plan.step_content(Channel::Push)),
             // A device endpoint comes from the message: whatever it holds, no address in clear.
             mask_emails_in(&plan.push.target.to_string()).into_owned(),
             || self.push.publish(&plan.push),
@@ -92,7 +114,8 @@ impl NotificationSender {
         let email = async {
             match &plan.email {
                 Some(email) => {
-                    self.step(&record, notification_id, Channel::Email, mask_email(&email.to), || {
+                    let step = (Channel::Email, plan.step_content(Channel::Email));
+                    self.step(&record, notification_id, step, mask_email(&email.to), || {
                         self.email.send(email)
                     })
                     .await
@@ -106,14 +129,15 @@ impl NotificationSender {
         conclude(record.message_id(), notification_id, &results)
     }
 
-    /// Runs one channel's send under its step key. `send` is only called when this attempt holds
-    /// the step's lock; a rejection completes the step (stored, so never retried), any other
-    /// failure releases it for the next attempt. Counts what happened in the invocation's metrics.
+    /// Runs one channel's send under its step key, bound to `content`. `send` is only called when
+    /// this attempt holds the step's lock and the channel's budget gave it a slot; a rejection
+    /// completes the step (stored, so never retried), any other failure releases it for the next
+    /// attempt. Counts what happened in the invocation's metrics.
     async fn step<F, Fut>(
         &self,
         record: &Record,
         notification_id: &str,
-        channel: Channel,
+        (channel, content): (Channel, Vec<u8>),
         recipient: String,
         send: F,
     ) -> ChannelResult
@@ -122,24 +146,27 @@ impl NotificationSender {
         Fut: Future<Output = Result<String, SendFailure>>,
     {
         let key = self.idempotency.key(&format!("{notification_id}#{channel}"));
-        // The payload is the notificationId itself: every copy of a notification, whatever else
-        // differs (a locale, a contact), is the same notification and must not be sent twice.
+        // The payload is the step's content (`Plan::step_content`): a copy of the notification is
+        // skipped, another notification reusing its id is a permanent PayloadMismatch.
         let outcome = self
             .idempotency
-            .run(&key, notification_id.as_bytes(), record.deadline(), || async {
+            .run(&key, &content, record.deadline(), || async {
+                let failed = |failure| ChannelError {
+                    channel,
+                    message_id: record.message_id().to_owned(),
+                    notification_id: notification_id.to_owned(),
+                    recipient: recipient.clone(),
+                    failure,
+                };
+                // Holding the step's lock: wait for this channel's slot, or send nothing.
+                self.budgets.of(channel).take(record.deadline()).await.map_err(failed)?;
                 match send().await {
                     Ok(message_id) => Ok(Delivery::Delivered { message_id }),
                     Err(failure) if failure.class == FailureClass::Rejected => Ok(Delivery::Rejected {
                         code: failure.code,
                         reason: failure.message,
                     }),
-                    Err(failure) => Err(ChannelError {
-                        channel,
-                        message_id: record.message_id().to_owned(),
-                        notification_id: notification_id.to_owned(),
-                        recipient: recipient.clone(),
-                        failure,
-                    }),
+                    Err(failure) => Err(failed(failure)),
                 }
             })
             .await;
@@ -191,6 +218,18 @@ impl NotificationSender {
                 }
             }
             Err(error) => {
+                if let IdempotencyError::Handler(failed) = &error
+                    && failed.failure.class == FailureClass::Ambiguous
+                {
+                    tracing::warn!(
+                        notification_id,
+                        channel,
+                        recipient,
+                        code = failed.failure.code,
+                        outcome = AMBIGUOUS_SEND,
+                        "ambiguous-send: the provider may have accepted it; not recorded, a redelivery sends again"
+                    );
+                }
                 let error = RecordError::from(error);
                 tracing::warn!(notification_id, channel, recipient, error_kind = error.kind(), error = %error,
                     "not sent");

@@ -3,6 +3,7 @@
 use messages::{ID_RULE, Notification, NotificationKind, describe_value, is_valid_id};
 use shared::{Record, RecordError};
 
+use crate::channels::Channel;
 use crate::email::Email;
 use crate::push::{Push, PushTarget};
 use crate::templates::{self, Language, Values};
@@ -114,6 +115,43 @@ impl Plan {
             notification,
         })
     }
+}
+
+impl Plan {
+    /// What a channel's step is bound to, its idempotency payload: the notification's kind, event,
+    /// user and ticket, and the channel's recipient (the device endpoint, or `topic` for the
+    /// topic, where the user is an attribute; the email address). Every copy of one notification
+    /// agrees on these whatever else differs (locale, `issuedAt`); a different notification that
+    /// reuses the id does not, and its step fails as a permanent `PayloadMismatch` instead of
+    /// being skipped as already sent.
+    pub fn step_content(&self, channel: Channel) -> Vec<u8> {
+        let recipient = match channel {
+            Channel::Push => match &self.push.target {
+                PushTarget::Endpoint(arn) => arn.as_str(),
+                PushTarget::Topic(_) => "topic",
+            },
+            Channel::Email => self.email.as_ref().map_or("", |email| email.to.as_str()),
+        };
+        let notification = &self.notification;
+        let content = StepContent {
+            kind: notification.kind.as_str(),
+            event_id: &notification.event_id,
+            user_id: &notification.user_id,
+            ticket_id: notification.ticket_id.as_deref(),
+            recipient,
+        };
+        serde_json::to_vec(&content).expect("strings serialize")
+    }
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StepContent<'a> {
+    kind: &'a str,
+    event_id: &'a str,
+    user_id: &'a str,
+    ticket_id: Option<&'a str>,
+    recipient: &'a str,
 }
 
 fn check(message_id: &str, notification: &Notification) -> Result<(), InvalidNotification> {
@@ -232,6 +270,43 @@ mod tests {
             assert!(record_error.is_permanent());
             assert_eq!(record_error.kind(), "invalid-field");
             assert!(record_error.message().contains("m-1"), "{record_error}");
+        }
+    }
+
+    #[test]
+    fn a_steps_content_is_the_notification_and_recipient_not_its_wording() {
+        let body = |locale: &str, email: &str, ticket: &str| {
+            format!(
+                r#"{{"notificationId":"ticket-issued#t-1","kind":"ticket-issued","eventId":"e1","userId":"u1",
+                    "ticketId":"{ticket}","issuedAt":"2026-11-22T10:00:00Z","contact":{{"email":"{email}"}},
+                    "locale":"{locale}"}}"#
+            )
+        };
+        let first = plan(&body("en", "kim@example.com", "t-1")).unwrap();
+        assert_eq!(
+            String::from_utf8(first.step_content(Channel::Email)).unwrap(),
+            r#"{"kind":"ticket-issued","eventId":"e1","userId":"u1","ticketId":"t-1","recipient":"kim@example.com"}"#
+        );
+        assert_eq!(
+            String::from_utf8(first.step_content(Channel::Push)).unwrap(),
+            r#"{"kind":"ticket-issued","eventId":"e1","userId":"u1","ticketId":"t-1","recipient":"topic"}"#
+        );
+        let other_language = plan(&body("ko", "kim@example.com", "t-1")).unwrap();
+        for channel in [Channel::Push, Channel::Email] {
+            assert_eq!(first.step_content(channel), other_language.step_content(channel));
+        }
+        let other_address = plan(&body("en", "lee@example.com", "t-1")).unwrap();
+        assert_ne!(
+            first.step_content(Channel::Email),
+            other_address.step_content(Channel::Email)
+        );
+        assert_eq!(
+            first.step_content(Channel::Push),
+            other_address.step_content(Channel::Push)
+        );
+        let other_ticket = plan(&body("en", "kim@example.com", "t-2")).unwrap();
+        for channel in [Channel::Push, Channel::Email] {
+            assert_ne!(first.step_content(channel), other_ticket.step_content(channel));
         }
     }
 

@@ -61,7 +61,7 @@ async fn drain_dead_letters(fixture: &Fixture) -> Vec<aws_sdk_sqs::types::Messag
 /// Runs `bad` (message id, SQS message, expected error kind) in one batch beside one valid
 /// notification and checks every outcome.
 async fn dead_letters_alone(fixture: &Fixture, bad: Vec<(&str, Value, &str)>) -> BatchOutcome {
-    let sender = fixture.notification_sender();
+    let sender = fixture.notification_sender().await;
     let good = delivery(
         "good",
         &ticket_issued("t-good", Some("fan@example.com"), None, Some("en")),
@@ -274,7 +274,7 @@ async fn empty_huge_unicode_and_control_character_ids_are_invalid_fields() {
 #[tokio::test]
 async fn a_unicode_notification_id_is_sent() {
     let fixture = Fixture::new().await;
-    let sender = fixture.notification_sender();
+    let sender = fixture.notification_sender().await;
     let body = notification(json!({"notificationId": "매진#e-1#u-1"}));
     let outcome = fixture.run(&sender, vec![message("unicode-id", &body)]).await;
     assert_eq!(outcome.status("unicode-id"), Some(&RecordStatus::Processed));
@@ -335,7 +335,7 @@ async fn addresses_in_the_wrong_field_are_dead_lettered_masked() {
 #[tokio::test(flavor = "current_thread")]
 async fn an_address_as_the_push_endpoint_is_never_logged_in_clear() {
     let fixture = Fixture::new().await;
-    let sender = fixture.notification_sender();
+    let sender = fixture.notification_sender().await;
     let body =
         notification(json!({"contact": {"pushEndpointArn": "kim.lee@example.com", "email": "ana.ruiz@example.org"}}));
     let logs = shared::testing::CapturedLogs::new();
@@ -361,7 +361,7 @@ async fn an_address_as_the_push_endpoint_is_never_logged_in_clear() {
 #[tokio::test]
 async fn a_record_without_an_event_source_arn_is_still_sent_or_dead_lettered() {
     let fixture = Fixture::new().await;
-    let sender = fixture.notification_sender();
+    let sender = fixture.notification_sender().await;
     let mut good = message("no-arn-good", &notification(json!({})));
     let mut bad = message("no-arn-bad", "not json");
     for record in [&mut good, &mut bad] {
@@ -381,7 +381,7 @@ async fn a_record_without_an_event_source_arn_is_still_sent_or_dead_lettered() {
 #[tokio::test]
 async fn an_empty_records_list_is_an_empty_success() {
     let fixture = Fixture::new().await;
-    let sender = fixture.notification_sender();
+    let sender = fixture.notification_sender().await;
     let empty: SqsEvent = serde_json::from_value(json!({"Records": []})).unwrap();
     let response = fixture
         .worker
@@ -397,7 +397,7 @@ async fn an_empty_records_list_is_an_empty_success() {
 #[tokio::test]
 async fn two_copies_of_one_message_id_send_once_and_dead_letter_once() {
     let fixture = Fixture::new().await;
-    let sender = fixture.notification_sender();
+    let sender = fixture.notification_sender().await;
     let good = ticket_issued("t-twice", Some("twice@example.com"), None, None);
     let outcome = fixture
         .run(

@@ -12,7 +12,7 @@ use support::{Faulty, Fixture, delivery, ticket_issued};
 #[tokio::test]
 async fn ticket_issued_with_email_and_push_sends_one_push_with_filter_attributes_and_one_email_with_the_ticket_id() {
     let fixture = Fixture::new().await;
-    let sender = fixture.notification_sender();
+    let sender = fixture.notification_sender().await;
     let body = ticket_issued("t-1001", Some("kim@example.com"), None, None);
 
     let outcome = fixture.run(&sender, vec![delivery("m-1", &body, 1)]).await;
@@ -53,7 +53,7 @@ async fn ticket_issued_with_email_and_push_sends_one_push_with_filter_attributes
 async fn an_english_sold_out_goes_to_the_device_endpoint_and_the_address_in_english() {
     let fixture = Fixture::new().await;
     let endpoint = fixture.push_endpoint(true).await;
-    let sender = fixture.notification_sender();
+    let sender = fixture.notification_sender().await;
     let body = json!({
         "notificationId": "sold-out#concert-2026#user-7",
         "kind": "sold-out",
@@ -132,6 +132,50 @@ async fn the_same_notification_id_in_several_messages_sends_one_push_and_one_ema
 }
 
 #[tokio::test]
+async fn another_notification_reusing_an_id_is_a_payload_mismatch_in_the_dead_letter_queue_not_a_duplicate() {
+    let fixture = Fixture::new().await;
+    let push = Faulty::counting(fixture.sns());
+    let email = Faulty::counting(fixture.ses());
+    let sender = fixture.notification_sender_with(push.clone(), email.clone());
+    let original = ticket_issued("t-3010", Some("choi@example.com"), None, None);
+    // Same notificationId, another recipient: not a copy of the notification that was sent.
+    let impostor = original.replace("choi@example.com", "moon@example.com");
+    // Same notificationId, another ticket and user.
+    let other_ticket = original
+        .replace("\"ticketId\":\"t-3010\"", "\"ticketId\":\"t-9999\"")
+        .replace("user-42", "user-43");
+    assert_ne!(other_ticket, original);
+
+    let first = fixture.run(&sender, vec![delivery("m-1", &original, 1)]).await;
+    let second = fixture
+        .run(
+            &sender,
+            vec![delivery("m-2", &impostor, 1), delivery("m-3", &other_ticket, 1)],
+        )
+        .await;
+
+    assert_eq!(first.status("m-1"), Some(&RecordStatus::Processed));
+    for id in ["m-2", "m-3"] {
+        assert!(
+            matches!(second.status(id), Some(RecordStatus::DeadLettered(e)) if e.kind() == "idempotency-payload-mismatch"),
+            "{id}: {:?}",
+            second.status(id)
+        );
+    }
+    assert!(
+        second.response().batch_item_failures.is_empty(),
+        "permanent: not retried"
+    );
+    assert_eq!(fixture.dead_letter_kinds().await, ["idempotency-payload-mismatch"; 2]);
+    assert_eq!((push.calls(), email.calls()), (1, 1), "nothing sent for the impostors");
+    assert_eq!(fixture.emails().len(), 1);
+    assert_eq!(
+        fixture.emails()[0]["destinations"]["ToAddresses"],
+        json!(["choi@example.com"])
+    );
+}
+
+#[tokio::test]
 async fn copies_of_one_notification_processed_concurrently_send_once() {
     // Three copies in one batch run at the same time. Each channel's lock goes to one copy; a copy
     // that finds a lock held fails retryably (SQS redelivers it). Nothing is sent twice, and the
@@ -188,7 +232,7 @@ async fn a_message_without_an_address_sends_only_the_push() {
 #[tokio::test]
 async fn malformed_and_invalid_messages_fail_alone_and_reach_the_dead_letter_queue() {
     let fixture = Fixture::new().await;
-    let sender = fixture.notification_sender();
+    let sender = fixture.notification_sender().await;
     let good = ticket_issued("t-5005", Some("jung@example.com"), None, None);
     let no_ticket = good.replace("\"ticketId\":\"t-5005\",", "");
     assert_ne!(no_ticket, good);
@@ -213,18 +257,6 @@ async fn malformed_and_invalid_messages_fail_alone_and_reach_the_dead_letter_que
         assert!(error.message().contains(message_id), "{error}");
     }
     assert!(outcome.response().batch_item_failures.is_empty());
-    let mut dead_kinds: Vec<String> = fixture
-        .dead_letters()
-        .await
-        .iter()
-        .map(|letter| {
-            letter.message_attributes().unwrap()["error-kind"]
-                .string_value()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    dead_kinds.sort();
-    assert_eq!(dead_kinds, ["invalid-field", "malformed-body"]);
+    assert_eq!(fixture.dead_letter_kinds().await, ["invalid-field", "malformed-body"]);
     assert_eq!((fixture.topic_pushes().len(), fixture.emails().len()), (1, 1));
 }

@@ -1,6 +1,8 @@
 //! How each SES and SNS error is classed, driven through the real senders: service answers come
 //! from aws-smithy-mocks (precise, one per error), timeouts and refused connections from real
-//! loopback sockets.
+//! loopback sockets. The sender's From address is `tickets@example.com`.
+
+mod support;
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -13,11 +15,10 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::http::{Response as HttpResponse, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::error::ErrorMetadata;
-use messages::NotificationKind;
 use notification_sender::classify::{FailureClass, SendFailure};
-use notification_sender::email::{Email, EmailSender, SesEmailSender};
-use notification_sender::push::{Push, PushSender, PushTarget, SnsPushSender};
-use notification_sender::templates::RenderedEmail;
+use notification_sender::email::{EmailSender, SesEmailSender};
+use notification_sender::push::{PushSender, PushTarget, SnsPushSender};
+use support::{sample_email, sample_push};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:pushes";
 const ENDPOINT: &str = "arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/device-1";
@@ -27,27 +28,6 @@ type SesErrorFn = fn() -> SendEmailError;
 
 fn meta(code: &str, message: &str) -> ErrorMetadata {
     ErrorMetadata::builder().code(code).message(message).build()
-}
-
-fn email() -> Email {
-    Email {
-        to: "kim@example.com".into(),
-        content: RenderedEmail {
-            subject: "s".into(),
-            text: "t".into(),
-            html: "<p>h</p>".into(),
-        },
-    }
-}
-
-fn push(target: PushTarget) -> Push {
-    Push {
-        target,
-        text: "hello".into(),
-        user_id: "u1".into(),
-        event_id: "e1".into(),
-        kind: NotificationKind::TicketIssued,
-    }
 }
 
 fn http(status: u16, error_type: Option<&str>, body: &str) -> HttpResponse {
@@ -71,7 +51,7 @@ async fn send_with_error(error: impl Fn() -> SendEmailError + Send + Sync + 'sta
     let client = mock_client!(aws_sdk_sesv2, RuleMode::Sequential, [&rule], |c| c
         .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled()));
     SesEmailSender::new(client, "tickets@example.com", None)
-        .send(&email())
+        .send(&sample_email())
         .await
         .unwrap_err()
 }
@@ -81,7 +61,7 @@ async fn send_with_http(response: impl Fn() -> HttpResponse + Send + Sync + 'sta
     let client = mock_client!(aws_sdk_sesv2, RuleMode::Sequential, [&rule], |c| c
         .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled()));
     SesEmailSender::new(client, "tickets@example.com", None)
-        .send(&email())
+        .send(&sample_email())
         .await
         .unwrap_err()
 }
@@ -93,7 +73,10 @@ async fn publish_with_error(
     let rule = mock!(aws_sdk_sns::Client::publish).then_error(error);
     let client = mock_client!(aws_sdk_sns, RuleMode::Sequential, [&rule], |c| c
         .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled()));
-    SnsPushSender::new(client).publish(&push(target)).await.unwrap_err()
+    SnsPushSender::new(client)
+        .publish(&sample_push(target))
+        .await
+        .unwrap_err()
 }
 
 async fn publish_with_http(status: u16, code: &str) -> SendFailure {
@@ -102,7 +85,7 @@ async fn publish_with_http(status: u16, code: &str) -> SendFailure {
     let client = mock_client!(aws_sdk_sns, RuleMode::Sequential, [&rule], |c| c
         .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled()));
     SnsPushSender::new(client)
-        .publish(&push(PushTarget::Topic(TOPIC.into())))
+        .publish(&sample_push(PushTarget::Topic(TOPIC.into())))
         .await
         .unwrap_err()
 }
@@ -111,26 +94,27 @@ fn assert_class(failure: &SendFailure, class: FailureClass, code: &str) {
     assert_eq!((failure.class, failure.code.as_str()), (class, code), "{failure}");
 }
 
-#[tokio::test]
-async fn ses_refusals_of_the_message_or_address_are_rejections_with_addresses_masked() {
-    let rejected = send_with_error(|| {
+fn message_rejected(message: &'static str) -> impl Fn() -> SendEmailError + Send + Sync + 'static {
+    move || {
         SendEmailError::MessageRejected(
             ses::MessageRejected::builder()
-                .meta(meta(
-                    "MessageRejected",
-                    "Email address is not verified. The following identities failed the check in region \
-                 US-EAST-1: kim@example.com",
-                ))
+                .meta(meta("MessageRejected", message))
                 .build(),
         )
-    })
-    .await;
+    }
+}
+
+#[tokio::test]
+async fn ses_refusals_of_the_recipient_or_content_are_rejections_with_addresses_masked() {
+    let rejected = send_with_error(message_rejected("Illegal address: kim@example.com")).await;
     assert_class(&rejected, FailureClass::Rejected, "MessageRejected");
     assert!(
         rejected.message.contains("k***@example.com") && !rejected.message.contains("kim@"),
         "{rejected}"
     );
     assert_eq!(rejected.operation, "SES SendEmail");
+    let listed = send_with_error(message_rejected("Address blacklisted.")).await;
+    assert_class(&listed, FailureClass::Rejected, "MessageRejected");
 
     let bad_address = send_with_error(|| {
         SendEmailError::BadRequestException(
@@ -145,6 +129,26 @@ async fn ses_refusals_of_the_message_or_address_are_rejections_with_addresses_ma
     let moto_style =
         send_with_http(|| http(400, Some("InvalidParameterValue"), r#"{"message":"Missing domain"}"#)).await;
     assert_class(&moto_style, FailureClass::Rejected, "InvalidParameterValue");
+}
+
+#[tokio::test]
+async fn ses_refusing_our_sender_or_the_sandbox_refusing_a_recipient_is_misconfiguration() {
+    for message in [
+        // SES, an unverified sender (or its domain): the From address is named.
+        "Email address is not verified. The following identities failed the check in region US-EAST-1: \
+         tickets@example.com",
+        // SES in the sandbox: every recipient that is not a verified identity.
+        "Email address is not verified. The following identities failed the check in region US-EAST-1: \
+         kim@example.com",
+        // Sending authorization: this account may not use the identity.
+        "User arn:aws:sts::123456789012:assumed-role/sender is not authorized to send from tickets@example.com",
+        // Any refusal that names our sender.
+        "Sender TICKETS@example.com is refused",
+    ] {
+        let failure = send_with_error(message_rejected(message)).await;
+        assert_class(&failure, FailureClass::Misconfigured, "MessageRejected");
+        assert!(!failure.message.contains("tickets@"), "masked: {failure}");
+    }
 }
 
 #[tokio::test]
@@ -199,7 +203,7 @@ async fn ses_account_and_identity_problems_are_misconfiguration() {
 }
 
 #[tokio::test]
-async fn ses_throttling_faults_and_unknown_errors_are_transient() {
+async fn ses_throttling_and_unknown_4xx_errors_are_transient_and_5xx_ambiguous() {
     let throttled = send_with_error(|| {
         SendEmailError::TooManyRequestsException(
             ses::TooManyRequestsException::builder()
@@ -218,18 +222,24 @@ async fn ses_throttling_faults_and_unknown_errors_are_transient() {
     })
     .await;
     assert_class(&quota, FailureClass::Transient, "LimitExceededException");
-    for (status, error_type, code) in [
-        (500, Some("InternalFailure"), "InternalFailure"),
-        (503, None, "HTTP 503"),
-        (400, Some("SomethingNewException"), "SomethingNewException"),
+    for (status, error_type, class, code) in [
+        (500, Some("InternalFailure"), FailureClass::Ambiguous, "InternalFailure"),
+        (503, None, FailureClass::Ambiguous, "HTTP 503"),
+        (429, None, FailureClass::Transient, "HTTP 429"),
+        (
+            400,
+            Some("SomethingNewException"),
+            FailureClass::Transient,
+            "SomethingNewException",
+        ),
     ] {
         let failure = send_with_http(move || http(status, error_type, r#"{"message":"oops"}"#)).await;
-        assert_class(&failure, FailureClass::Transient, code);
+        assert_class(&failure, class, code);
     }
 }
 
 #[tokio::test]
-async fn sns_endpoint_and_parameter_refusals_are_rejections() {
+async fn sns_refusals_of_a_device_endpoint_are_rejections_and_of_our_topic_misconfiguration() {
     let endpoint = || PushTarget::Endpoint(ENDPOINT.into());
     let disabled = publish_with_error(endpoint(), || {
         PublishError::EndpointDisabledException(
@@ -258,6 +268,42 @@ async fn sns_endpoint_and_parameter_refusals_are_rejections() {
     })
     .await;
     assert_class(&invalid_value, FailureClass::Rejected, "ParameterValueInvalid");
+
+    let topic = || PushTarget::Topic(TOPIC.into());
+    let invalid_topic = publish_with_error(topic(), || {
+        PublishError::InvalidParameterException(
+            sns::InvalidParameterException::builder()
+                .meta(meta("InvalidParameter", "Invalid parameter: TopicArn"))
+                .build(),
+        )
+    })
+    .await;
+    assert_class(&invalid_topic, FailureClass::Misconfigured, "InvalidParameter");
+    let fifo_topic = publish_with_error(topic(), || {
+        PublishError::InvalidParameterException(
+            sns::InvalidParameterException::builder()
+                .meta(meta(
+                    "InvalidParameter",
+                    "Invalid parameter: The MessageGroupId parameter is required for FIFO topics",
+                ))
+                .build(),
+        )
+    })
+    .await;
+    assert_class(&fifo_topic, FailureClass::Misconfigured, "InvalidParameter");
+    let invalid_value_topic = publish_with_error(topic(), || {
+        PublishError::InvalidParameterValueException(
+            sns::InvalidParameterValueException::builder()
+                .meta(meta("ParameterValueInvalid", "bad attribute"))
+                .build(),
+        )
+    })
+    .await;
+    assert_class(
+        &invalid_value_topic,
+        FailureClass::Misconfigured,
+        "ParameterValueInvalid",
+    );
 }
 
 #[tokio::test]
@@ -276,7 +322,7 @@ async fn sns_not_found_is_the_users_for_a_device_endpoint_and_ours_for_the_topic
 }
 
 #[tokio::test]
-async fn sns_authorization_and_kms_problems_are_misconfiguration_and_its_faults_transient() {
+async fn sns_authorization_and_kms_problems_are_misconfiguration_its_throttling_transient_and_faults_ambiguous() {
     let topic = || PushTarget::Topic(TOPIC.into());
     let denied = publish_with_error(topic(), || {
         PublishError::AuthorizationErrorException(
@@ -307,7 +353,7 @@ async fn sns_authorization_and_kms_problems_are_misconfiguration_and_its_faults_
     assert_class(&kms_throttled, FailureClass::Transient, "KMSThrottling");
     assert_class(
         &publish_with_http(500, "InternalError").await,
-        FailureClass::Transient,
+        FailureClass::Ambiguous,
         "InternalError",
     );
     assert_class(
@@ -318,14 +364,22 @@ async fn sns_authorization_and_kms_problems_are_misconfiguration_and_its_faults_
 }
 
 #[tokio::test]
-async fn a_timeout_and_a_refused_connection_are_transient() {
+async fn a_timeout_is_ambiguous_and_a_refused_connection_transient() {
     // Accepts connections (the OS backlog does) and never answers.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     // Bound then dropped: nothing listens there.
     let refused_port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    for (endpoint, code) in [
-        (format!("http://{}", silent.local_addr().unwrap()), "Timeout"),
-        (format!("http://127.0.0.1:{refused_port}"), "DispatchFailure"),
+    for (endpoint, class, code) in [
+        (
+            format!("http://{}", silent.local_addr().unwrap()),
+            FailureClass::Ambiguous,
+            "Timeout",
+        ),
+        (
+            format!("http://127.0.0.1:{refused_port}"),
+            FailureClass::Transient,
+            "DispatchFailure",
+        ),
     ] {
         let config = aws_sdk_sesv2::Config::builder()
             .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
@@ -340,7 +394,7 @@ async fn a_timeout_and_a_refused_connection_are_transient() {
             )
             .build();
         let sender = SesEmailSender::new(aws_sdk_sesv2::Client::from_conf(config), "tickets@example.com", None);
-        let failure = sender.send(&email()).await.unwrap_err();
-        assert_class(&failure, FailureClass::Transient, code);
+        let failure = sender.send(&sample_email()).await.unwrap_err();
+        assert_class(&failure, class, code);
     }
 }

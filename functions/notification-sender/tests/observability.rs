@@ -55,7 +55,7 @@ async fn the_emf_lines_count_what_sns_and_ses_accepted_and_what_went_to_the_dead
         sent_ago(delivery("m-4", "{not a notification", 1), waited),
     ]);
     processor
-        .process(first, &invocation_context("r-1"), &fixture.notification_sender())
+        .process(first, &invocation_context("r-1"), &fixture.notification_sender().await)
         .await
         .unwrap();
     // A copy of m-1's notification (a producer duplicate), then SES throttling every email.
@@ -63,7 +63,7 @@ async fn the_emf_lines_count_what_sns_and_ses_accepted_and_what_went_to_the_dead
         .process(
             event([sent_ago(delivery("m-2", &kim, 1), waited)]),
             &invocation_context("r-2"),
-            &fixture.notification_sender(),
+            &fixture.notification_sender().await,
         )
         .await
         .unwrap();
@@ -117,7 +117,7 @@ async fn a_missing_topic_counts_as_misconfigured() {
         .run_recorded(
             event([delivery("m-8", &body, 1)]),
             shared::Deadline::NONE,
-            &fixture.notification_sender(),
+            &fixture.notification_sender().await,
             &shared::metrics::Recorder::detached(),
         )
         .await
@@ -127,7 +127,11 @@ async fn a_missing_topic_counts_as_misconfigured() {
     assert!(EmfLine::parse_all(&captured.text()).is_empty());
     let redelivery = event([delivery("m-9", &body.replace("t-8", "t-9"), 1)]);
     processor
-        .process(redelivery, &invocation_context("r-9"), &fixture.notification_sender())
+        .process(
+            redelivery,
+            &invocation_context("r-9"),
+            &fixture.notification_sender().await,
+        )
         .await
         .unwrap();
     let lines = EmfLine::parse_all(&captured.text());

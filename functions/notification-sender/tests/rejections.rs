@@ -1,6 +1,7 @@
 //! Permanent failures against moto: a rejected channel is recorded and never retried; a record
 //! that no channel can deliver goes to the dead-letter queue with the reason, once; a
-//! misconfiguration goes to the DLQ without being recorded, so a redrive after the fix sends.
+//! misconfiguration (a missing topic, a sender SES has not verified) goes to the DLQ without being
+//! recorded, so a redrive after the fix sends.
 
 mod support;
 
@@ -23,7 +24,7 @@ fn stored_result(
 }
 
 #[tokio::test]
-async fn an_unverified_sender_is_a_recorded_rejection_that_no_retry_repeats() {
+async fn an_unverified_sender_dead_letters_the_record_unrecorded_so_a_redrive_after_verifying_sends_the_email() {
     let fixture = Fixture::with(Resources {
         verify_sender: false,
         ..Resources::default()
@@ -35,28 +36,49 @@ async fn an_unverified_sender_is_a_recorded_rejection_that_no_retry_repeats() {
 
     let first = fixture.run(&sender, vec![delivery("m-1", &body, 1)]).await;
 
-    // The push went out, so the record succeeded; the email's refusal is stored.
-    assert_eq!(first.status("m-1"), Some(&RecordStatus::Processed));
+    // moto refuses the sender: "Email address not verified <sender>" (MessageRejected). That is
+    // ours to fix, not the recipient's: nothing is stored, the record goes to the DLQ.
+    let Some(RecordStatus::DeadLettered(error)) = first.status("m-1") else {
+        panic!("{:?}", first.results);
+    };
+    assert_eq!(error.kind(), "email-misconfigured");
+    assert!(first.response().batch_item_failures.is_empty());
     assert_eq!(
         (fixture.topic_pushes().len(), fixture.emails().len(), email.calls()),
-        (1, 0, 1)
+        (1, 0, 1),
+        "the push does not wait for the email"
     );
-    let stored = stored_result(&fixture.step_item("ticket-issued#t-6006", "email").await.unwrap());
-    assert_eq!(stored["result"], "rejected");
-    assert_eq!(stored["code"], "MessageRejected");
-    let reason = stored["reason"].as_str().unwrap();
+    assert!(fixture.step_item("ticket-issued#t-6006", "email").await.is_none());
+    let letters = fixture.dead_letters().await;
+    assert_eq!(letters.len(), 1);
+    assert_eq!(attribute(&letters[0], "error-kind"), "email-misconfigured");
+    let reason = attribute(&letters[0], "error-message");
     assert!(
-        reason.contains("not verified") && !reason.contains(&fixture.sender),
+        reason.contains("MessageRejected") && reason.contains("not verified") && !reason.contains(&fixture.sender),
         "{reason}"
     );
 
-    // The same notification again (redelivery or duplicate): SES is not asked again.
-    let again = fixture.run(&sender, vec![delivery("m-2", &body, 1)]).await;
+    // An operator verifies the sender, then dlq-redrive sends the dead letter back.
+    aws_sdk_sesv2::Client::new(&fixture.sdk)
+        .create_email_identity()
+        .email_identity(&fixture.sender)
+        .send()
+        .await
+        .unwrap();
+    let redriven = with_attribute(delivery("m-redriven", &body, 1), "original-message-id", "m-1");
+    let redrive = fixture.run(&sender, vec![redriven]).await;
 
-    assert_eq!(again.status("m-2"), Some(&RecordStatus::Duplicate));
-    assert_eq!(email.calls(), 1, "a rejected email must not be retried");
-    assert_eq!(fixture.topic_pushes().len(), 1);
-    assert!(fixture.dead_letters().await.is_empty());
+    assert_eq!(redrive.status("m-redriven"), Some(&RecordStatus::Processed));
+    assert_eq!(fixture.emails().len(), 1, "the email goes out after the fix");
+    assert_eq!(
+        fixture.topic_pushes().len(),
+        1,
+        "the push was sent before and is not repeated"
+    );
+    assert_eq!(
+        stored_result(&fixture.step_item("ticket-issued#t-6006", "email").await.unwrap())["result"],
+        "delivered"
+    );
 }
 
 #[tokio::test]
@@ -110,7 +132,7 @@ async fn a_missing_topic_dead_letters_the_record_unrecorded_so_a_redrive_after_t
         ..Resources::default()
     })
     .await;
-    let sender = fixture.notification_sender();
+    let sender = fixture.notification_sender().await;
     let body = ticket_issued("t-8008", Some("han@example.com"), None, None);
 
     let first = fixture.run(&sender, vec![delivery("m-1", &body, 1)]).await;

@@ -18,7 +18,7 @@ fn sample(name: &str) -> SqsEvent {
 }
 
 async fn run(fixture: &Fixture, name: &str) -> Vec<RecordStatus> {
-    let sender = fixture.notification_sender();
+    let sender = fixture.notification_sender().await;
     let outcome = fixture
         .worker
         .batch

@@ -2,17 +2,22 @@
 //! (docs/chaos.md): with a 5 s attempt timeout the SDK gave up on a SendEmail that moto was still
 //! accepting, sent it again, and the user got the email three times.
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use notification_sender::{NotificationSender, SenderConfig};
+use notification_sender::email::SesEmailSender;
+use notification_sender::push::SnsPushSender;
+use notification_sender::{NotificationSender, SenderConfig, clients};
 use shared::idempotency::{IdempotencyConfig, MemoryStore};
 use shared::testing::{message, sqs_message};
 use shared::{Deadline, Handled, Idempotency, Record};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use support::read_request;
+use tokio::io::AsyncWriteExt;
 
-/// Slower than the old attempt timeout (5 s), well within the call's budget (12 s).
+/// Slower than the old attempt timeout (5 s), within the call's time limit (`clients::SEND_TIMEOUT`, 8 s).
 const ANSWER_AFTER: Duration = Duration::from_secs(6);
 
 /// Answers SNS Publish and SESv2 SendEmail with success after `ANSWER_AFTER`; counts requests per path.
@@ -26,30 +31,8 @@ async fn slow_provider() -> (String, Arc<Mutex<HashMap<String, usize>>>) {
             let (mut stream, _) = listener.accept().await.unwrap();
             let counts = counted.clone();
             tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buffer = [0u8; 4096];
-                let path = loop {
-                    let n = stream.read(&mut buffer).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    request.extend_from_slice(&buffer[..n]);
-                    let text = String::from_utf8_lossy(&request).to_string();
-                    let Some((head, body)) = text.split_once("\r\n\r\n") else {
-                        continue;
-                    };
-                    let length = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().to_owned())
-                        })
-                        .and_then(|v| v.parse::<usize>().ok())
-                        .unwrap_or(0);
-                    if body.len() >= length {
-                        break head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                    }
+                let Some(path) = read_request(&mut stream).await else {
+                    return;
                 };
                 *counts.lock().unwrap().entry(path.clone()).or_default() += 1;
                 tokio::time::sleep(ANSWER_AFTER).await;
@@ -88,12 +71,17 @@ async fn a_slow_but_successful_send_is_awaited_not_sent_again() {
         push_topic_arn: "arn:aws:sns:us-east-1:123456789012:pushes".into(),
         email_sender: "tickets@example.com".into(),
         ses_configuration_set: None,
+        email_send_rate: 14.0,
+        push_send_rate: 300.0,
     };
     let idempotency = Idempotency::new(
         Arc::new(MemoryStore::new()),
         IdempotencyConfig::new("notification-sender"),
     );
-    let sender = NotificationSender::from_sdk(&config, idempotency, &sdk);
+    // The clients `main` builds; the budgets in memory (this provider speaks no DynamoDB).
+    let email = SesEmailSender::new(clients::ses(&sdk), &config.email_sender, None);
+    let push = SnsPushSender::new(clients::sns(&sdk));
+    let sender = NotificationSender::new(&config, idempotency, Arc::new(push), Arc::new(email));
     let body = r#"{"notificationId":"ticket-issued#t-1","kind":"ticket-issued","eventId":"e-1","userId":"u-1",
                    "ticketId":"t-1","contact":{"email":"kim@example.com"},"locale":"en"}"#;
     let record = Record::new(sqs_message(message("m-1", body)), Deadline::NONE).unwrap();

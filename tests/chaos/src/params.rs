@@ -44,7 +44,8 @@ pub struct Params {
     /// Processes per SQS-triggered function (the event source mapping's maximum concurrency).
     pub workers: usize,
     /// The functions' timeout for the run (the template's 30 s would make every redelivery slow);
-    /// above notification-sender's 12 s SNS/SES call timeout, as the template's is.
+    /// above notification-sender's 11 s send margin (its 8 s SNS/SES call timeout and 3 s of
+    /// writes: no send starts with less left), as the template's is.
     pub function_timeout: Duration,
     /// The source queues' visibility timeout for the run, set after provisioning.
     pub visibility_timeout_s: u32,

@@ -12,8 +12,10 @@
 //! Faults that answer without forwarding never leave a half-applied write behind, so a retry is
 //! always safe at the HTTP level; the run tests what the workers do with failed calls, kills and
 //! redeliveries. (A response lost *after* the emulator applied the request is not injected: for
-//! SNS Publish and SES SendEmail, which take no idempotency token, the SDK's own retry would send
-//! twice, and no worker can prevent that; see docs/chaos.md.)
+//! SNS Publish and SES SendEmail, which take no idempotency token, the worker classes it
+//! ambiguous and its redelivery sends again, by design, and no worker can tell; see
+//! docs/chaos.md. A reset or a 500 here looks just as ambiguous to the worker, which sends again
+//! on redelivery: the emulator never saw the first, so the run still expects one send.)
 //!
 //! The proxy also records every SNS Publish and SESv2 SendEmail that the emulator accepted (HTTP
 //! 200): what was sent, read on the wire at the emulator's door. (moto's `/moto-api/data.json`

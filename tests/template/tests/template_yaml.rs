@@ -669,8 +669,8 @@ fn the_deploy_documentation_lists_every_parameter_with_its_default_and_every_out
 #[test]
 fn a_changed_default_fails_the_documentation_check() {
     let template = mutated(
-        "    Type: Number\n    Default: 300\n",
-        "    Type: Number\n    Default: 600\n",
+        "  QueueAgeAlarmThresholdSeconds:\n    Type: Number\n    Default: 300\n",
+        "  QueueAgeAlarmThresholdSeconds:\n    Type: Number\n    Default: 600\n",
     );
     let findings = deploy_docs::check(&template, &repository_file("docs/deploy.md"));
     assert_found(

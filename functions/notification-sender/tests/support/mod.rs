@@ -14,7 +14,8 @@ use futures::future::{BoxFuture, FutureExt};
 use moto_harness::{MotoServer, unique_name};
 use notification_sender::classify::{FailureClass, SES_SEND_EMAIL, SNS_PUBLISH, SendFailure};
 use notification_sender::email::{Email, EmailSender, SesEmailSender};
-use notification_sender::push::{Push, PushSender, SnsPushSender};
+use notification_sender::push::{Push, PushSender, PushTarget, SnsPushSender};
+use notification_sender::templates::RenderedEmail;
 use notification_sender::{NotificationSender, SenderConfig};
 use serde_json::{Value, json};
 use shared::config::Environment;
@@ -32,6 +33,7 @@ pub struct Fixture {
     pub sender: String,
     pub table: String,
     pub dead_letter_queue_url: String,
+    pub worker_config: WorkerConfig,
     pub worker: Worker,
 }
 
@@ -84,7 +86,8 @@ impl Fixture {
             ("IDEMPOTENCY_TABLE_NAME", table.as_str()),
             ("DEAD_LETTER_QUEUE_URL", dead_letter_queue_url.as_str()),
         ]);
-        let worker = Worker::new(&WorkerConfig::from_env(&environment).expect("worker config"), &sdk);
+        let worker_config = WorkerConfig::from_env(&environment).expect("worker config");
+        let worker = Worker::new(&worker_config, &sdk);
         Self {
             moto,
             sdk,
@@ -92,6 +95,7 @@ impl Fixture {
             sender,
             table,
             dead_letter_queue_url,
+            worker_config,
             worker,
         }
     }
@@ -104,9 +108,15 @@ impl Fixture {
         .expect("sender config")
     }
 
-    /// The sender `main` builds.
-    pub fn notification_sender(&self) -> NotificationSender {
-        NotificationSender::from_sdk(&self.config(), self.worker.idempotency.clone(), &self.sdk)
+    /// The sender `main` builds (its send budgets in this fixture's table).
+    pub async fn notification_sender(&self) -> NotificationSender {
+        NotificationSender::from_sdk(
+            &self.config(),
+            &self.worker_config,
+            self.worker.idempotency.clone(),
+            &self.sdk,
+        )
+        .await
     }
 
     /// A sender whose push and email go through the given wrappers (around the real ones).
@@ -228,6 +238,23 @@ impl Fixture {
             .unwrap_or_default()
     }
 
+    /// The `error-kind` of every message in the dead-letter queue, sorted.
+    pub async fn dead_letter_kinds(&self) -> Vec<String> {
+        let mut kinds: Vec<String> = self
+            .dead_letters()
+            .await
+            .iter()
+            .map(|letter| {
+                letter.message_attributes().unwrap()["error-kind"]
+                    .string_value()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        kinds.sort();
+        kinds
+    }
+
     /// The idempotency item of a notification's channel step.
     pub async fn step_item(&self, notification_id: &str, channel: &str) -> Option<HashMap<String, AttributeValue>> {
         aws_sdk_dynamodb::Client::new(&self.sdk)
@@ -242,6 +269,60 @@ impl Fixture {
             .await
             .expect("get step item")
             .item
+    }
+}
+
+/// An email to kim@example.com with short texts, for the senders alone.
+pub fn sample_email() -> Email {
+    Email {
+        to: "kim@example.com".into(),
+        content: RenderedEmail {
+            subject: "s".into(),
+            text: "t".into(),
+            html: "<p>h</p>".into(),
+        },
+    }
+}
+
+/// A ticket-issued push to `target`, for the senders alone.
+pub fn sample_push(target: PushTarget) -> Push {
+    Push {
+        target,
+        text: "hello".into(),
+        user_id: "u1".into(),
+        event_id: "e1".into(),
+        kind: messages::NotificationKind::TicketIssued,
+    }
+}
+
+/// Reads one whole HTTP request from a loopback provider's connection (head, then a body of its
+/// Content-Length) and returns its path; `None` when the peer closed first.
+pub async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buffer).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        request.extend_from_slice(&buffer[..n]);
+        let text = String::from_utf8_lossy(&request).to_string();
+        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let length = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().to_owned())
+            })
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        if body.len() >= length {
+            return Some(head.split_whitespace().nth(1).unwrap_or("/").to_owned());
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! IAM grants name their actions and resources: no `Action: "*"`, no `sqs:*`/`dynamodb:*` (no
 //! wildcard action at all), no `Resource: "*"` (but for actions that have no resource-level
-//! permissions, X-Ray's), no NotAction/NotResource, and no policy whose actions the template
-//! does not show (managed policies, SAM policy templates, SAM's own role).
+//! permissions: X-Ray's writes, SES's GetAccount), no NotAction/NotResource, and no policy whose
+//! actions the template does not show (managed policies, SAM policy templates, SAM's own role).
 
 use crate::Finding;
 use crate::checks::permissions::WITHOUT_RESOURCE_LEVEL;
@@ -132,7 +132,7 @@ pub fn check(template: &Template) -> Vec<Finding> {
                 None => problem(format!("has an action that is not a literal string: {action:?}")),
             }
         }
-        // X-Ray's write actions have no resource-level permissions: `*` is their only resource.
+        // Actions with no resource-level permissions: `*` is their only resource.
         let only_without_resource_level = !actions.is_empty()
             && actions
                 .iter()
@@ -180,15 +180,15 @@ mod tests {
     }
 
     #[test]
-    fn x_ray_alone_may_be_granted_on_every_resource() {
-        let xray = mutated(
+    fn ses_get_account_alone_may_be_granted_on_every_resource() {
+        let alone = mutated(
             "Action: sqs:SendMessage\n                Resource: !GetAtt WorkDeadLetterQueue.Arn",
-            "Action: [xray:PutTraceSegments, xray:PutTelemetryRecords]\n                Resource: \"*\"",
+            "Action: ses:GetAccount\n                Resource: \"*\"",
         );
-        assert_eq!(check(&xray), []);
+        assert_eq!(check(&alone), []);
         let mixed = mutated(
             "Action: sqs:SendMessage\n                Resource: !GetAtt WorkDeadLetterQueue.Arn",
-            "Action: [xray:PutTraceSegments, sqs:SendMessage]\n                Resource: \"*\"",
+            "Action: [ses:GetAccount, sqs:SendMessage]\n                Resource: \"*\"",
         );
         assert!(check(&mixed)[0].message.contains("allows every resource"));
     }

@@ -28,8 +28,12 @@ pub struct Context<'a> {
     pub push_applications_parameter: &'a str,
 }
 
-/// Actions that have no resource-level permissions: granted on `*`.
-pub const WITHOUT_RESOURCE_LEVEL: [&str; 2] = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
+/// What a function with active tracing sends its segments with.
+pub const X_RAY_WRITES: [&str; 2] = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
+
+/// Actions that have no resource types ("Actions, resources, and condition keys", the Service
+/// Authorization Reference): `*` is the only resource IAM accepts for them.
+pub const WITHOUT_RESOURCE_LEVEL: [&str; 3] = [X_RAY_WRITES[0], X_RAY_WRITES[1], "ses:GetAccount"];
 
 /// What the function's role allows in `scenario`.
 pub fn granted(template: &Template, function_id: &str, scenario: &Scenario) -> Result<BTreeSet<Grant>, String> {
@@ -204,6 +208,7 @@ impl Resolver<'_> {
             }
             Target::PushEndpoints => unconditioned(self.push_endpoints()?),
             Target::EventSourceQueue => unconditioned(self.event_source_queues().into_iter().map(queue_arn).collect()),
+            Target::AnyResource => unconditioned(vec!["*".to_owned()]),
         })
     }
 
@@ -236,11 +241,7 @@ impl Resolver<'_> {
             .transpose()?
             .is_some_and(|mode| mode == "Active");
         if traced {
-            needs.push((
-                &WITHOUT_RESOURCE_LEVEL,
-                unconditioned(vec!["*".to_owned()]),
-                "its X-Ray tracing",
-            ));
+            needs.push((&X_RAY_WRITES, unconditioned(vec!["*".to_owned()]), "its X-Ray tracing"));
         }
         Ok(needs)
     }

@@ -1,0 +1,340 @@
+//! The send budget: SES and SNS are sent to no faster than a configured rate, however many
+//! invocations run at once.
+//!
+//! **Mechanism: one shared slot schedule per channel** (GCRA, the generic cell rate algorithm,
+//! as a reservation). A bucket's whole state is its next free slot; every send first reserves a
+//! slot with one conditional DynamoDB write ([`DynamoDbBudgetStore`]) and waits for it, so slots
+//! are one `1 ÷ rate` apart whatever the number of invocations, execution environments or
+//! records in flight: the rate holds because the schedule is shared, not because concurrency is
+//! capped. The SDK's own retries of throttling answers stay as the backstop.
+//!
+//! - A slot is taken only when the send can still finish before the invocation's deadline: no
+//!   later than the deadline minus [`SEND_DEADLINE_MARGIN`] (the call's time limit plus the
+//!   step's writes), or [`MAX_WAIT_WITHOUT_DEADLINE`] from now without a deadline.
+//! - When every slot up to then is taken, nothing is reserved and the send is *deferred*: the
+//!   record fails retryably, naming the time a fresh invocation can expect a slot, and the retry
+//!   delay (`shared::retry_delay`) brings it back then.
+//! - Burst: none. Slots never come closer than one interval (an idle bucket starts at now), so
+//!   the rate is exceeded only by the jitter of the requests' travel to the provider.
+//!
+//! Failure modes, when the setting is wrong: a rate **above** the account's real one (another
+//! sender in the account, a quota lowered by AWS) lets SES or SNS throttle: the SDK retries each
+//! throttled call (standard mode, 3 attempts), then the record fails retryably and comes back
+//! after its retry delay, within `maxReceiveCount` receives; the email's rate is also capped at
+//! cold start by the account's own (`GetAccount`, [`crate::send_quota`]). A rate **below** it
+//! only slows notifications down (the queue-age alarm shows it). If DynamoDB cannot take the
+//! reservation, nothing is sent and the record is retried (`SendBudgetUnavailable`): the step's
+//! own lock needs DynamoDB too.
+
+mod dynamodb;
+mod memory;
+mod store;
+
+pub use dynamodb::DynamoDbBudgetStore;
+pub use memory::MemoryBudgetStore;
+pub use store::{BudgetError, BudgetStore, Reservation, SlotRequest};
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use shared::{Deadline, Idempotency};
+
+use crate::channels::Channel;
+use crate::classify::{FailureClass, SendFailure};
+use crate::clients::SEND_TIMEOUT;
+
+/// What a step still does after its send returns: the completion write (tried again while its
+/// lock has more than 2 s left, `shared::idempotency`) and the batch's own calls for the record.
+pub const STEP_WRITES: Duration = Duration::from_secs(3);
+/// No send starts with less than this left before the invocation's deadline: the send's time
+/// limit plus the step's writes, so a send never outlives its invocation.
+pub const SEND_DEADLINE_MARGIN: Duration = SEND_TIMEOUT.saturating_add(STEP_WRITES);
+/// The longest wait for a slot when the invocation has no deadline (a local emulator).
+pub const MAX_WAIT_WITHOUT_DEADLINE: Duration = Duration::from_secs(20);
+
+/// `operation` of the failures the budget answers with.
+pub const SEND_BUDGET: &str = "send budget";
+
+/// One channel's budget: its rate and the bucket its slots are reserved in.
+#[derive(Clone)]
+pub struct SendBudget {
+    store: Arc<dyn BudgetStore>,
+    bucket: String,
+    rate: f64,
+    interval: Duration,
+}
+
+impl std::fmt::Debug for SendBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendBudget")
+            .field("bucket", &self.bucket)
+            .field("rate", &self.rate)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SendBudget {
+    /// `rate_per_second` sends a second, at least one microsecond apart.
+    pub fn new(store: Arc<dyn BudgetStore>, bucket: impl Into<String>, rate_per_second: f64) -> Self {
+        // Rounded up: never a slot closer than the rate allows.
+        let interval = Duration::from_micros((1e6 / rate_per_second).ceil().max(1.0) as u64);
+        Self {
+            store,
+            bucket: bucket.into(),
+            rate: rate_per_second,
+            interval,
+        }
+    }
+
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Reserves a slot the send can wait for before `deadline` and waits until it comes. A
+    /// [`FailureClass::Deferred`] failure when there is none (nothing was reserved, nothing may
+    /// be sent); a [`FailureClass::Transient`] one when the store is unavailable.
+    pub async fn take(&self, deadline: Deadline) -> Result<(), SendFailure> {
+        let now = SystemTime::now();
+        let latest = match deadline.epoch_ms() {
+            Some(ms) => (SystemTime::UNIX_EPOCH + Duration::from_millis(ms)).checked_sub(SEND_DEADLINE_MARGIN),
+            None => Some(now + MAX_WAIT_WITHOUT_DEADLINE),
+        };
+        let Some(latest) = latest.filter(|latest| *latest >= now) else {
+            return Err(SendFailure::new(
+                FailureClass::Deferred,
+                SEND_BUDGET,
+                "DeadlineTooClose",
+                format!(
+                    "less than {} ms left before the invocation's deadline: not enough for a send and its writes",
+                    SEND_DEADLINE_MARGIN.as_millis()
+                ),
+            ));
+        };
+        let request = SlotRequest {
+            now,
+            interval: self.interval,
+            latest,
+        };
+        match self.store.reserve(&self.bucket, request).await {
+            Ok(Reservation::Granted(slot)) => {
+                if let Ok(wait) = slot.duration_since(SystemTime::now()) {
+                    tokio::time::sleep(wait).await;
+                }
+                Ok(())
+            }
+            Ok(Reservation::Full { next_free }) => {
+                let window = latest.duration_since(now).unwrap_or_default();
+                Err(SendFailure::new(
+                    FailureClass::Deferred,
+                    SEND_BUDGET,
+                    "SendBudgetFull",
+                    format!(
+                        "{}: every slot at {}/s is taken for the next {} ms",
+                        self.bucket,
+                        self.rate,
+                        window.as_millis()
+                    ),
+                )
+                .retry_not_before(Some(retry_time(
+                    next_free,
+                    window,
+                    shared::backoff::random_fraction(),
+                ))))
+            }
+            Err(error) => Err(SendFailure::new(
+                FailureClass::Transient,
+                SEND_BUDGET,
+                "SendBudgetUnavailable",
+                error,
+            )),
+        }
+    }
+}
+
+/// When a deferred send can expect a slot: an invocation that starts then can wait `window` for
+/// one, so `next_free - window`; spread over the first half of the window so that the sends
+/// deferred together do not all come back at once.
+fn retry_time(next_free: SystemTime, window: Duration, fraction: f64) -> SystemTime {
+    let earliest = next_free.checked_sub(window).unwrap_or(next_free);
+    earliest + (window / 2).mul_f64(fraction.clamp(0.0, 1.0))
+}
+
+/// The budgets of both channels.
+#[derive(Debug, Clone)]
+pub struct SendBudgets {
+    pub push: SendBudget,
+    pub email: SendBudget,
+}
+
+impl SendBudgets {
+    /// Budgets in this process only: for tests and senders that share nothing.
+    pub fn in_memory(push_rate: f64, email_rate: f64) -> Self {
+        let store: Arc<dyn BudgetStore> = Arc::new(MemoryBudgetStore::new());
+        Self {
+            push: SendBudget::new(store.clone(), bucket(Channel::Push), push_rate),
+            email: SendBudget::new(store, bucket(Channel::Email), email_rate),
+        }
+    }
+
+    /// Budgets every invocation shares: items of `table` keyed
+    /// `<key prefix>#send-budget#<channel>-sends` (the idempotency table, under the function's
+    /// prefix, which its role may write).
+    pub fn on_dynamodb(
+        client: aws_sdk_dynamodb::Client,
+        table: &str,
+        keys: &Idempotency,
+        push_rate: f64,
+        email_rate: f64,
+    ) -> Self {
+        Self::on_store(
+            Arc::new(DynamoDbBudgetStore::new(client, table)),
+            keys,
+            push_rate,
+            email_rate,
+        )
+    }
+
+    /// Budgets in `store`, keyed as [`SendBudgets::on_dynamodb`] keys them.
+    pub fn on_store(store: Arc<dyn BudgetStore>, keys: &Idempotency, push_rate: f64, email_rate: f64) -> Self {
+        let key = |channel| keys.key(&bucket(channel)).as_str().to_owned();
+        Self {
+            push: SendBudget::new(store.clone(), key(Channel::Push), push_rate),
+            email: SendBudget::new(store, key(Channel::Email), email_rate),
+        }
+    }
+
+    pub fn of(&self, channel: Channel) -> &SendBudget {
+        match channel {
+            Channel::Push => &self.push,
+            Channel::Email => &self.email,
+        }
+    }
+}
+
+/// A bucket's name. It ends in `-sends`, so it can never be a step's key, which ends in the
+/// channel (`<notificationId>#push`, `…#email`).
+fn bucket(channel: Channel) -> String {
+    format!("send-budget#{channel}-sends")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: SystemTime = SystemTime::UNIX_EPOCH;
+
+    fn ms(millis: u64) -> Duration {
+        Duration::from_millis(millis)
+    }
+
+    async fn reserve(store: &MemoryBudgetStore, now: u64, latest: u64) -> Reservation {
+        store
+            .reserve(
+                "b",
+                SlotRequest {
+                    now: T0 + ms(now),
+                    interval: ms(100),
+                    latest: T0 + ms(latest),
+                },
+            )
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn slots_are_one_interval_apart_from_now_and_a_full_bucket_reserves_nothing() {
+        let store = MemoryBudgetStore::new();
+        assert_eq!(
+            reserve(&store, 10_000, 10_250).await,
+            Reservation::Granted(T0 + ms(10_000))
+        );
+        assert_eq!(
+            reserve(&store, 10_000, 10_250).await,
+            Reservation::Granted(T0 + ms(10_100))
+        );
+        assert_eq!(
+            reserve(&store, 10_010, 10_250).await,
+            Reservation::Granted(T0 + ms(10_200))
+        );
+        // 10.3 s is after the latest slot wanted: nothing reserved, the first free slot named.
+        assert_eq!(
+            reserve(&store, 10_010, 10_250).await,
+            Reservation::Full {
+                next_free: T0 + ms(10_300)
+            }
+        );
+        assert_eq!(
+            reserve(&store, 10_010, 10_300).await,
+            Reservation::Granted(T0 + ms(10_300))
+        );
+        // Idle since: no burst from the time that passed, the next slot is now.
+        assert_eq!(
+            reserve(&store, 50_000, 60_000).await,
+            Reservation::Granted(T0 + ms(50_000))
+        );
+        assert_eq!(
+            reserve(&store, 50_000, 60_000).await,
+            Reservation::Granted(T0 + ms(50_100))
+        );
+    }
+
+    #[test]
+    fn the_interval_is_rounded_up_and_buckets_are_never_step_keys() {
+        let budgets = SendBudgets::in_memory(300.0, 14.0);
+        assert_eq!(budgets.email.interval(), Duration::from_micros(71_429));
+        assert_eq!(budgets.push.interval(), Duration::from_micros(3_334));
+        for channel in [Channel::Push, Channel::Email] {
+            let name = bucket(channel);
+            assert!(!name.ends_with("#push") && !name.ends_with("#email"), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_deferred_send_comes_back_when_a_fresh_invocation_can_wait_for_its_slot() {
+        let next_free = T0 + ms(100_000);
+        assert_eq!(retry_time(next_free, ms(19_000), 0.0), T0 + ms(81_000));
+        assert_eq!(retry_time(next_free, ms(19_000), 1.0), T0 + ms(90_500));
+    }
+
+    #[tokio::test]
+    async fn no_slot_is_taken_too_close_to_the_deadline() {
+        let budgets = SendBudgets::in_memory(300.0, 14.0);
+        let deadline = Deadline::after(SEND_DEADLINE_MARGIN - Duration::from_millis(1));
+        let failure = budgets.email.take(deadline).await.unwrap_err();
+        assert_eq!(
+            (failure.class, failure.code.as_str(), failure.retry_not_before),
+            (FailureClass::Deferred, "DeadlineTooClose", None)
+        );
+        let enough = Deadline::after(SEND_DEADLINE_MARGIN + Duration::from_secs(1));
+        assert_eq!(budgets.email.take(enough).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn sends_beyond_what_the_invocation_can_wait_for_are_deferred_with_a_time() {
+        // 2 per second, 1.7 s of slots left before the deadline's margin: 0, 0.5, 1.0, 1.5 s.
+        let budgets = SendBudgets::in_memory(300.0, 2.0);
+        let deadline = Deadline::after(SEND_DEADLINE_MARGIN + Duration::from_millis(1_700));
+        let started = std::time::Instant::now();
+        let (granted, deferred): (Vec<_>, Vec<_>) =
+            futures::future::join_all((0..6).map(|_| budgets.email.take(deadline)))
+                .await
+                .into_iter()
+                .partition(Result::is_ok);
+        assert!(
+            started.elapsed() >= Duration::from_millis(1_400),
+            "waited for the slots"
+        );
+        assert_eq!((granted.len(), deferred.len()), (4, 2), "{deferred:?}");
+        for failure in deferred.into_iter().map(Result::unwrap_err) {
+            assert_eq!(
+                (failure.class, failure.code.as_str()),
+                (FailureClass::Deferred, "SendBudgetFull")
+            );
+            assert!(failure.retry_not_before.is_some());
+        }
+    }
+}
