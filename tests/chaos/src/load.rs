@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
 use serde_json::json;
 
-use crate::rng::Rng;
+use emulation::rng::Rng;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventSpec {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use emulation::sends::{EmailSend, PushSend, Sends};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -45,23 +46,6 @@ pub struct TicketState {
     pub ticket_id: String,
 }
 
-/// One SNS publish: the topic, the text, the String message attributes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PushSend {
-    pub topic_arn: String,
-    pub text: String,
-    pub attributes: BTreeMap<String, String>,
-}
-
-/// One SES email as moto keeps it (`body` is the HTML part when there is one).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmailSend {
-    pub source: String,
-    pub to: Vec<String>,
-    pub subject: String,
-    pub body: String,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetterState {
     pub queue: QueueRole,
@@ -97,7 +81,7 @@ pub struct Sources<'a> {
     pub sqs: &'a aws_sdk_sqs::Client,
     pub tickets_table: &'a str,
     pub queues: Vec<(QueueRole, String)>,
-    pub sends: crate::proxy::Sends,
+    pub sends: Sends,
 }
 
 fn text<E: std::error::Error>(operation: &str, resource: &str, error: E) -> String {
@@ -189,8 +173,8 @@ async fn read_tickets(sources: &Sources<'_>, observed: &mut Observed) -> Result<
 
 /// SNS `Topic[].sent_notifications` (`[id, message, subject, attributes, group]`) and SES
 /// `Message[]` of `/moto-api/data.json`.
-pub fn read_sends(data: &Value) -> crate::proxy::Sends {
-    let mut observed = crate::proxy::Sends::default();
+pub fn read_sends(data: &Value) -> Sends {
+    let mut observed = Sends::default();
     for topic in data["sns"]["Topic"].as_array().into_iter().flatten() {
         let topic_arn = topic["arn"].as_str().unwrap_or_default();
         for sent in topic["sent_notifications"].as_array().into_iter().flatten() {

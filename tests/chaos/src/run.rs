@@ -27,10 +27,13 @@ use crate::invariants::{Expectations, Verdict, check, kills_in_flight, sends_agr
 use crate::load::{LoadPlan, Queues, send};
 use crate::observe::{QueueRole, Sources, observe, queue_state};
 use crate::params::Params;
-use crate::proxy::{FaultPolicy, FaultProxy};
 use crate::report::{FunctionFigures, RedriveRound, RunFigures};
-use crate::rng::Rng;
-use crate::workers::{ProcessSpec, Supervisor, WorkerPool, lambda_environment};
+use crate::supervisor::Supervisor;
+use emulation::faults::{FaultHook, FaultPolicy};
+use emulation::proxy::Proxy;
+use emulation::rng::Rng;
+use emulation::sends::SendsHook;
+use emulation::workers::{ProcessSpec, WorkerPool, lambda_environment};
 
 pub const SENDER: &str = "tickets@example.com";
 const STACK: &str = "chaos";
@@ -148,7 +151,9 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
             })?;
     }
 
-    let proxy = FaultProxy::start(&moto.endpoint(), params.seed, FaultPolicy::new(params.fault_rate))
+    let faults = Arc::new(FaultHook::new(params.seed, FaultPolicy::new(params.fault_rate)));
+    let sends = Arc::new(SendsHook::new());
+    let proxy = Proxy::start(&moto.endpoint(), vec![faults.clone(), sends.clone()])
         .await
         .map_err(setup("proxy"))?;
     let spec = |binary: &str| -> Result<ProcessSpec, RunError> {
@@ -163,6 +168,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
             function_name: function.name.clone(),
             environment,
             log: params.log_dir.join(format!("{binary}.log")),
+            cpu_share: None,
         })
     };
     let mut pools: BTreeMap<&str, Arc<WorkerPool>> = BTreeMap::new();
@@ -239,7 +245,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
 
     // --- calm and redrive
     let _ = killing_tx.send(false);
-    proxy.set_rate(0.0);
+    faults.set_rate(0.0);
     let mut rounds = Vec::new();
     if settled {
         for _ in 0..REDRIVE_ROUNDS {
@@ -267,7 +273,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
 
     // --- check
     progress(started, "observing the emulator's state");
-    let sends = proxy.sends();
+    let sends = sends.sends();
     let observed = observe(&Sources {
         dynamodb: &dynamodb,
         sqs: &sqs,
@@ -322,7 +328,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         functions,
         unexpected_exits: supervisor.unexpected_exits.lock().unwrap().clone(),
         supervisor_errors: supervisor.errors.lock().unwrap().clone(),
-        proxy: proxy.counts(),
+        proxy: faults.counts(),
         redrive: rounds,
         log_dir: params.log_dir.display().to_string(),
     };
