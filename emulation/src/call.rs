@@ -5,6 +5,8 @@
 //! Item keys need each table's key schema: a PutItem names its item, not which attributes are
 //! the key. [`crate::tables::Tables`] reads it from the emulator once per table.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::form::form_fields;
@@ -12,7 +14,7 @@ use crate::tables::TableInfo;
 
 /// The service of a request, from its `X-Amz-Target` (JSON protocols) or its SigV4 credential
 /// scope (`Credential=…/<date>/<region>/<service>/aws4_request`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Service {
     DynamoDb,
     Sqs,
@@ -162,6 +164,8 @@ pub struct Call {
     pub items: Vec<ItemAccess>,
     /// DynamoDB: every table the call names.
     pub tables: Vec<String>,
+    /// DynamoDB: what is known of those tables (key schema, ARN, billing mode).
+    pub table_info: BTreeMap<String, TableInfo>,
     /// SQS: the queue URL.
     pub queue: Option<String>,
     /// SNS: the topic or endpoint ARN.
@@ -219,6 +223,7 @@ impl RequestFacts<'_> {
             region,
             items: Vec::new(),
             tables: Vec::new(),
+            table_info: BTreeMap::new(),
             queue: None,
             topic: None,
             body_len: self.body.len(),
@@ -329,6 +334,7 @@ fn identify_dynamodb(call: &mut Call, body: &[u8], schema: &dyn Fn(&str) -> Opti
             call.tables.push(table.clone());
         }
         let Some(info) = schema(&table) else { continue };
+        call.table_info.insert(table.clone(), info.clone());
         let Some(key) = item_key(&table, &info, attributes) else {
             continue;
         };

@@ -20,6 +20,7 @@ pub mod counting;
 pub mod faults;
 pub mod form;
 pub mod hook;
+pub mod limits;
 pub mod proxy;
 pub mod rng;
 pub mod sends;

@@ -9,7 +9,7 @@ use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::types::{BillingMode, KeyType};
 
 /// What identifying an item of a table needs, and what a throttling answer names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TableInfo {
     pub partition_key: String,
     pub sort_key: Option<String>,
