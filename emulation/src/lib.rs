@@ -7,11 +7,12 @@
 //! - hooks: [`counting`] (the benchmark's round trips), [`faults`] (the chaos run's resets,
 //!   delays, 500s and throttling), [`sends`] (what SNS and SES accepted), [`limits`] (the model of
 //!   AWS's production limits);
-//! - [`answers`]: the services' error answers, shaped as AWS sends them;
+//! - [`answers`]: the services' error answers, shaped as AWS sends them; [`queues`]: what a run
+//!   reads from the emulator's queues;
 //! - [`workers`]: release binaries on their own Lambda Runtime API, in pools, each process in a
 //!   [`cgroup`] with Lambda's CPU share;
 //! - [`rng`]: the seeded generator every random decision draws from; [`stats`]: summaries of
-//!   samples.
+//!   samples; [`machine`]: the host and versions, for reports.
 
 pub mod answers;
 pub mod call;
@@ -21,7 +22,9 @@ pub mod faults;
 pub mod form;
 pub mod hook;
 pub mod limits;
+pub mod machine;
 pub mod proxy;
+pub mod queues;
 pub mod rng;
 pub mod sends;
 pub mod stats;

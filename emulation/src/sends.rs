@@ -61,6 +61,11 @@ impl SendsHook {
         }
     }
 
+    /// How many emails were accepted so far.
+    pub fn emails_accepted(&self) -> usize {
+        self.timed.lock().unwrap().emails.len()
+    }
+
     /// The accepted emails, each with when its sender got the answer.
     pub fn timed_emails(&self) -> Vec<(Instant, EmailSend)> {
         self.timed.lock().unwrap().emails.clone()

@@ -200,6 +200,14 @@ impl WorkerPool {
             })
     }
 
+    /// How often each process's cgroup ran into its CPU quota (empty without a CPU share).
+    pub fn throttling(&self) -> Vec<crate::cgroup::Throttling> {
+        self.slots
+            .iter()
+            .filter_map(|slot| slot.group.as_ref().map(CpuGroup::throttling))
+            .collect()
+    }
+
     /// The processes' ids now, by slot.
     pub async fn pids(&self) -> Vec<Option<u32>> {
         let mut pids = Vec::new();

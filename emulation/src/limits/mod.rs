@@ -138,14 +138,18 @@ impl LimitsModel {
         }
     }
 
+    /// What `call` costs on the partition it charges most (at transactional prices for a
+    /// transaction): one ticket's worth of a partition's budget, for its throughput ceiling.
+    pub fn hottest_partition_units(&self, call: &Call) -> f64 {
+        let transactional = call.operation.starts_with("Transact");
+        let costs: Vec<Cost> = call.items.iter().map(|item| self.cost(item, transactional)).collect();
+        totals(&costs).into_values().fold(0.0, f64::max)
+    }
+
     /// The partitions of `costs` whose bucket cannot take their total at `now`.
     fn over_budget(&self, state: &mut State, costs: &[Cost], now: Instant) -> Vec<PartitionKey> {
-        let mut totals: BTreeMap<(PartitionKey, bool), f64> = BTreeMap::new();
-        for cost in costs {
-            *totals.entry((cost.partition.clone(), cost.write)).or_default() += cost.units;
-        }
         let mut over = Vec::new();
-        for ((partition, write), units) in totals {
+        for ((partition, write), units) in totals(costs) {
             if !self.bucket(state, &partition, write, now).admits(units, now) {
                 over.push(partition);
             }
@@ -248,6 +252,15 @@ impl LimitsModel {
             (Verdict::Throttled, Some(refusal()))
         }
     }
+}
+
+/// Units per partition and direction (write or read).
+fn totals(costs: &[Cost]) -> BTreeMap<(PartitionKey, bool), f64> {
+    let mut totals: BTreeMap<(PartitionKey, bool), f64> = BTreeMap::new();
+    for cost in costs {
+        *totals.entry((cost.partition.clone(), cost.write)).or_default() += cost.units;
+    }
+    totals
 }
 
 impl Hook for LimitsModel {

@@ -118,7 +118,7 @@ pub fn default_latencies() -> Vec<LatencySpec> {
 
 /// One limit for a report or a document: its name, the value in force, the production value
 /// it stands for, and the source.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LimitRow {
     pub name: String,
     pub unit: String,

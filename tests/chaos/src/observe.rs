@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use emulation::sends::{EmailSend, PushSend, Sends};
 use serde_json::Value;
 
@@ -109,25 +108,12 @@ pub async fn observe(sources: &Sources<'_>) -> Result<Observed, String> {
 }
 
 pub async fn queue_state(sqs: &aws_sdk_sqs::Client, role: QueueRole, url: &str) -> Result<QueueState, String> {
-    let output = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::All)
-        .send()
-        .await
-        .map_err(|e| text("GetQueueAttributes", url, e))?;
-    let count = |name: QueueAttributeName| {
-        output
-            .attributes()
-            .and_then(|a| a.get(&name))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-    };
+    let depth = emulation::queues::depth(sqs, url).await?;
     Ok(QueueState {
         role,
-        visible: count(QueueAttributeName::ApproximateNumberOfMessages),
-        in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-        delayed: count(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+        visible: depth.visible,
+        in_flight: depth.in_flight,
+        delayed: depth.delayed,
     })
 }
 
@@ -252,45 +238,15 @@ async fn read_dead_letters(
     role: QueueRole,
     url: &str,
 ) -> Result<Vec<DeadLetterState>, String> {
-    let mut letters: Vec<DeadLetterState> = Vec::new();
-    let mut empty_receives = 0;
-    while empty_receives < 2 {
-        let output = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(600)
-            .wait_time_seconds(0)
-            .message_attribute_names("All")
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .map_err(|e| text("ReceiveMessage", url, e))?;
-        let messages = output.messages();
-        if messages.is_empty() {
-            empty_receives += 1;
-            continue;
-        }
-        for message in messages {
-            let attribute = |name: &str| {
-                message
-                    .message_attributes()
-                    .and_then(|a| a.get(name))
-                    .and_then(|v| v.string_value())
-                    .map(str::to_owned)
-            };
-            let message_id = message.message_id().unwrap_or_default().to_owned();
-            if letters.iter().any(|l| l.message_id == message_id) {
-                continue;
-            }
-            letters.push(DeadLetterState {
-                queue: role,
-                message_id,
-                body: message.body().unwrap_or_default().to_owned(),
-                error_kind: attribute(shared::attributes::ERROR_KIND),
-                original_message_id: attribute(shared::attributes::ORIGINAL_MESSAGE_ID),
-            });
-        }
-    }
-    Ok(letters)
+    let letters = emulation::queues::dead_letters(sqs, url).await?;
+    Ok(letters
+        .into_iter()
+        .map(|letter| DeadLetterState {
+            queue: role,
+            error_kind: letter.attributes.get(shared::attributes::ERROR_KIND).cloned(),
+            original_message_id: letter.attributes.get(shared::attributes::ORIGINAL_MESSAGE_ID).cloned(),
+            message_id: letter.message_id,
+            body: letter.body,
+        })
+        .collect())
 }

@@ -9,7 +9,6 @@
 //! 4. **check**: the emulator's state against the invariants.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -56,12 +55,6 @@ fn setup<E: std::fmt::Display>(context: &str) -> impl Fn(E) -> RunError + '_ {
     move |error| RunError::Setup(format!("{context}: {error}"))
 }
 
-fn python() -> PathBuf {
-    std::env::var_os("MOTO_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"))
-}
-
 pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
     let started = Instant::now();
     for binary in [TICKET_PROCESSOR, NOTIFICATION_SENDER, DLQ_REDRIVE] {
@@ -84,7 +77,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
     let sdk = moto.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    let document = transform(&python(), &params.template).map_err(setup("SAM transform"))?;
+    let document = transform(&moto_harness::python(), &params.template).map_err(setup("SAM transform"))?;
     let template = Template::from_json(&document).map_err(setup("template"))?;
     let parameters = HashMap::from([
         ("SenderEmail".to_owned(), SENDER.to_owned()),

@@ -148,7 +148,9 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
-fn python() -> PathBuf {
+/// The Python with moto (and the SAM translator): `MOTO_PYTHON`, else the project's venv.
+/// Panics, saying how to get one, when neither exists.
+pub fn python() -> PathBuf {
     if let Some(python) = std::env::var_os("MOTO_PYTHON") {
         return PathBuf::from(python);
     }
