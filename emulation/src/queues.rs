@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
 
 /// A queue's counters (`ApproximateNumberOf…`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -46,6 +46,35 @@ pub async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<Depth, String
         in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
         delayed: count(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
     })
+}
+
+/// Send `bodies` (at most ten) in one SendMessageBatch; an entry that fails fails the batch.
+pub async fn send_batch(sqs: &aws_sdk_sqs::Client, url: &str, bodies: &[&str]) -> Result<usize, String> {
+    let entries = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(*body)
+                .build()
+                .expect("id and body are set")
+        })
+        .collect();
+    let output = sqs
+        .send_message_batch()
+        .queue_url(url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .map_err(|e| text("SendMessageBatch", url, e))?;
+    if !output.failed().is_empty() {
+        return Err(format!(
+            "SendMessageBatch to {url}: entries failed: {:?}",
+            output.failed()
+        ));
+    }
+    Ok(output.successful().len())
 }
 
 /// One message of a dead-letter queue.

@@ -10,10 +10,7 @@ use std::time::{Duration, Instant};
 
 use aws_runtime::retries::classifiers::THROTTLING_ERRORS;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput, Put,
-    ScalarAttributeType, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use emulation::counting::{CountingHook, count_by_operation};
 use emulation::limits::LimitsModel;
 use emulation::limits::params::{LatencySpec, Limits};
@@ -57,41 +54,7 @@ fn s(value: &str) -> AttributeValue {
 /// A table with `pk`/`sk`, created directly in moto; on-demand unless `provisioned`.
 async fn table(provisioned: bool) -> String {
     let dynamodb = aws_sdk_dynamodb::Client::new(&MotoServer::shared().sdk_config().await);
-    let name = unique_name("limits");
-    let key = |name: &str, kind| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .unwrap()
-    };
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let mut create = dynamodb
-        .create_table()
-        .table_name(&name)
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .attribute_definitions(attribute("pk"))
-        .attribute_definitions(attribute("sk"));
-    create = if provisioned {
-        create.billing_mode(BillingMode::Provisioned).provisioned_throughput(
-            ProvisionedThroughput::builder()
-                .read_capacity_units(100)
-                .write_capacity_units(100)
-                .build()
-                .unwrap(),
-        )
-    } else {
-        create.billing_mode(BillingMode::PayPerRequest)
-    };
-    create.send().await.unwrap();
-    name
+    moto_harness::dynamodb::pk_sk_table(&dynamodb, "limits", provisioned).await
 }
 
 fn ticket_transaction(table: &str, user: &str) -> Vec<TransactWriteItem> {

@@ -9,8 +9,6 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-
 use crate::sale::Sale;
 
 /// Wall-clock instant at which `due` (model seconds after `t0`) falls.
@@ -39,34 +37,11 @@ pub async fn produce(
             .take(10)
             .take_while(|&i| wall(t0, sale.messages[i].due, scale) <= now)
             .collect();
-        let entries = chunk
+        let bodies: Vec<&str> = chunk
             .iter()
-            .map(|&i| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(&sale.people[sale.messages[i].person].body)
-                    .build()
-                    .expect("id and body are set")
-            })
+            .map(|&i| sale.people[sale.messages[i].person].body.as_str())
             .collect();
-        let output = sqs
-            .send_message_batch()
-            .queue_url(queue)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "SendMessageBatch to {queue}: {}",
-                    aws_sdk_sqs::error::DisplayErrorContext(&e)
-                )
-            })?;
-        if !output.failed().is_empty() {
-            return Err(format!(
-                "SendMessageBatch to {queue}: entries failed: {:?}",
-                output.failed()
-            ));
-        }
+        emulation::queues::send_batch(sqs, queue, &bodies).await?;
         next += chunk.len();
         sent.store(next, Ordering::Relaxed);
     }

@@ -12,6 +12,7 @@
 //! see [`unique_name`]); [`MotoServer::start`] is a private one, for tests that reset it or read
 //! global state such as `/moto-api/data.json`.
 
+pub mod dynamodb;
 pub mod sqs;
 
 use std::io::{BufRead, BufReader, Read, Write};

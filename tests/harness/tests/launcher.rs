@@ -6,10 +6,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, KeySchemaElement, KeyType, Put,
-    ScalarAttributeType, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use moto_harness::{MotoServer, unique_name};
 
 fn s(value: &str) -> AttributeValue {
@@ -21,33 +18,7 @@ fn n(value: u64) -> AttributeValue {
 }
 
 async fn table(dynamodb: &aws_sdk_dynamodb::Client) -> String {
-    let name = unique_name("launcher");
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .unwrap()
-    };
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    dynamodb
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .attribute_definitions(attribute("pk"))
-        .attribute_definitions(attribute("sk"))
-        .send()
-        .await
-        .unwrap();
-    name
+    moto_harness::dynamodb::pk_sk_table(dynamodb, "launcher", false).await
 }
 
 fn counter_update(table: &str, cap: u64) -> TransactWriteItem {
