@@ -44,6 +44,12 @@ async fn sale(args: &Args) -> ExitCode {
         }
     };
     let invariants = check::invariants(&figures, args.check);
+    if !figures.drained {
+        println!(
+            "NOTE the sale did not drain within the time limit: {} people unresolved, {} people without an email",
+            figures.outcomes.unresolved, figures.sends.missing_emails
+        );
+    }
     for (name, broken) in &invariants {
         match broken {
             None => println!("PASS {name}"),
