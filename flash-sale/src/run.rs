@@ -305,7 +305,7 @@ fn parameters(args: &Args, paths: &Paths, setup: &Setup, sale: &Sale, admission_
         scale: args.scale,
         seed: args.seed,
         visibility_timeout_s: setup.visibility_timeout.as_secs_f64(),
-        max_receive_count: None,
+        max_receive_count: setup.max_receive_count,
         batch_size: mapping.map_or(0, |m| m.batch_size),
         maximum_concurrency: setup
             .functions

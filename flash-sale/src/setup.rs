@@ -85,6 +85,8 @@ pub struct Setup {
     pub functions: Vec<Function>,
     pub invocations: Arc<Mutex<Vec<InvocationRecord>>>,
     pub visibility_timeout: Duration,
+    /// The source queues' redrive policy: receives before SQS moves a message to its DLQ.
+    pub max_receive_count: Option<u32>,
     pub cpu_share: CpuShareState,
     // Fields drop in order: processes before their cgroups, the proxy, then moto.
     pub proxy: Proxy,
@@ -130,7 +132,7 @@ pub async fn setup(args: &Args, paths: &Paths, sale: &Sale, limits: Limits) -> R
     tickets_state::seed_event(&dynamodb, &tickets_table, &sale.event_id, sale.seats)
         .await
         .map_err(SetupError::Failed)?;
-    let visibility_timeout = set_visibility(args, &sqs, &queues).await?;
+    let (visibility_timeout, max_receive_count) = set_visibility(args, &sqs, &queues).await?;
 
     let model = Arc::new(LimitsModel::new(limits));
     let recorder = Arc::new(Recorder::new(&queues.notification, Some(model.clone())));
@@ -155,26 +157,38 @@ pub async fn setup(args: &Args, paths: &Paths, sale: &Sale, limits: Limits) -> R
         functions,
         invocations,
         visibility_timeout,
+        max_receive_count,
         cpu_share,
         proxy,
         moto,
     })
 }
 
-/// The source queues' visibility timeout for the run: the template's × scale, or the override.
-async fn set_visibility(args: &Args, sqs: &aws_sdk_sqs::Client, queues: &Queues) -> Result<Duration, SetupError> {
+/// The source queues' visibility timeout for the run (the template's × scale, or the override),
+/// and their redrive policy's `maxReceiveCount`.
+async fn set_visibility(
+    args: &Args,
+    sqs: &aws_sdk_sqs::Client,
+    queues: &Queues,
+) -> Result<(Duration, Option<u32>), SetupError> {
     let read = sqs
         .get_queue_attributes()
         .queue_url(&queues.ticket_issue)
-        .attribute_names(QueueAttributeName::VisibilityTimeout)
+        .attribute_names(QueueAttributeName::All)
         .send()
         .await
-        .map_err(|e| SetupError::Failed(format!("reading the visibility timeout: {e}")))?;
-    let template: u32 = read
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::VisibilityTimeout))
+        .map_err(|e| SetupError::Failed(format!("reading the queue's attributes: {e}")))?;
+    let attribute = |name: QueueAttributeName| read.attributes().and_then(|a| a.get(&name)).cloned();
+    let template: u32 = attribute(QueueAttributeName::VisibilityTimeout)
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
+    let max_receive_count = attribute(QueueAttributeName::RedrivePolicy)
+        .and_then(|policy| serde_json::from_str::<serde_json::Value>(&policy).ok())
+        .and_then(|policy| {
+            let count = &policy["maxReceiveCount"];
+            count.as_u64().or_else(|| count.as_str()?.parse().ok())
+        })
+        .map(|n| n as u32);
     let seconds = args
         .visibility_timeout
         .unwrap_or_else(|| (f64::from(template) * args.scale).round() as u32);
@@ -188,7 +202,7 @@ async fn set_visibility(args: &Args, sqs: &aws_sdk_sqs::Client, queues: &Queues)
                 .map_err(|e| SetupError::Failed(format!("setting the visibility timeout: {e}")))?;
         }
     }
-    Ok(Duration::from_secs(u64::from(seconds)))
+    Ok((Duration::from_secs(u64::from(seconds)), max_receive_count))
 }
 
 /// Lambda's CPU share for the workers (a 128 MB function's × scale, at most a CPU), or why not.
