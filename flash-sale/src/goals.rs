@@ -14,10 +14,15 @@ fn goal(issue: u32, goal: &str, target: &str, measured: String, met: Option<bool
 }
 
 pub fn goals(f: &Figures) -> Vec<Goal> {
+    let mut goals = issuance(f);
+    goals.extend(notifications(f));
+    goals
+}
+
+/// Issue 20's goals.
+fn issuance(f: &Figures) -> Vec<Goal> {
     let o = &f.outcomes;
-    let s = &f.sends;
     let t = &f.throughput;
-    let emails_floor = f.parameters.requests as f64 / s.ses_rate;
     vec![
         goal(
             20,
@@ -87,6 +92,14 @@ pub fn goals(f: &Figures) -> Vec<Goal> {
                     && o.counter_matches,
             ),
         ),
+    ]
+}
+
+/// Issue 19's goals.
+fn notifications(f: &Figures) -> Vec<Goal> {
+    let s = &f.sends;
+    let emails_floor = f.parameters.requests as f64 / s.ses_rate;
+    vec![
         goal(
             19,
             "Every notification's email and push sent exactly once",
@@ -119,10 +132,10 @@ pub fn goals(f: &Figures) -> Vec<Goal> {
             "Time to email p99, against the physical limit (people ÷ SES rate)",
             &format!("≤ {emails_floor:.0} s"),
             format!(
-                "{:.1} s ({} people emailed)",
-                f.time_to_email.p99, f.time_to_email.count
+                "{:.1} s of {} people emailed; {} with a ticket or sold out had no email by the end",
+                f.time_to_email.p99, f.time_to_email.count, s.missing_emails
             ),
-            Some(f.time_to_email.count > 0 && f.time_to_email.p99 <= emails_floor),
+            Some(f.time_to_email.count > 0 && f.time_to_email.p99 <= emails_floor && s.missing_emails == 0),
         ),
         goal(
             19,

@@ -36,7 +36,15 @@ async fn interrupted() {
 
 async fn sale(args: &Args) -> ExitCode {
     let paths = args.paths();
-    let figures = match run::run(args, &paths).await {
+    let figures = match &args.render {
+        Some(path) => report::read_baseline(path).and_then(|figures| {
+            let mut figures = figures.ok_or_else(|| format!("{}: no such file", path.display()))?;
+            figures.goals = flash_sale::goals::goals(&figures);
+            Ok(figures)
+        }),
+        None => run::run(args, &paths).await,
+    };
+    let figures = match figures {
         Ok(figures) => figures,
         Err(error) => {
             eprintln!("flash-sale: {error}");

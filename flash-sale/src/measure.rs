@@ -271,6 +271,17 @@ pub fn operations(record: &Record, counts: &ModelCounts) -> BTreeMap<String, Ope
         .collect()
 }
 
+/// Forwarded calls whose emulator time exceeded the modelled latency, of all forwarded calls.
+pub fn emulator_slower_share(operations: &BTreeMap<String, OperationFigures>) -> f64 {
+    let forwarded: usize = operations.values().map(|o| o.forwarded).sum();
+    let slower: usize = operations.values().map(|o| o.emulator_slower).sum();
+    if forwarded == 0 {
+        0.0
+    } else {
+        slower as f64 / forwarded as f64
+    }
+}
+
 /// The model's ceiling for one event (production units: the model's time), and the run's ticket
 /// rate against it.
 pub struct Ceiling {

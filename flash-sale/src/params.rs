@@ -80,6 +80,10 @@ pub struct Args {
     /// for) and write no report: what `make test` runs.
     #[arg(long)]
     pub check: bool,
+    /// Render the report and the chart from a run's figures (its JSON) instead of running a sale:
+    /// the goals are recomputed, so a change to the report needs no new run.
+    #[arg(long, value_name = "FIGURES_JSON")]
+    pub render: Option<PathBuf>,
     /// The name of this build in the report.
     #[arg(long, default_value = "now")]
     pub label: String,

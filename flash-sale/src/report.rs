@@ -37,7 +37,8 @@ pub fn render(
     Ok(rendered.trim_end().to_owned() + "\n")
 }
 
-/// The baseline's figures, if the file exists.
+/// A run's figures from their JSON (the baseline's, or a run's to render again), if the file
+/// exists.
 pub fn read_baseline(path: &std::path::Path) -> Result<Option<Figures>, String> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)

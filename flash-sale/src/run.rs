@@ -214,8 +214,6 @@ async fn observe_and_measure(
     let time_to_email = measure::time_to_email(&obs);
     let (fairness_violations, refused) = measure::fairness(sale, &endings, args.fairness_window);
     let operations = measure::operations(&record, &counts);
-    let forwarded: usize = operations.values().map(|o| o.forwarded).sum();
-    let slower: usize = operations.values().map(|o| o.emulator_slower).sum();
     let admission_rate = match sale.admission {
         Admission::PerSecond(rate) => Some(rate),
         Admission::Burst => None,
@@ -224,14 +222,6 @@ async fn observe_and_measure(
         partition_write_units_per_second: limits.partition_write_units_per_second,
         mean_hold_s: setup.model.mean_transaction_hold().as_secs_f64() / args.scale,
     };
-    let resolutions = record
-        .puts
-        .iter()
-        .map(|(at, _)| *at)
-        .chain(record.notifications.iter().map(|n| n.at))
-        .chain(emails.iter().map(|(at, _)| *at))
-        .chain(pushes.iter().map(|(at, _)| *at));
-    let sale_s = resolutions.map(|at| obs.model_s(at)).fold(0.0, f64::max);
     let mut figures = Figures {
         label: args.label.clone(),
         commit: commit(&paths.workspace),
@@ -243,7 +233,7 @@ async fn observe_and_measure(
         run_s: 0.0,
         sale_wall_s: 0.0,
         runner_cpu_s: own_cpu_seconds(),
-        sale_s,
+        sale_s: sale_length(&obs),
         drained,
         outcomes,
         time_to_ticket: Percentiles::of(&time_to_ticket),
@@ -261,35 +251,52 @@ async fn observe_and_measure(
                 .chain(&notification_dead_letters)
                 .collect::<Vec<_>>(),
         ),
-        emulator_slower_share: if forwarded == 0 {
-            0.0
-        } else {
-            slower as f64 / forwarded as f64
-        },
+        emulator_slower_share: measure::emulator_slower_share(&operations),
         operations,
         throughput: measure::throughput(&obs, &ceiling, admission_rate),
-        cpu_throttling: setup
-            .functions
-            .iter()
-            .map(|f| {
-                let groups = f.pool.throttling();
-                let periods: u64 = groups.iter().map(|g| g.periods).sum();
-                let throttled: u64 = groups.iter().map(|g| g.throttled_periods).sum();
-                let seconds: f64 = groups.iter().map(|g| g.throttled.as_secs_f64()).sum();
-                let share = if periods == 0 {
-                    0.0
-                } else {
-                    throttled as f64 / periods as f64
-                };
-                (f.binary.clone(), (share, seconds))
-            })
-            .collect(),
+        cpu_throttling: cpu_throttling(setup),
         timeline,
         time_to_ticket_samples: time_to_ticket,
         goals: Vec::new(),
     };
     figures.goals = crate::goals::goals(&figures);
     Ok(figures)
+}
+
+/// The last ticket write, notification or send, in the model's time: when the sale's last
+/// request was resolved.
+fn sale_length(obs: &Observations<'_>) -> f64 {
+    let record = obs.record;
+    record
+        .puts
+        .iter()
+        .map(|(at, _)| *at)
+        .chain(record.notifications.iter().map(|n| n.at))
+        .chain(obs.emails.iter().map(|(at, _)| *at))
+        .chain(obs.pushes.iter().map(|(at, _)| *at))
+        .map(|at| obs.model_s(at))
+        .fold(0.0, f64::max)
+}
+
+/// Per function: the share of its processes' CFS periods in which they were throttled, and the
+/// seconds they waited for their next period.
+fn cpu_throttling(setup: &Setup) -> std::collections::BTreeMap<String, (f64, f64)> {
+    setup
+        .functions
+        .iter()
+        .map(|f| {
+            let groups = f.pool.throttling();
+            let periods: u64 = groups.iter().map(|g| g.periods).sum();
+            let throttled: u64 = groups.iter().map(|g| g.throttled_periods).sum();
+            let seconds: f64 = groups.iter().map(|g| g.throttled.as_secs_f64()).sum();
+            let share = if periods == 0 {
+                0.0
+            } else {
+                throttled as f64 / periods as f64
+            };
+            (f.binary.clone(), (share, seconds))
+        })
+        .collect()
 }
 
 fn parameters(args: &Args, paths: &Paths, setup: &Setup, sale: &Sale, admission_rate: Option<f64>) -> Parameters {
