@@ -51,6 +51,17 @@ pub fn invariants(f: &Figures, must_drain: bool) -> Vec<(&'static str, Option<St
             ),
         ),
     ];
+    invariants.push((
+        "the proxy forwarded every call it was asked to",
+        broken(
+            f.proxy_errors.is_empty(),
+            format!(
+                "{} calls answered 502: {:?}",
+                f.proxy_errors.len(),
+                f.proxy_errors.first()
+            ),
+        ),
+    ));
     if must_drain {
         invariants.push((
             "the sale drained before the time limit",

@@ -252,6 +252,7 @@ async fn observe_and_measure(
                 .collect::<Vec<_>>(),
         ),
         emulator_slower_share: measure::emulator_slower_share(&operations),
+        proxy_errors: setup.proxy.upstream_errors(),
         operations,
         throughput: measure::throughput(&obs, &ceiling, admission_rate),
         cpu_throttling: cpu_throttling(setup),
