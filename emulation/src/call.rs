@@ -181,7 +181,8 @@ impl Call {
     }
 }
 
-/// What the proxy read from a request, before the tables' key schemas are known.
+/// What the proxy read from a request, before the tables' key schemas are known. A JSON body
+/// (the awsJson protocols: DynamoDB, SQS) is parsed once, here.
 #[derive(Debug, Clone)]
 pub struct RequestFacts<'a> {
     pub method: &'a str,
@@ -189,9 +190,30 @@ pub struct RequestFacts<'a> {
     pub target: Option<&'a str>,
     pub authorization: Option<&'a str>,
     pub body: &'a [u8],
+    json: Value,
 }
 
-impl RequestFacts<'_> {
+impl<'a> RequestFacts<'a> {
+    pub fn new(
+        method: &'a str,
+        path: &'a str,
+        target: Option<&'a str>,
+        authorization: Option<&'a str>,
+        body: &'a [u8],
+    ) -> Self {
+        let json = match target {
+            Some(_) => serde_json::from_slice(body).unwrap_or(Value::Null),
+            None => Value::Null,
+        };
+        Self {
+            method,
+            path,
+            target,
+            authorization,
+            body,
+            json,
+        }
+    }
     pub fn service(&self) -> Service {
         Service::identify(self.target, self.authorization)
     }
@@ -201,8 +223,7 @@ impl RequestFacts<'_> {
         if self.service() != Service::DynamoDb {
             return Vec::new();
         }
-        let body: Value = serde_json::from_slice(self.body).unwrap_or(Value::Null);
-        let mut tables: Vec<String> = dynamodb_actions(&operation_of_target(self.target), &body)
+        let mut tables: Vec<String> = dynamodb_actions(&operation_of_target(self.target), &self.json)
             .into_iter()
             .filter_map(|(table, _, _)| table)
             .collect();
@@ -231,12 +252,11 @@ impl RequestFacts<'_> {
         match service {
             Service::DynamoDb => {
                 call.operation = operation_of_target(self.target);
-                identify_dynamodb(&mut call, self.body, schema);
+                identify_dynamodb(&mut call, &self.json, schema);
             }
             Service::Sqs if self.target.is_some() => {
                 call.operation = operation_of_target(self.target);
-                let body: Value = serde_json::from_slice(self.body).unwrap_or(Value::Null);
-                call.queue = body["QueueUrl"].as_str().map(str::to_owned);
+                call.queue = self.json["QueueUrl"].as_str().map(str::to_owned);
             }
             Service::Ses => call.operation = ses_operation(self.method, self.path),
             _ => {
@@ -324,11 +344,10 @@ fn batch_actions(request_items: &Value) -> Vec<Action<'_>> {
     actions
 }
 
-fn identify_dynamodb(call: &mut Call, body: &[u8], schema: &dyn Fn(&str) -> Option<TableInfo>) {
-    let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+fn identify_dynamodb(call: &mut Call, body: &Value, schema: &dyn Fn(&str) -> Option<TableInfo>) {
     let consistent = body["ConsistentRead"].as_bool().unwrap_or(false);
-    let extra = update_values_size(&body);
-    for (table, access, attributes) in dynamodb_actions(&call.operation, &body) {
+    let extra = update_values_size(body);
+    for (table, access, attributes) in dynamodb_actions(&call.operation, body) {
         let Some(table) = table else { continue };
         if !call.tables.contains(&table) {
             call.tables.push(table.clone());
@@ -422,13 +441,7 @@ mod tests {
     }
 
     fn facts<'a>(target: &'a str, body: &'a [u8]) -> RequestFacts<'a> {
-        RequestFacts {
-            method: "POST",
-            path: "/",
-            target: Some(target),
-            authorization: None,
-            body,
-        }
+        RequestFacts::new("POST", "/", Some(target), None, body)
     }
 
     #[test]
@@ -497,34 +510,22 @@ mod tests {
         assert_eq!(call.queue.as_deref(), Some("http://q/123/ticket-issue"));
 
         let auth = "AWS4-HMAC-SHA256 Credential=t/20261122/eu-west-1/sns/aws4_request, SignedHeaders=host";
-        let publish = RequestFacts {
-            method: "POST",
-            path: "/",
-            target: None,
-            authorization: Some(auth),
-            body: b"Action=Publish&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A1%3Apush&Message=hi",
-        };
+        let publish = RequestFacts::new(
+            "POST",
+            "/",
+            None,
+            Some(auth),
+            b"Action=Publish&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A1%3Apush&Message=hi",
+        );
         let call = publish.identify(0, &schema);
         assert_eq!(call.full_name(), "SNS.Publish");
         assert_eq!(call.topic.as_deref(), Some("arn:aws:sns:us-east-1:1:push"));
         assert_eq!(call.region.as_deref(), Some("eu-west-1"));
 
         let auth = "AWS4-HMAC-SHA256 Credential=t/20261122/us-east-1/ses/aws4_request";
-        let email = RequestFacts {
-            method: "POST",
-            path: "/v2/email/outbound-emails",
-            target: None,
-            authorization: Some(auth),
-            body: b"{}",
-        };
+        let email = RequestFacts::new("POST", "/v2/email/outbound-emails", None, Some(auth), b"{}");
         assert_eq!(email.identify(0, &schema).full_name(), "SES.SendEmail");
-        let other = RequestFacts {
-            method: "GET",
-            path: "/moto-api/data.json",
-            target: None,
-            authorization: None,
-            body: b"",
-        };
+        let other = RequestFacts::new("GET", "/moto-api/data.json", None, None, b"");
         assert_eq!(other.identify(0, &schema).full_name(), "other.GET /moto-api/data.json");
     }
 }

@@ -137,13 +137,13 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let arrived = Instant::now();
     let path = parts.uri.path().to_owned();
-    let facts = RequestFacts {
-        method: parts.method.as_str(),
-        path: &path,
-        target: target.as_deref(),
-        authorization: authorization.as_deref(),
-        body: &body,
-    };
+    let facts = RequestFacts::new(
+        parts.method.as_str(),
+        &path,
+        target.as_deref(),
+        authorization.as_deref(),
+        &body,
+    );
     state.tables.learn(&facts.tables()).await;
     let id = state.next_id.fetch_add(1, Ordering::Relaxed);
     let call = facts.identify(id, &|table| state.tables.get(table));

@@ -279,23 +279,18 @@ impl Hook for LimitsModel {
             (Service::DynamoDb, "GetItem" | "PutItem" | "UpdateItem" | "DeleteItem") => {
                 self.single_item(state, call, now, due)
             }
-            (Service::Ses, "SendEmail") => {
-                let mut ses = state.ses.take();
-                let decided = self.account_rate(
-                    &mut ses,
-                    self.limits.ses_max_send_rate,
-                    now,
-                    answers::ses_sending_rate_exceeded,
-                );
-                state.ses = ses;
-                decided
-            }
-            (Service::Sns, "Publish") => {
-                let mut sns = state.sns.take();
-                let decided = self.account_rate(&mut sns, self.limits.sns_publish_rate, now, answers::sns_throttled);
-                state.sns = sns;
-                decided
-            }
+            (Service::Ses, "SendEmail") => self.account_rate(
+                &mut state.ses,
+                self.limits.ses_max_send_rate,
+                now,
+                answers::ses_sending_rate_exceeded,
+            ),
+            (Service::Sns, "Publish") => self.account_rate(
+                &mut state.sns,
+                self.limits.sns_publish_rate,
+                now,
+                answers::sns_throttled,
+            ),
             _ => (Verdict::Admitted, None),
         };
         *state
