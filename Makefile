@@ -35,7 +35,8 @@ LAMBDA_BINS := ticket-processor notification-sender dlq-redrive
 BENCH_BINS := hello-world init-probe
 
 .PHONY: help venv checkov-venv test fmt-check clippy unit-tests template-lint checkov sam-build demo up down \
-	release-bins chaos-short chaos fuzz bench-venv bench-build bench bench-smoke
+	release-bins chaos-short chaos fuzz bench-venv bench-build bench bench-smoke flash-sale flash-sale-baseline \
+	flash-sale-short
 
 help:
 	@echo "make demo   run the whole system locally against the AWS emulator (moto)"
@@ -48,6 +49,9 @@ help:
 	@echo "make bench-smoke     one batch of each contender through the whole benchmark harness (no report)"
 	@echo "make chaos           the full chaos run (docs/chaos.md): 2,000 requests under faults, kills, duplicates"
 	@echo "make chaos-short     the short chaos run make test does"
+	@echo "make flash-sale      one event's sale (2,000 seats, 10,000 people) on the limits model; writes FLASH-SALE.md (~15 min)"
+	@echo "make flash-sale-baseline   the same, kept as the baseline (docs/flash-sale/baseline.json)"
+	@echo "make flash-sale-short      the short sale make test does: 500 people, 100 seats, invariants only"
 	@echo "make fuzz            each cargo-fuzz target for FUZZ_SECONDS (default 45) on nightly"
 
 $(VENV)/.installed: requirements-dev.txt
@@ -142,6 +146,38 @@ chaos: release-bins
 	CHAOS_TIME_LIMIT_S=$${CHAOS_TIME_LIMIT_S:-2400} \
 		cargo run --locked --quiet -p chaos
 
+# The flash sale (flash-sale/; FLASH-SALE.md, docs/limits.md): one event's sale through the
+# release binaries, the template's event sources and the limits model of AWS. Options go in
+# FLASH_SALE_ARGS (see `cargo run -p flash-sale -- --help`), e.g. FLASH_SALE_ARGS="--bin-dir DIR"
+# to measure another build of the workers, FLASH_SALE_ARGS="--render FIGURES.json" to render the
+# report again from a run's figures. The runner is the debug build make test also uses, so no
+# second build of it stands between a developer and the sale's 13 minutes.
+FLASH_SALE_ARGS ?=
+flash-sale: release-bins
+	cargo run --locked --quiet -p flash-sale -- $(FLASH_SALE_ARGS)
+
+# The baseline is the workers as they were before the flash-sale work (commit
+# FLASH_SALE_BASELINE_COMMIT): their sources are exported from git, built as `sam build` builds
+# them in a target directory of their own (a shared one would let the two workspaces' binaries
+# overwrite each other's), and measured on one counter (they predate sharding).
+FLASH_SALE_BASELINE_COMMIT := c68e255
+BASELINE_SRC := $(CARGO_TARGET_DIR)/flash-sale-baseline/src
+BASELINE_BINS := $(CARGO_TARGET_DIR)/flash-sale-baseline/lambda
+flash-sale-baseline: venv
+	rm -rf $(BASELINE_SRC) && mkdir -p $(BASELINE_SRC)
+	git archive $(FLASH_SALE_BASELINE_COMMIT) | tar -x -C $(BASELINE_SRC)
+	cd $(BASELINE_SRC) && for bin in $(LAMBDA_BINS); do \
+		CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/flash-sale-baseline/target \
+			cargo lambda build --release --locked --bin $$bin --lambda-dir $(BASELINE_BINS); done
+	cargo run --locked --quiet -p flash-sale -- --save-baseline --label baseline \
+		--bin-dir $(BASELINE_BINS) --shards 1 $(FLASH_SALE_ARGS)
+
+# The short sale make test runs: invariants only (no oversell, no double ticket, every request
+# accounted for). A 20 s visibility timeout so requests handed back to SQS come back within it.
+flash-sale-short: release-bins
+	cargo run --locked --quiet -p flash-sale -- --check --requests 500 --seats 100 \
+		--visibility-timeout 20 --function-timeout 15
+
 # Fuzz targets (fuzz/, its own workspace and target directory). Safe Rust gains nothing from
 # AddressSanitizer, and building the AWS SDK with it takes far longer: no sanitizer.
 FUZZ_SECONDS ?= 45
@@ -153,7 +189,7 @@ fuzz:
 			-max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 
-test: venv fmt-check clippy unit-tests template-lint checkov sam-build chaos-short
+test: venv fmt-check clippy unit-tests template-lint checkov sam-build chaos-short flash-sale-short
 	@echo "make test: all checks passed"
 
 # The whole app on this machine: template.yaml provisioned in moto, the functions under

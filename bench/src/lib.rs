@@ -6,12 +6,11 @@
 //! - [`init_time`]: exec → first `GET …/invocation/next`, against the Runtime API stub;
 //! - [`batch_run`]: wall time and CPU per batch of ticket requests, fresh and duplicate, and the
 //!   peak RSS of each contender;
-//! - [`round_trips`]: AWS calls per message, counted at a [`counting_proxy`];
+//! - [`round_trips`]: AWS calls per message, counted by the `emulation` proxy's counting hook;
 //! - the criterion micro-benchmark `benches/batch_overhead.rs` ([`micro`] reads its results).
 
 pub mod batch_run;
 pub mod bench_stack;
-pub mod counting_proxy;
 pub mod error;
 pub mod function_process;
 pub mod init_time;
@@ -20,7 +19,7 @@ pub mod micro;
 pub mod process_usage;
 pub mod report;
 pub mod round_trips;
-pub mod stats;
 pub mod ticket_batches;
 
+pub use emulation::stats;
 pub use error::BenchError;

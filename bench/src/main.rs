@@ -2,14 +2,16 @@
 //! needs and runs it; see `bench --help`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bench::batch_run::{self, Contender, Plan};
 use bench::bench_stack::BenchStack;
-use bench::counting_proxy::CountingProxy;
 use bench::function_process::{FunctionProcess, FunctionSpec};
 use bench::report::{IssuedCheck, Results, Settings};
 use bench::{BenchError, init_time, machine, micro, report, round_trips};
+use emulation::counting::CountingHook;
+use emulation::proxy::Proxy;
 use moto_harness::MotoServer;
 
 const HELP: &str = "\
@@ -200,10 +202,11 @@ async fn run(args: &Args) -> Result<(), BenchError> {
         "bench: round trips, {} batches per scenario and contender",
         args.round_trip_batches
     );
-    let rust_proxy = CountingProxy::start(&endpoint)
+    let (rust_counting, python_counting) = (Arc::new(CountingHook::new()), Arc::new(CountingHook::new()));
+    let rust_proxy = Proxy::start(&endpoint, vec![rust_counting.clone()])
         .await
         .map_err(|e| BenchError::setup("counting proxy", e))?;
-    let python_proxy = CountingProxy::start(&endpoint)
+    let python_proxy = Proxy::start(&endpoint, vec![python_counting.clone()])
         .await
         .map_err(|e| BenchError::setup("counting proxy", e))?;
     let rust_process = FunctionProcess::start(
@@ -222,7 +225,7 @@ async fn run(args: &Args) -> Result<(), BenchError> {
     let (round_trips, counted_fresh) = round_trips::count(
         &stack,
         &contenders,
-        &[&rust_proxy, &python_proxy],
+        &[(&rust_proxy, &rust_counting), (&python_proxy, &python_counting)],
         args.round_trip_batches,
         plan.batch_size,
     )

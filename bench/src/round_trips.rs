@@ -1,4 +1,4 @@
-//! Round trips: every AWS call each contender makes, counted at its own [`CountingProxy`], per
+//! Round trips: every AWS call each contender makes, counted by the counting hook of its own proxy, per
 //! fresh and per duplicate message; and from the same calls, how much of each batch's wall
 //! time the handler spent with no call in flight (its own overhead, plus the stub's).
 //!
@@ -9,10 +9,11 @@ use std::collections::BTreeMap;
 
 use crate::batch_run::{Contender, Scenario, invoke_batch};
 use crate::bench_stack::BenchStack;
-use crate::counting_proxy::{CountingProxy, busy_time, count_by_operation};
 use crate::error::BenchError;
 use crate::stats::Summary;
 use crate::ticket_batches::{fresh_batch, redelivery};
+use emulation::counting::{CountingHook, busy_time, count_by_operation};
+use emulation::proxy::Proxy;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RoundTripResult {
@@ -38,18 +39,18 @@ pub struct RoundTripResult {
 pub async fn count(
     stack: &BenchStack,
     contenders: &[Contender<'_>],
-    proxies: &[&CountingProxy],
+    proxies: &[(&Proxy, &CountingHook)],
     batches: usize,
     batch_size: usize,
 ) -> Result<(Vec<RoundTripResult>, Vec<(String, u64)>), BenchError> {
     let mut results = Vec::new();
     let mut fresh_messages = Vec::new();
-    for (contender, proxy) in contenders.iter().zip(proxies) {
+    for (contender, (proxy, counting)) in contenders.iter().zip(proxies) {
         let workspace = contender.workspace;
         let warmup = fresh_batch(&workspace.event_id, &workspace.source_queue_arn, batch_size);
         invoke_batch(contender.process, &warmup).await?;
         stack.forget_tickets(workspace, &warmup).await?;
-        proxy.take();
+        counting.take();
         proxy.take_connections();
         let fresh: Vec<_> = (0..batches)
             .map(|_| fresh_batch(&workspace.event_id, &workspace.source_queue_arn, batch_size))
@@ -63,7 +64,7 @@ pub async fn count(
                 let cpu_before = contender.process.cpu_time()?;
                 let elapsed = invoke_batch(contender.process, batch).await?;
                 cpu += contender.process.cpu_time()? - cpu_before;
-                let calls = proxy.take();
+                let calls = counting.take();
                 if scenario == Scenario::Fresh {
                     // Directly, not through the proxy: not the contender's calls.
                     stack.forget_tickets(workspace, batch).await?;

@@ -123,15 +123,20 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// Poll until `stop` turns true, with `maximum_concurrency` invocations at most.
+    /// Poll until `stop` turns true, with `maximum_concurrency` invocations at most. The
+    /// concurrent pollers take turns to receive and delete (moto's SQS is not thread-safe under
+    /// concurrent ReceiveMessage calls: it can hand one message to two of them, or fail with a
+    /// 500); their invocations still run concurrently.
     pub async fn run(self: Arc<Self>, stop: tokio::sync::watch::Receiver<bool>) {
+        let receiving = Arc::new(tokio::sync::Mutex::new(()));
         let workers = (0..self.mapping.maximum_concurrency.max(1)).map(|_| {
             let poller = self.clone();
+            let receiving = receiving.clone();
             let mut stop = stop.clone();
             async move {
                 while !*stop.borrow() {
                     tokio::select! {
-                        result = poller.poll_once() => {
+                        result = poller.poll(Some(&receiving)) => {
                             if let Err(error) = result {
                                 tracing::warn!(mapping = %poller.mapping.logical_id, %error, "poll failed");
                                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -147,7 +152,18 @@ impl Poller {
 
     /// Receive one batch (if any), invoke, delete per the verdict. Returns the verdict.
     pub async fn poll_once(&self) -> Result<Option<Verdict>, String> {
-        let batch = self.receive_batch().await?;
+        self.poll(None).await
+    }
+
+    /// One poll; its receive and its delete hold `receiving` if given.
+    async fn poll(&self, receiving: Option<&tokio::sync::Mutex<()>>) -> Result<Option<Verdict>, String> {
+        let batch = match receiving {
+            Some(lock) => {
+                let _turn = lock.lock().await;
+                self.receive_batch().await?
+            }
+            None => self.receive_batch().await?,
+        };
         if batch.is_empty() {
             return Ok(None);
         }
@@ -184,7 +200,15 @@ impl Poller {
                 Vec::new()
             }
         };
-        let deleted = self.delete(&delete).await;
+        // Deletes take the receivers' turn too: moto's SQS iterates the in-flight set while
+        // receiving, and a concurrent delete changes it ("Set changed size during iteration").
+        let deleted = match receiving {
+            Some(lock) => {
+                let _turn = lock.lock().await;
+                self.delete(&delete).await
+            }
+            None => self.delete(&delete).await,
+        };
         self.stats.deleted.fetch_add(deleted, Ordering::Relaxed);
         self.stats
             .left

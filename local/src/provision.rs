@@ -42,6 +42,8 @@ pub struct Function {
     /// `AWS_LAMBDA_LOG_LEVEL`.
     pub runtime_environment: BTreeMap<String, String>,
     pub timeout_seconds: u64,
+    /// `MemorySize`: Lambda gives the function this share of 1,769 MB of one vCPU.
+    pub memory_mb: u32,
 }
 
 /// An SQS event source mapping of the template.
@@ -250,6 +252,8 @@ pub async fn provision(
             logical_id,
             environment,
             timeout_seconds: properties.get("Timeout").and_then(number).unwrap_or(3),
+            // Lambda's default when the template sets none.
+            memory_mb: properties.get("MemorySize").and_then(number).unwrap_or(128) as u32,
         });
     }
 

@@ -101,6 +101,7 @@ async fn every_resource_of_the_template_is_created_with_its_attributes() {
         "FunctionName is the Lambda name"
     );
     assert_eq!(worker.timeout_seconds, 20);
+    assert_eq!(worker.memory_mb, 128, "Lambda's default MemorySize");
     assert_eq!(worker.environment["TABLE"], table);
     assert_eq!(worker.environment["QUEUE_URL"], work_url);
     assert_eq!(worker.environment["TOPIC"], topic);
@@ -176,6 +177,7 @@ async fn the_projects_template_provisions_with_every_function_fully_configured()
         assert!(mapping.report_batch_item_failures, "{}", mapping.logical_id);
     }
     let ticket = stack.function("ticket-processor").unwrap();
+    assert_eq!(ticket.memory_mb, 128, "the template's Globals MemorySize");
     assert_eq!(
         ticket.environment["NOTIFICATION_QUEUE_URL"],
         stack.reference("NotificationQueue").unwrap()

@@ -23,7 +23,7 @@ use tracing_subscriber::fmt::MakeWriter;
 pub const THIRD_PARTY_LOG_LEVEL: &str = "THIRD_PARTY_LOG_LEVEL";
 
 /// The tracing targets (crate names) of this project: they log at the application level.
-pub const APPLICATION_TARGETS: [&str; 12] = [
+pub const APPLICATION_TARGETS: [&str; 14] = [
     "shared",
     "messages",
     "ticket_processor",
@@ -36,6 +36,8 @@ pub const APPLICATION_TARGETS: [&str; 12] = [
     "template_checks",
     "hello_world",
     "init_probe",
+    "emulation",
+    "flash_sale",
 ];
 
 /// Install the global subscriber writing to stdout. Later calls are no-ops.

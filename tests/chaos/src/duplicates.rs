@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use local_stack::invoke::{Invocation, InvokeError, Invoker};
 
-use crate::rng::Rng;
+use emulation::rng::Rng;
 
 pub struct DuplicatingInvoker {
     inner: Arc<dyn Invoker>,

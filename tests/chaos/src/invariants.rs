@@ -502,7 +502,7 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
 }
 
 /// notificationId → SIGKILLs of notification-sender processes whose batch held it.
-pub fn kills_in_flight(kills: &[crate::workers::Kill], binary: &str) -> HashMap<String, usize> {
+pub fn kills_in_flight(kills: &[emulation::workers::Kill], binary: &str) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     for kill in kills.iter().filter(|k| k.binary == binary) {
         for body in &kill.bodies {
@@ -516,7 +516,7 @@ pub fn kills_in_flight(kills: &[crate::workers::Kill], binary: &str) -> HashMap<
 
 /// The proxy's record of accepted sends against moto's own (`/moto-api/data.json`): the same
 /// pushes and emails, as many times each. `None`: data.json was not read (too large a run).
-pub fn sends_agree(tap: &crate::proxy::Sends, moto: Option<&crate::proxy::Sends>) -> Check {
+pub fn sends_agree(tap: &emulation::sends::Sends, moto: Option<&emulation::sends::Sends>) -> Check {
     let mut check = Check::new(
         "sends-seen-by-the-proxy-are-motos",
         "the pushes and emails the proxy saw accepted are exactly those moto's data.json holds",
@@ -527,8 +527,8 @@ pub fn sends_agree(tap: &crate::proxy::Sends, moto: Option<&crate::proxy::Sends>
             .push("not compared: data.json is read only for runs of CHAOS_DATA_JSON_MAX requests or fewer".to_owned());
         return check;
     };
-    let key_push = |p: &crate::observe::PushSend| format!("{}|{}|{:?}", p.topic_arn, p.text, p.attributes);
-    let key_email = |e: &crate::observe::EmailSend| format!("{}|{:?}|{}|{}", e.source, e.to, e.subject, e.body);
+    let key_push = |p: &emulation::sends::PushSend| format!("{}|{}|{:?}", p.topic_arn, p.text, p.attributes);
+    let key_email = |e: &emulation::sends::EmailSend| format!("{}|{:?}|{}|{}", e.source, e.to, e.subject, e.body);
     let count = |keys: Vec<String>| {
         let mut counts: BTreeMap<String, i64> = BTreeMap::new();
         for key in keys {

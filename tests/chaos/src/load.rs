@@ -5,10 +5,9 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
 use serde_json::json;
 
-use crate::rng::Rng;
+use emulation::rng::Rng;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventSpec {
@@ -261,59 +260,15 @@ pub async fn send(
             batches.entry(queue).or_default().push(plan.body(*outgoing).to_owned());
         }
         for (queue, bodies) in &batches {
-            let entries = bodies
-                .iter()
-                .enumerate()
-                .map(|(i, body)| {
-                    SendMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .message_body(body)
-                        .build()
-                        .expect("id and body are set")
-                })
-                .collect();
-            let output = sqs
-                .send_message_batch()
-                .queue_url(*queue)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| {
-                    format!(
-                        "SendMessageBatch to {queue}: {}",
-                        aws_sdk_sqs::error::DisplayErrorContext(&e)
-                    )
-                })?;
-            if !output.failed().is_empty() {
-                return Err(format!(
-                    "SendMessageBatch to {queue}: entries failed: {:?}",
-                    output.failed()
-                ));
-            }
-            sent.messages += output.successful().len();
+            let bodies: Vec<&str> = bodies.iter().map(String::as_str).collect();
+            sent.messages += emulation::queues::send_batch(sqs, queue, &bodies).await?;
         }
     }
     Ok(sent)
 }
 
 async fn visible(sqs: &aws_sdk_sqs::Client, queue: &str) -> Result<usize, String> {
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(queue)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "GetQueueAttributes of {queue}: {}",
-                aws_sdk_sqs::error::DisplayErrorContext(&e)
-            )
-        })?;
-    Ok(attributes
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0))
+    Ok(emulation::queues::depth(sqs, queue).await?.visible as usize)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use emulation::sends::{EmailSend, PushSend, Sends};
 use serde_json::Value;
 use ticket_processor::schema::{Counter, StoredItem, parse_item};
 
@@ -51,23 +51,6 @@ pub struct TicketState {
     pub ticket_id: String,
 }
 
-/// One SNS publish: the topic, the text, the String message attributes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PushSend {
-    pub topic_arn: String,
-    pub text: String,
-    pub attributes: BTreeMap<String, String>,
-}
-
-/// One SES email as moto keeps it (`body` is the HTML part when there is one).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmailSend {
-    pub source: String,
-    pub to: Vec<String>,
-    pub subject: String,
-    pub body: String,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetterState {
     pub queue: QueueRole,
@@ -105,7 +88,7 @@ pub struct Sources<'a> {
     pub sqs: &'a aws_sdk_sqs::Client,
     pub tickets_table: &'a str,
     pub queues: Vec<(QueueRole, String)>,
-    pub sends: crate::proxy::Sends,
+    pub sends: Sends,
 }
 
 fn text<E: std::error::Error>(operation: &str, resource: &str, error: E) -> String {
@@ -133,25 +116,12 @@ pub async fn observe(sources: &Sources<'_>) -> Result<Observed, String> {
 }
 
 pub async fn queue_state(sqs: &aws_sdk_sqs::Client, role: QueueRole, url: &str) -> Result<QueueState, String> {
-    let output = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::All)
-        .send()
-        .await
-        .map_err(|e| text("GetQueueAttributes", url, e))?;
-    let count = |name: QueueAttributeName| {
-        output
-            .attributes()
-            .and_then(|a| a.get(&name))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-    };
+    let depth = emulation::queues::depth(sqs, url).await?;
     Ok(QueueState {
         role,
-        visible: count(QueueAttributeName::ApproximateNumberOfMessages),
-        in_flight: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-        delayed: count(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+        visible: depth.visible,
+        in_flight: depth.in_flight,
+        delayed: depth.delayed,
     })
 }
 
@@ -209,8 +179,8 @@ async fn read_tickets(sources: &Sources<'_>, observed: &mut Observed) -> Result<
 
 /// SNS `Topic[].sent_notifications` (`[id, message, subject, attributes, group]`) and SES
 /// `Message[]` of `/moto-api/data.json`.
-pub fn read_sends(data: &Value) -> crate::proxy::Sends {
-    let mut observed = crate::proxy::Sends::default();
+pub fn read_sends(data: &Value) -> Sends {
+    let mut observed = Sends::default();
     for topic in data["sns"]["Topic"].as_array().into_iter().flatten() {
         let topic_arn = topic["arn"].as_str().unwrap_or_default();
         for sent in topic["sent_notifications"].as_array().into_iter().flatten() {
@@ -288,51 +258,16 @@ async fn read_dead_letters(
     role: QueueRole,
     url: &str,
 ) -> Result<Vec<DeadLetterState>, String> {
-    let mut letters: Vec<DeadLetterState> = Vec::new();
-    let mut empty_receives = 0;
-    while empty_receives < 2 {
-        let output = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(600)
-            .wait_time_seconds(0)
-            .message_attribute_names("All")
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .map_err(|e| text("ReceiveMessage", url, e))?;
-        let messages = output.messages();
-        if messages.is_empty() {
-            empty_receives += 1;
-            continue;
-        }
-        for message in messages {
-            let attribute = |name: &str| {
-                message
-                    .message_attributes()
-                    .and_then(|a| a.get(name))
-                    .and_then(|v| v.string_value())
-                    .map(str::to_owned)
-            };
-            let message_id = message.message_id().unwrap_or_default().to_owned();
-            if letters.iter().any(|l| l.message_id == message_id) {
-                continue;
-            }
-            letters.push(DeadLetterState {
-                queue: role,
-                message_id,
-                body: message.body().unwrap_or_default().to_owned(),
-                error_kind: attribute(shared::attributes::ERROR_KIND),
-                original_message_id: attribute(shared::attributes::ORIGINAL_MESSAGE_ID),
-                attributes: message
-                    .message_attributes()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|(name, value)| value.string_value().map(|v| (name.clone(), v.to_owned())))
-                    .collect(),
-            });
-        }
-    }
-    Ok(letters)
+    let letters = emulation::queues::dead_letters(sqs, url).await?;
+    Ok(letters
+        .into_iter()
+        .map(|letter| DeadLetterState {
+            queue: role,
+            error_kind: letter.attributes.get(shared::attributes::ERROR_KIND).cloned(),
+            original_message_id: letter.attributes.get(shared::attributes::ORIGINAL_MESSAGE_ID).cloned(),
+            message_id: letter.message_id,
+            body: letter.body,
+            attributes: letter.attributes,
+        })
+        .collect())
 }

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::fault_shapes::Service;
 use crate::invariants::Verdict;
-use crate::proxy::{Outcome, ProxyCounts};
+use emulation::call::Service;
+use emulation::faults::{FaultCounts, Outcome};
 
 /// Per SQS-triggered function.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub struct RunFigures {
     pub functions: BTreeMap<String, FunctionFigures>,
     pub unexpected_exits: Vec<String>,
     pub supervisor_errors: Vec<String>,
-    pub proxy: ProxyCounts,
+    pub proxy: FaultCounts,
     pub redrive: Vec<RedriveRound>,
     pub log_dir: String,
 }

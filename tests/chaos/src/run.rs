@@ -9,7 +9,7 @@
 //! 4. **check**: the emulator's state against the invariants.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -26,10 +26,13 @@ use crate::invariants::{Expectations, Verdict, check, kills_in_flight, personal_
 use crate::load::{LoadPlan, Queues, send};
 use crate::observe::{QueueRole, Sources, observe, queue_state};
 use crate::params::Params;
-use crate::proxy::{FaultPolicy, FaultProxy};
 use crate::report::{FunctionFigures, RedriveRound, RunFigures};
-use crate::rng::Rng;
-use crate::workers::{ProcessSpec, Supervisor, WorkerPool, lambda_environment};
+use crate::supervisor::Supervisor;
+use emulation::faults::{FaultHook, FaultPolicy};
+use emulation::proxy::Proxy;
+use emulation::rng::Rng;
+use emulation::sends::SendsHook;
+use emulation::workers::{ProcessSpec, WorkerPool, lambda_environment};
 
 pub const SENDER: &str = "tickets@example.com";
 const STACK: &str = "chaos";
@@ -50,12 +53,6 @@ pub enum RunError {
 
 fn setup<E: std::fmt::Display>(context: &str) -> impl Fn(E) -> RunError + '_ {
     move |error| RunError::Setup(format!("{context}: {error}"))
-}
-
-fn python() -> PathBuf {
-    std::env::var_os("MOTO_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"))
 }
 
 pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
@@ -80,7 +77,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
     let sdk = moto.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    let document = transform(&python(), &params.template).map_err(setup("SAM transform"))?;
+    let document = transform(&moto_harness::python(), &params.template).map_err(setup("SAM transform"))?;
     let template = Template::from_json(&document).map_err(setup("template"))?;
     let parameters = HashMap::from([
         ("SenderEmail".to_owned(), SENDER.to_owned()),
@@ -134,7 +131,9 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
             .map_err(|e| RunError::Setup(format!("seeding {}: {e}", event.id)))?;
     }
 
-    let proxy = FaultProxy::start(&moto.endpoint(), params.seed, FaultPolicy::new(params.fault_rate))
+    let faults = Arc::new(FaultHook::new(params.seed, FaultPolicy::new(params.fault_rate)));
+    let sends = Arc::new(SendsHook::new());
+    let proxy = Proxy::start(&moto.endpoint(), vec![faults.clone(), sends.clone()])
         .await
         .map_err(setup("proxy"))?;
     let spec = |binary: &str| -> Result<ProcessSpec, RunError> {
@@ -149,6 +148,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
             function_name: function.name.clone(),
             environment,
             log: params.log_dir.join(format!("{binary}.log")),
+            cpu_share: None,
         })
     };
     let mut pools: BTreeMap<&str, Arc<WorkerPool>> = BTreeMap::new();
@@ -225,7 +225,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
 
     // --- calm and redrive
     let _ = killing_tx.send(false);
-    proxy.set_rate(0.0);
+    faults.set_rate(0.0);
     let mut rounds = Vec::new();
     if settled {
         for _ in 0..REDRIVE_ROUNDS {
@@ -253,7 +253,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
 
     // --- check
     progress(started, "observing the emulator's state");
-    let sends = proxy.sends();
+    let sends = sends.sends();
     let observed = observe(&Sources {
         dynamodb: &dynamodb,
         sqs: &sqs,
@@ -311,7 +311,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         functions,
         unexpected_exits: supervisor.unexpected_exits.lock().unwrap().clone(),
         supervisor_errors: supervisor.errors.lock().unwrap().clone(),
-        proxy: proxy.counts(),
+        proxy: faults.counts(),
         redrive: rounds,
         log_dir: params.log_dir.display().to_string(),
     };

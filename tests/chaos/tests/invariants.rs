@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chaos::invariants::{Expectations, Verdict, check};
 use chaos::load::{LoadPlan, PoisonQueue};
-use chaos::observe::{DeadLetterState, EmailSend, EventState, Observed, PushSend, QueueRole, QueueState, TicketState};
+use chaos::observe::{DeadLetterState, EventState, Observed, QueueRole, QueueState, TicketState};
+use emulation::sends::{EmailSend, PushSend};
 use messages::Notification;
 use notification_sender::templates::{self, Language, Values};
 
@@ -339,7 +340,7 @@ fn a_message_left_in_a_queue_is_reported() {
 #[test]
 fn the_proxys_sends_must_be_motos_sends() {
     use chaos::invariants::sends_agree;
-    use chaos::proxy::Sends;
+    use emulation::sends::Sends;
     let observed = consistent(&plan());
     let tap = Sends {
         pushes: observed.pushes.clone(),

@@ -1,7 +1,8 @@
 //! moto's server for tests: started on a free loopback port, stopped with the test process.
 //!
-//! DynamoDB requests are serialised inside the server (see `LAUNCHER`): moto's transactions are
-//! not atomic under concurrent requests, DynamoDB's are.
+//! DynamoDB requests are serialised inside the server (see `launcher.py`): moto's transactions
+//! are not atomic under concurrent requests, DynamoDB's are. The launcher also makes moto's
+//! transactions and SQS receives fast enough for runs with thousands of items and messages.
 //!
 //! The server runs in the project's Python venv (`.venv/bin/python`, made by `make test`), or the
 //! interpreter in `MOTO_PYTHON`. It is a child process reading its stdin: when the test process
@@ -14,6 +15,7 @@
 //! [`personal_data`] is the scanner the demo and the chaos run use to prove no email address is
 //! left in clear in logs, dead letters and reports.
 
+pub mod dynamodb;
 pub mod personal_data;
 pub mod sqs;
 
@@ -27,26 +29,11 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 
-const LAUNCHER: &str = r#"
-import logging, sys, threading
-logging.getLogger("werkzeug").setLevel(logging.ERROR)
-# moto 5.2.5 runs TransactWriteItems as snapshot, evaluate, write, restore-on-cancel, without a
-# lock: concurrent requests interleave and break atomicity (more tickets than seats). DynamoDB
-# serialises conflicting transactions; serialising moto's DynamoDB requests restores that. SQS
-# and the other services stay concurrent (long polls must not block each other).
-from moto.dynamodb.responses import DynamoHandler
-_dynamodb_lock = threading.Lock()
-_call_action = DynamoHandler.call_action
-def _serialised_call_action(self):
-    with _dynamodb_lock:
-        return _call_action(self)
-DynamoHandler.call_action = _serialised_call_action
-from moto.server import ThreadedMotoServer
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-server.start()
-print(server.get_host_and_port()[1], flush=True)
-sys.stdin.read()
-"#;
+/// moto's server with the patches that make it behave as AWS does where tests depend on it:
+/// serialised DynamoDB requests, transactions that snapshot the items they touch rather than
+/// whole tables, and SQS receives that do not slow down with queue depth (each explained in the
+/// file). `tests/launcher.rs` checks that transactions stay atomic and cancellations restore.
+const LAUNCHER: &str = include_str!("launcher.py");
 
 /// The region every test client uses.
 pub const REGION: &str = "us-east-1";
@@ -166,7 +153,9 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
-fn python() -> PathBuf {
+/// The Python with moto (and the SAM translator): `MOTO_PYTHON`, else the project's venv.
+/// Panics, saying how to get one, when neither exists.
+pub fn python() -> PathBuf {
     if let Some(python) = std::env::var_os("MOTO_PYTHON") {
         return PathBuf::from(python);
     }

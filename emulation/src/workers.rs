@@ -1,7 +1,7 @@
 //! Worker processes: the release binaries, each on its own Lambda Runtime API, as Lambda runs
-//! them; a pool per function that hands each invocation to an idle process; and a supervisor
-//! that SIGKILLs a random busy process every so often (and restarts any that dies on its own,
-//! which it reports: a worker must never crash).
+//! them (optionally each in a CPU cgroup with Lambda's share of a CPU); a pool per function that
+//! hands each invocation to an idle process, and can kill and restart a process as Lambda does
+//! when one exits mid-invocation.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,7 +15,7 @@ use local_stack::runtime_api::RuntimeApi;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
-use crate::rng::Rng;
+use crate::cgroup::{CpuGroup, CpuShare, CpuShareError};
 
 /// How a function's processes are started.
 #[derive(Debug, Clone)]
@@ -28,6 +28,8 @@ pub struct ProcessSpec {
     /// Everything but `AWS_LAMBDA_RUNTIME_API`.
     pub environment: BTreeMap<String, String>,
     pub log: PathBuf,
+    /// Each process in a cgroup of its own with this share of a CPU (`None`: unthrottled).
+    pub cpu_share: Option<Arc<CpuShare>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,8 @@ pub enum WorkerError {
         path: String,
         source: std::io::Error,
     },
+    #[error("{binary}: its CPU share: {source}")]
+    CpuShare { binary: String, source: CpuShareError },
     #[error("{binary}: its Runtime API cannot listen: {source}")]
     RuntimeApi { binary: String, source: std::io::Error },
     #[error("{binary} process {slot} did not ask for an invocation within {seconds} s of starting (see {log})")]
@@ -76,7 +80,7 @@ pub fn lambda_environment(function_name: &str, endpoint: &str) -> BTreeMap<Strin
 
 const READY_WITHIN: Duration = Duration::from_secs(30);
 
-fn spawn(spec: &ProcessSpec, runtime_api: &str) -> Result<Child, WorkerError> {
+fn spawn(spec: &ProcessSpec, runtime_api: &str, group: Option<&CpuGroup>) -> Result<Child, WorkerError> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -91,7 +95,14 @@ fn spawn(spec: &ProcessSpec, runtime_api: &str) -> Result<Child, WorkerError> {
         path: spec.log.display().to_string(),
         source,
     })?;
-    Command::new(&spec.path)
+    let mut command = Command::new(&spec.path);
+    if let Some(group) = group.cloned() {
+        // SAFETY: join_from_child only makes async-signal-safe calls.
+        unsafe {
+            command.pre_exec(move || group.join_from_child());
+        }
+    }
+    command
         .env_clear()
         .envs(&spec.environment)
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -111,6 +122,7 @@ fn spawn(spec: &ProcessSpec, runtime_api: &str) -> Result<Child, WorkerError> {
 struct Slot {
     index: usize,
     api: RuntimeApi,
+    group: Option<CpuGroup>,
     child: tokio::sync::Mutex<Child>,
     /// The payload of the invocation this process is running, if any.
     in_flight: Mutex<Option<Arc<Vec<u8>>>>,
@@ -138,10 +150,21 @@ impl WorkerPool {
                     binary: spec.binary.clone(),
                     source,
                 })?;
-            let child = spawn(&spec, &api.address())?;
+            let group =
+                match &spec.cpu_share {
+                    Some(share) => Some(share.group(&format!("{}-{index}", spec.binary)).map_err(|source| {
+                        WorkerError::CpuShare {
+                            binary: spec.binary.clone(),
+                            source,
+                        }
+                    })?),
+                    None => None,
+                };
+            let child = spawn(&spec, &api.address(), group.as_ref())?;
             slots.push(Arc::new(Slot {
                 index,
                 api,
+                group,
                 child: tokio::sync::Mutex::new(child),
                 in_flight: Mutex::new(None),
             }));
@@ -177,8 +200,25 @@ impl WorkerPool {
             })
     }
 
+    /// How often each process's cgroup ran into its CPU quota (empty without a CPU share).
+    pub fn throttling(&self) -> Vec<crate::cgroup::Throttling> {
+        self.slots
+            .iter()
+            .filter_map(|slot| slot.group.as_ref().map(CpuGroup::throttling))
+            .collect()
+    }
+
+    /// The processes' ids now, by slot.
+    pub async fn pids(&self) -> Vec<Option<u32>> {
+        let mut pids = Vec::new();
+        for slot in &self.slots {
+            pids.push(slot.child.lock().await.id());
+        }
+        pids
+    }
+
     /// Slots running an invocation now.
-    fn busy(&self) -> Vec<usize> {
+    pub fn busy(&self) -> Vec<usize> {
         self.slots
             .iter()
             .filter(|slot| slot.in_flight.lock().unwrap().is_some())
@@ -187,7 +227,7 @@ impl WorkerPool {
     }
 
     /// SIGKILL the process of `index`, fail its invocation as Lambda does, start a new one.
-    async fn kill_and_restart(&self, index: usize) -> Result<Kill, WorkerError> {
+    pub async fn kill_and_restart(&self, index: usize) -> Result<Kill, WorkerError> {
         let slot = &self.slots[index];
         let mut child = slot.child.lock().await;
         let payload = slot.in_flight.lock().unwrap().clone();
@@ -196,7 +236,7 @@ impl WorkerPool {
         let killed_at = Instant::now();
         slot.api.fail_in_flight("Runtime.ExitError");
         slot.api.reset_ready();
-        *child = spawn(&self.spec, &slot.api.address())?;
+        *child = spawn(&self.spec, &slot.api.address(), slot.group.as_ref())?;
         drop(child);
         self.wait_ready(slot).await?;
         Ok(Kill {
@@ -208,7 +248,7 @@ impl WorkerPool {
     }
 
     /// Processes that exited by themselves since the last check; each is restarted.
-    async fn restart_exited(&self) -> Result<Vec<String>, WorkerError> {
+    pub async fn restart_exited(&self) -> Result<Vec<String>, WorkerError> {
         let mut exits = Vec::new();
         for slot in &self.slots {
             let mut child = slot.child.lock().await;
@@ -219,7 +259,7 @@ impl WorkerPool {
                 ));
                 slot.api.fail_in_flight("Runtime.ExitError");
                 slot.api.reset_ready();
-                *child = spawn(&self.spec, &slot.api.address())?;
+                *child = spawn(&self.spec, &slot.api.address(), slot.group.as_ref())?;
                 drop(child);
                 self.wait_ready(slot).await?;
             }
@@ -276,78 +316,4 @@ pub struct Kill {
     pub slot: usize,
     pub at: Instant,
     pub bodies: Vec<String>,
-}
-
-/// Kills a random busy process of the pools about every `interval` (uniformly 0.5–1.5 ×), and
-/// restarts processes that exit by themselves. Kill timing is wall-clock: not reproducible by seed.
-pub struct Supervisor {
-    pools: Vec<Arc<WorkerPool>>,
-    interval: Duration,
-    rng: Mutex<Rng>,
-    pub kills: Mutex<Vec<Kill>>,
-    pub unexpected_exits: Mutex<Vec<String>>,
-    pub errors: Mutex<Vec<String>>,
-}
-
-impl Supervisor {
-    pub fn new(pools: Vec<Arc<WorkerPool>>, interval: Duration, seed: u64) -> Arc<Self> {
-        Arc::new(Self {
-            pools,
-            interval,
-            rng: Mutex::new(Rng::fork(seed, "kills")),
-            kills: Mutex::new(Vec::new()),
-            unexpected_exits: Mutex::new(Vec::new()),
-            errors: Mutex::new(Vec::new()),
-        })
-    }
-
-    /// Run until `stop` turns true; kills only while `killing` is true.
-    pub async fn run(
-        self: Arc<Self>,
-        killing: tokio::sync::watch::Receiver<bool>,
-        mut stop: tokio::sync::watch::Receiver<bool>,
-    ) {
-        let mut next_kill = Instant::now() + self.next_interval();
-        while !*stop.borrow() {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-                _ = stop.changed() => break,
-            }
-            for pool in &self.pools {
-                match pool.restart_exited().await {
-                    Ok(exits) => self.unexpected_exits.lock().unwrap().extend(exits),
-                    Err(error) => self.errors.lock().unwrap().push(error.to_string()),
-                }
-            }
-            if self.interval.is_zero() || !*killing.borrow() || Instant::now() < next_kill {
-                continue;
-            }
-            let Some((pool, slot)) = self.pick_busy() else {
-                continue;
-            };
-            match pool.kill_and_restart(slot).await {
-                Ok(kill) => self.kills.lock().unwrap().push(kill),
-                Err(error) => self.errors.lock().unwrap().push(error.to_string()),
-            }
-            next_kill = Instant::now() + self.next_interval();
-        }
-    }
-
-    fn next_interval(&self) -> Duration {
-        let factor = 0.5 + self.rng.lock().unwrap().unit();
-        self.interval.mul_f64(factor)
-    }
-
-    fn pick_busy(&self) -> Option<(Arc<WorkerPool>, usize)> {
-        let busy: Vec<(Arc<WorkerPool>, usize)> = self
-            .pools
-            .iter()
-            .flat_map(|pool| pool.busy().into_iter().map(move |slot| (pool.clone(), slot)))
-            .collect();
-        if busy.is_empty() {
-            return None;
-        }
-        let pick = self.rng.lock().unwrap().below(busy.len() as u64) as usize;
-        busy.into_iter().nth(pick)
-    }
 }

@@ -1,19 +1,22 @@
-//! The counting proxy in front of a real moto server: SDK calls pass through unchanged and each
-//! is counted under its operation, with the time it was in flight.
+//! The proxy with the counting hook in front of a real moto server: SDK calls pass through
+//! unchanged and each is counted under its operation, with the time it was in flight.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use bench::counting_proxy::{CountingProxy, busy_time, count_by_operation};
+use emulation::counting::{CountingHook, busy_time, count_by_operation};
+use emulation::proxy::Proxy;
 use moto_harness::{MotoServer, unique_name};
 
 #[tokio::test]
 async fn calls_through_the_proxy_reach_moto_and_are_counted_by_operation() {
     let moto = MotoServer::shared();
-    let proxy = CountingProxy::start(&moto.endpoint()).await.unwrap();
+    let counting = Arc::new(CountingHook::new());
+    let proxy = Proxy::start(&moto.endpoint(), vec![counting.clone()]).await.unwrap();
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(proxy.endpoint())
         .region(Region::new("us-east-1"))
@@ -85,7 +88,7 @@ async fn calls_through_the_proxy_reach_moto_and_are_counted_by_operation() {
         .item;
     assert!(item.is_some(), "the proxied PutItem reached moto");
 
-    let calls = proxy.take();
+    let calls = counting.take();
     let counts = count_by_operation(&calls);
     assert_eq!(counts.get("DynamoDB.CreateTable"), Some(&1), "{counts:?}");
     assert_eq!(counts.get("DynamoDB.PutItem"), Some(&2), "{counts:?}");
@@ -94,7 +97,7 @@ async fn calls_through_the_proxy_reach_moto_and_are_counted_by_operation() {
     assert_eq!(calls.len(), 5, "{counts:?}");
     let busy = busy_time(&calls);
     assert!(!busy.is_zero() && busy <= wall, "busy {busy:?} of {wall:?}");
-    assert!(proxy.take().is_empty(), "take drains the record");
+    assert!(counting.take().is_empty(), "take drains the record");
     let connections = proxy.take_connections();
     // moto closes every connection; through the proxy the SDK's connections stay alive.
     assert!((1..=2).contains(&connections), "{connections} connections for 5 calls");

@@ -1,4 +1,4 @@
-//! Summaries of repeated measurements: median, p95 (nearest rank), mean, min, max.
+//! Summaries of repeated measurements: median, percentiles (nearest rank), mean, min, max.
 
 /// A summary of samples, in the samples' unit.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -42,7 +42,7 @@ fn median_of_sorted(sorted: &[f64]) -> f64 {
 
 /// Nearest-rank percentile: the smallest sample with at least `p`% of samples at or below it.
 /// Never interpolates, so a p95 is always a latency that was actually observed.
-fn percentile_of_sorted(sorted: &[f64], p: f64) -> f64 {
+pub fn percentile_of_sorted(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }

@@ -1,0 +1,32 @@
+//! The emulation toolkit: what the local stack, the benchmark, the chaos run and the flash sale
+//! put between the workers and the AWS emulator (moto), so the workers meet production's
+//! conditions rather than moto's.
+//!
+//! - [`proxy`]: the one loopback proxy; it identifies every call once ([`call`], with each
+//!   table's key schema from [`tables`]) and lets its [`hook`]s decide and observe;
+//! - hooks: [`counting`] (the benchmark's round trips), [`faults`] (the chaos run's resets,
+//!   delays, 500s and throttling), [`sends`] (what SNS and SES accepted), [`limits`] (the model of
+//!   AWS's production limits);
+//! - [`answers`]: the services' error answers, shaped as AWS sends them; [`queues`]: what a run
+//!   reads from the emulator's queues;
+//! - [`workers`]: release binaries on their own Lambda Runtime API, in pools, each process in a
+//!   [`cgroup`] with Lambda's CPU share;
+//! - [`rng`]: the seeded generator every random decision draws from; [`stats`]: summaries of
+//!   samples; [`machine`]: the host and versions, for reports.
+
+pub mod answers;
+pub mod call;
+pub mod cgroup;
+pub mod counting;
+pub mod faults;
+pub mod form;
+pub mod hook;
+pub mod limits;
+pub mod machine;
+pub mod proxy;
+pub mod queues;
+pub mod rng;
+pub mod sends;
+pub mod stats;
+pub mod tables;
+pub mod workers;

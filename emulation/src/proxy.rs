@@ -1,0 +1,291 @@
+//! The one loopback proxy between the workers and the emulator (the workers'
+//! `AWS_ENDPOINT_URL`). It reads each request in full, identifies the call once ([`Call`]:
+//! service, operation, tables, item keys, queue, topic), lets its [`Hook`]s decide what happens
+//! to it, forwards it or answers it, and shows every hook the [`Exchange`].
+//!
+//! - Forwarding keeps connections alive, as AWS endpoints do: moto answers `Connection: close`,
+//!   and hop-by-hop headers are not a proxy's to pass on.
+//! - A forwarded call runs in a task of its own: when a killed worker's connection closes, hyper
+//!   drops the handler, but a request already on its way to the emulator is applied there, and
+//!   its exchange must still be seen (the chaos run's record of sends depends on it).
+//! - A hook may hold the answer back until a modelled service time has passed: the emulator's
+//!   own time then only counts where it is longer ([`Exchange::emulator_was_slower`]).
+//! - Closing with SO_LINGER 0 sends a TCP reset: what a reset fault looks like to the SDK.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+use crate::answers::{Answer, error_code};
+use crate::call::{Call, RequestFacts};
+use crate::hook::{Action, Decision, Ending, Exchange, Hook};
+use crate::tables::Tables;
+
+type Upstream = Client<HttpConnector, Full<Bytes>>;
+
+struct State {
+    upstream: String,
+    client: Upstream,
+    tables: Tables,
+    hooks: Vec<Arc<dyn Hook>>,
+    next_id: AtomicU64,
+    connections: AtomicUsize,
+    upstream_errors: Mutex<Vec<String>>,
+}
+
+/// The proxy, serving on a free loopback port until dropped.
+pub struct Proxy {
+    address: SocketAddr,
+    state: Arc<State>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+#[derive(Debug)]
+struct ResetConnection;
+
+impl std::fmt::Display for ResetConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection reset by a hook")
+    }
+}
+
+impl std::error::Error for ResetConnection {}
+
+impl Proxy {
+    /// Listen on 127.0.0.1 (free port), forward to `upstream` (`http://127.0.0.1:<port>`), and
+    /// ask `hooks` in this order.
+    pub async fn start(upstream: &str, hooks: Vec<Arc<dyn Hook>>) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let upstream = upstream.trim_end_matches('/').to_owned();
+        let state = Arc::new(State {
+            client: Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build_http(),
+            tables: Tables::new(&upstream).await,
+            upstream,
+            hooks,
+            next_id: AtomicU64::new(0),
+            connections: AtomicUsize::new(0),
+            upstream_errors: Mutex::new(Vec::new()),
+        });
+        let served = state.clone();
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                served.connections.fetch_add(1, Ordering::Relaxed);
+                #[allow(deprecated)]
+                let _ = stream.set_linger(Some(Duration::ZERO));
+                let state = served.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| handle(state.clone(), request));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self { address, state, server })
+    }
+
+    /// `AWS_ENDPOINT_URL` for the processes whose calls go through the proxy.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// TCP connections opened to the proxy since the last call.
+    pub fn take_connections(&self) -> usize {
+        self.state.connections.swap(0, Ordering::Relaxed)
+    }
+
+    /// Requests the proxy could not forward (answered 502): the proxy's own failures, which
+    /// must not happen for a run to mean anything.
+    pub fn upstream_errors(&self) -> Vec<String> {
+        self.state.upstream_errors.lock().unwrap().clone()
+    }
+}
+
+fn header(request: &Request<Incoming>, name: &str) -> Option<String> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, ResetConnection> {
+    let target = header(&request, "x-amz-target");
+    let authorization = header(&request, "authorization");
+    let (mut parts, body) = request.into_parts();
+    // The request is read in full first, as a server does before answering.
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let arrived = Instant::now();
+    let path = parts.uri.path().to_owned();
+    let facts = RequestFacts::new(
+        parts.method.as_str(),
+        &path,
+        target.as_deref(),
+        authorization.as_deref(),
+        &body,
+    );
+    state.tables.learn(&facts.tables()).await;
+    let id = state.next_id.fetch_add(1, Ordering::Relaxed);
+    let call = facts.identify(id, &|table| state.tables.get(table));
+    let (decision, decided_by) = decide(&state.hooks, &call, arrived);
+    strip_hop_by_hop(&mut parts.headers);
+    // Forwarded, held and observed in a task of its own (see the module comment).
+    let exchange = tokio::spawn(exchange(state, call, parts, body, arrived, decision, decided_by));
+    let (response, reset) = exchange.await.expect("an exchange does not panic");
+    if reset {
+        return Err(ResetConnection);
+    }
+    Ok(response)
+}
+
+/// Ask the hooks in order: timing requests add up, the first that does not forward decides.
+fn decide(hooks: &[Arc<dyn Hook>], call: &Call, now: Instant) -> (Decision, Option<&'static str>) {
+    let mut combined = Decision::forward();
+    for hook in hooks {
+        let decision = hook.decide(call, now);
+        combined.not_before = combined.not_before.max(decision.not_before);
+        combined.delay += decision.delay;
+        if decision.action != Action::Forward {
+            combined.action = decision.action;
+            return (combined, Some(hook.name()));
+        }
+    }
+    (combined, None)
+}
+
+async fn exchange(
+    state: Arc<State>,
+    call: Call,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+    arrived: Instant,
+    decision: Decision,
+    decided_by: Option<&'static str>,
+) -> (Response<Full<Bytes>>, bool) {
+    let (response, ending, upstream) = match decision.action {
+        // Never sent: a reset connection has no answer; only its exchange is observed.
+        Action::Reset => (Response::new(Bytes::new()), Ending::Reset, None),
+        Action::Answer(answer) => (answer_response(&answer), Ending::Answered, None),
+        Action::Forward => {
+            let asked = Instant::now();
+            let (response, reached) = forward(&state, parts, body.clone()).await;
+            let ending = if reached {
+                Ending::Forwarded
+            } else {
+                Ending::Unreachable
+            };
+            (response, ending, Some((asked, Instant::now())))
+        }
+    };
+    if ending != Ending::Reset {
+        if let Some(not_before) = decision.not_before {
+            tokio::time::sleep_until(not_before.into()).await;
+        }
+        if !decision.delay.is_zero() {
+            tokio::time::sleep(decision.delay).await;
+        }
+    }
+    let (parts, response_body) = response.into_parts();
+    // A reset call has no status: 0.
+    let status = if ending == Ending::Reset {
+        0
+    } else {
+        parts.status.as_u16()
+    };
+    let observed = Exchange {
+        error_code: error_code(status, &parts.headers, &response_body),
+        call,
+        arrived,
+        decided_by,
+        ending,
+        upstream,
+        not_before: decision.not_before,
+        answered: Instant::now(),
+        status,
+        request: body,
+        response: response_body.clone(),
+    };
+    for hook in &state.hooks {
+        hook.observe(&observed);
+    }
+    (
+        Response::from_parts(parts, Full::new(response_body)),
+        ending == Ending::Reset,
+    )
+}
+
+fn answer_response(answer: &Answer) -> Response<Bytes> {
+    let mut response = Response::builder().status(answer.status);
+    for (name, value) in &answer.headers {
+        response = response.header(*name, value);
+    }
+    response
+        .body(Bytes::from(answer.body.clone()))
+        .expect("a valid response")
+}
+
+/// The emulator's answer to the request, and whether it was reached at all (a failure to reach
+/// it is a 502, never expected: the emulator runs for the whole run).
+async fn forward(state: &State, mut parts: hyper::http::request::Parts, body: Bytes) -> (Response<Bytes>, bool) {
+    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
+    parts.uri = match format!("{}{path}", state.upstream).parse() {
+        Ok(uri) => uri,
+        Err(e) => return (bad_gateway(format!("bad upstream URI: {e}")), false),
+    };
+    match state.client.request(Request::from_parts(parts, Full::new(body))).await {
+        Ok(response) => {
+            let (mut parts, body) = response.into_parts();
+            strip_hop_by_hop(&mut parts.headers);
+            match body.collect().await {
+                Ok(body) => (Response::from_parts(parts, body.to_bytes()), true),
+                Err(e) => (bad_gateway(format!("reading the emulator's answer: {e}")), false),
+            }
+        }
+        Err(error) => {
+            state.upstream_errors.lock().unwrap().push(format!("{path}: {error:?}"));
+            (
+                bad_gateway(format!("emulation proxy: emulator unreachable: {error}")),
+                false,
+            )
+        }
+    }
+}
+
+fn bad_gateway(message: String) -> Response<Bytes> {
+    Response::builder()
+        .status(502)
+        .body(Bytes::from(message))
+        .expect("a valid response")
+}
+
+fn strip_hop_by_hop(headers: &mut hyper::HeaderMap) {
+    for name in [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "upgrade",
+    ] {
+        headers.remove(name);
+    }
+}

@@ -1,0 +1,282 @@
+//! Setting a sale up: moto with the template provisioned in it, the event seeded, the proxy with
+//! the limits model and the recorders, the worker processes (each on its own Runtime API, each in
+//! a cgroup with Lambda's CPU share), and the template's SQS event sources emulated in front of
+//! them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use emulation::cgroup::{CpuShare, share_of_memory};
+use emulation::limits::LimitsModel;
+use emulation::limits::params::Limits;
+use emulation::proxy::Proxy;
+use emulation::sends::SendsHook;
+use emulation::workers::{ProcessSpec, WorkerPool, lambda_environment};
+use local_stack::cfn::Template;
+use local_stack::esm::{MappingStats, Poller};
+use local_stack::provision::{EventSourceMapping, Stack, provision, transform};
+use moto_harness::MotoServer;
+
+use crate::invocations::{InvocationRecord, RecordingInvoker};
+use crate::params::{Args, OnOff, Paths};
+use crate::recorder::Recorder;
+use crate::sale::Sale;
+use crate::tickets_state;
+
+pub const SENDER: &str = "tickets@example.com";
+const STACK: &str = "flash-sale";
+pub const TICKET_PROCESSOR: &str = "ticket-processor";
+pub const NOTIFICATION_SENDER: &str = "notification-sender";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{binary}: no release binary at {path}; build it with `make release-bins` (or pass --bin-dir)")]
+    MissingBinary { binary: String, path: String },
+    #[error("{0}")]
+    Failed(String),
+}
+
+fn failed<E: std::fmt::Display>(context: &str) -> impl Fn(E) -> SetupError + '_ {
+    move |error| SetupError::Failed(format!("{context}: {error}"))
+}
+
+/// The queues of the sale, by role.
+#[derive(Debug, Clone)]
+pub struct Queues {
+    pub ticket_issue: String,
+    pub notification: String,
+    pub ticket_dlq: String,
+    pub notification_dlq: String,
+}
+
+/// The CPU share in force, or why there is none.
+pub enum CpuShareState {
+    On(Arc<CpuShare>),
+    Off(String),
+}
+
+impl CpuShareState {
+    pub fn describe(&self) -> String {
+        match self {
+            CpuShareState::On(share) => share.describe(),
+            CpuShareState::Off(reason) => format!("OFF: the workers ran unthrottled ({reason})"),
+        }
+    }
+}
+
+/// One SQS-triggered function: its processes, the mapping that feeds them, what it invoked.
+pub struct Function {
+    pub binary: String,
+    pub pool: Arc<WorkerPool>,
+    pub poller: Arc<Poller>,
+}
+
+/// Everything a running sale needs. Dropping it stops the processes and removes the cgroups.
+pub struct Setup {
+    pub sqs: aws_sdk_sqs::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub queues: Queues,
+    pub tickets_table: String,
+    pub model: Arc<LimitsModel>,
+    pub recorder: Arc<Recorder>,
+    pub sends: Arc<SendsHook>,
+    pub functions: Vec<Function>,
+    pub invocations: Arc<Mutex<Vec<InvocationRecord>>>,
+    pub visibility_timeout: Duration,
+    /// The source queues' redrive policy: receives before SQS moves a message to its DLQ.
+    pub max_receive_count: Option<u32>,
+    pub cpu_share: CpuShareState,
+    // Fields drop in order: processes before their cgroups, the proxy, then moto.
+    pub proxy: Proxy,
+    pub moto: MotoServer,
+}
+
+pub async fn setup(args: &Args, paths: &Paths, sale: &Sale, limits: Limits) -> Result<Setup, SetupError> {
+    for binary in [TICKET_PROCESSOR, NOTIFICATION_SENDER] {
+        let path = paths.bin_dir.join(binary).join("bootstrap");
+        if !path.exists() {
+            return Err(SetupError::MissingBinary {
+                binary: binary.to_owned(),
+                path: path.display().to_string(),
+            });
+        }
+    }
+    std::fs::create_dir_all(&paths.log_dir).map_err(failed("log directory"))?;
+    let moto = MotoServer::start();
+    let sdk = moto.sdk_config().await;
+    let (sqs, dynamodb) = (aws_sdk_sqs::Client::new(&sdk), aws_sdk_dynamodb::Client::new(&sdk));
+    let document = transform(&moto_harness::python(), &paths.template).map_err(failed("SAM transform"))?;
+    let template = Template::from_json(&document).map_err(failed("template"))?;
+    let parameters = HashMap::from([
+        ("SenderEmail".to_owned(), SENDER.to_owned()),
+        ("CreateSenderIdentity".to_owned(), "true".to_owned()),
+        ("TableDeletionProtection".to_owned(), "false".to_owned()),
+    ]);
+    let stack = provision(&template, &parameters, STACK, &sdk)
+        .await
+        .map_err(failed("provisioning"))?;
+    let reference = |logical_id: &str| {
+        stack
+            .reference(logical_id)
+            .ok_or_else(|| SetupError::Failed(format!("the template has no {logical_id}")))
+    };
+    let queues = Queues {
+        ticket_issue: reference("TicketIssueQueue")?,
+        notification: reference("NotificationQueue")?,
+        ticket_dlq: reference("TicketIssueDeadLetterQueue")?,
+        notification_dlq: reference("NotificationDeadLetterQueue")?,
+    };
+    let tickets_table = reference("TicketsTable")?;
+    tickets_state::seed_event(&dynamodb, &tickets_table, &sale.event_id, sale.seats, args.shards)
+        .await
+        .map_err(SetupError::Failed)?;
+    let (visibility_timeout, max_receive_count) = set_visibility(args, &sqs, &queues).await?;
+
+    let model = Arc::new(LimitsModel::new(limits));
+    let recorder = Arc::new(Recorder::new(&queues.notification, Some(model.clone())));
+    let sends = Arc::new(SendsHook::new());
+    let proxy = Proxy::start(&moto.endpoint(), vec![model.clone(), recorder.clone(), sends.clone()])
+        .await
+        .map_err(failed("proxy"))?;
+    let cpu_share = cpu_share(args, &stack);
+    let invocations = Arc::new(Mutex::new(Vec::new()));
+    let mut functions = Vec::new();
+    for mapping in &stack.event_source_mappings {
+        functions.push(function(args, paths, &stack, mapping, &proxy, &cpu_share, &sqs, &invocations).await?);
+    }
+    Ok(Setup {
+        sqs,
+        dynamodb,
+        queues,
+        tickets_table,
+        model,
+        recorder,
+        sends,
+        functions,
+        invocations,
+        visibility_timeout,
+        max_receive_count,
+        cpu_share,
+        proxy,
+        moto,
+    })
+}
+
+/// The source queues' visibility timeout for the run (the template's × scale, or the override),
+/// and their redrive policy's `maxReceiveCount`.
+async fn set_visibility(
+    args: &Args,
+    sqs: &aws_sdk_sqs::Client,
+    queues: &Queues,
+) -> Result<(Duration, Option<u32>), SetupError> {
+    let read = sqs
+        .get_queue_attributes()
+        .queue_url(&queues.ticket_issue)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .map_err(|e| SetupError::Failed(format!("reading the queue's attributes: {e}")))?;
+    let attribute = |name: QueueAttributeName| read.attributes().and_then(|a| a.get(&name)).cloned();
+    let template: u32 = attribute(QueueAttributeName::VisibilityTimeout)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let max_receive_count = attribute(QueueAttributeName::RedrivePolicy)
+        .and_then(|policy| serde_json::from_str::<serde_json::Value>(&policy).ok())
+        .and_then(|policy| {
+            let count = &policy["maxReceiveCount"];
+            count.as_u64().or_else(|| count.as_str()?.parse().ok())
+        })
+        .map(|n| n as u32);
+    let seconds = args
+        .visibility_timeout
+        .unwrap_or_else(|| (f64::from(template) * args.scale).round() as u32);
+    if seconds != template {
+        for queue in [&queues.ticket_issue, &queues.notification] {
+            sqs.set_queue_attributes()
+                .queue_url(queue)
+                .attributes(QueueAttributeName::VisibilityTimeout, seconds.to_string())
+                .send()
+                .await
+                .map_err(|e| SetupError::Failed(format!("setting the visibility timeout: {e}")))?;
+        }
+    }
+    Ok((Duration::from_secs(u64::from(seconds)), max_receive_count))
+}
+
+/// Lambda's CPU share for the workers (a 128 MB function's × scale, at most a CPU), or why not.
+fn cpu_share(args: &Args, stack: &Stack) -> CpuShareState {
+    if args.cpu_share == OnOff::Off {
+        return CpuShareState::Off("--cpu-share off".to_owned());
+    }
+    let memory = stack.function(TICKET_PROCESSOR).map_or(128, |f| f.memory_mb);
+    let fraction = (share_of_memory(memory) * args.scale).min(1.0);
+    match CpuShare::create("flash-sale", fraction) {
+        Ok(share) => CpuShareState::On(Arc::new(share)),
+        Err(error) => CpuShareState::Off(error.to_string()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn function(
+    args: &Args,
+    paths: &Paths,
+    stack: &Stack,
+    mapping: &EventSourceMapping,
+    proxy: &Proxy,
+    cpu_share: &CpuShareState,
+    sqs: &aws_sdk_sqs::Client,
+    invocations: &Arc<Mutex<Vec<InvocationRecord>>>,
+) -> Result<Function, SetupError> {
+    let function = stack
+        .mapped_function(mapping)
+        .ok_or_else(|| SetupError::Failed(format!("{}: no function", mapping.logical_id)))?;
+    let mut environment: BTreeMap<String, String> = function.environment.clone();
+    environment.extend(function.runtime_environment.clone());
+    environment.extend(lambda_environment(&function.name, &proxy.endpoint()));
+    environment.insert(
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(),
+        function.memory_mb.to_string(),
+    );
+    let log = paths.log_dir.join(format!("{}.log", function.binary));
+    let _ = std::fs::remove_file(&log);
+    let spec = ProcessSpec {
+        binary: function.binary.clone(),
+        path: paths.bin_dir.join(&function.binary).join("bootstrap"),
+        function_name: function.name.clone(),
+        environment,
+        log,
+        cpu_share: match cpu_share {
+            CpuShareState::On(share) => Some(share.clone()),
+            CpuShareState::Off(_) => None,
+        },
+    };
+    let timeout = Duration::from_secs(
+        args.function_timeout
+            .unwrap_or_else(|| (function.timeout_seconds as f64 * args.scale).round() as u64),
+    );
+    // One process per concurrent invocation the event source may start, each on its own
+    // Runtime API, as Lambda runs them.
+    let pool = WorkerPool::start(spec, mapping.maximum_concurrency.max(1), timeout)
+        .await
+        .map_err(failed(&function.binary))?;
+    let invoker = Arc::new(RecordingInvoker::new(
+        &function.binary,
+        pool.clone(),
+        invocations.clone(),
+    ));
+    let poller = Arc::new(Poller {
+        mapping: mapping.clone(),
+        sqs: sqs.clone(),
+        invoker,
+        stats: Arc::new(MappingStats::default()),
+        region: "us-east-1".to_owned(),
+        wait: Duration::from_secs(1),
+    });
+    Ok(Function {
+        binary: function.binary.clone(),
+        pool,
+        poller,
+    })
+}
