@@ -35,9 +35,16 @@ impl Percentiles {
     }
 }
 
+fn one() -> u32 {
+    1
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Parameters {
     pub seats: u64,
+    /// K, the counters the event's seats were spread over (1 before sharding).
+    #[serde(default = "one")]
+    pub shards: u32,
     pub requests: usize,
     pub duplicates: f64,
     pub producer_duplicates: usize,
@@ -48,7 +55,10 @@ pub struct Parameters {
     pub scale: f64,
     pub seed: u64,
     pub visibility_timeout_s: f64,
+    /// ticket-issue-queue's and notification-queue's redrive policies.
     pub max_receive_count: Option<u32>,
+    #[serde(default)]
+    pub notification_max_receive_count: Option<u32>,
     pub batch_size: usize,
     pub maximum_concurrency: BTreeMap<String, usize>,
     pub cpu_share: String,

@@ -304,6 +304,7 @@ fn parameters(args: &Args, paths: &Paths, setup: &Setup, sale: &Sale, admission_
     let mapping = setup.functions.first().map(|f| &f.poller.mapping);
     Parameters {
         seats: sale.seats,
+        shards: args.shards,
         requests: sale.people.len(),
         duplicates: args.duplicates,
         producer_duplicates: sale.duplicates(),
@@ -314,6 +315,7 @@ fn parameters(args: &Args, paths: &Paths, setup: &Setup, sale: &Sale, admission_
         seed: args.seed,
         visibility_timeout_s: setup.visibility_timeout.as_secs_f64(),
         max_receive_count: setup.max_receive_count,
+        notification_max_receive_count: setup.notification_max_receive_count,
         batch_size: mapping.map_or(0, |m| m.batch_size),
         maximum_concurrency: setup
             .functions

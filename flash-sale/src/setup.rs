@@ -87,6 +87,7 @@ pub struct Setup {
     pub visibility_timeout: Duration,
     /// The source queues' redrive policy: receives before SQS moves a message to its DLQ.
     pub max_receive_count: Option<u32>,
+    pub notification_max_receive_count: Option<u32>,
     pub cpu_share: CpuShareState,
     // Fields drop in order: processes before their cgroups, the proxy, then moto.
     pub proxy: Proxy,
@@ -133,6 +134,7 @@ pub async fn setup(args: &Args, paths: &Paths, sale: &Sale, limits: Limits) -> R
         .await
         .map_err(SetupError::Failed)?;
     let (visibility_timeout, max_receive_count) = set_visibility(args, &sqs, &queues).await?;
+    let notification_max_receive_count = max_receive_count_of(&sqs, &queues.notification).await?;
 
     let model = Arc::new(LimitsModel::new(limits));
     let recorder = Arc::new(Recorder::new(&queues.notification, Some(model.clone())));
@@ -158,10 +160,36 @@ pub async fn setup(args: &Args, paths: &Paths, sale: &Sale, limits: Limits) -> R
         invocations,
         visibility_timeout,
         max_receive_count,
+        notification_max_receive_count,
         cpu_share,
         proxy,
         moto,
     })
+}
+
+/// `maxReceiveCount` of a redrive policy (a number, or a number in a string).
+fn receive_count_in(policy: &str) -> Option<u32> {
+    let policy = serde_json::from_str::<serde_json::Value>(policy).ok()?;
+    let count = &policy["maxReceiveCount"];
+    count
+        .as_u64()
+        .or_else(|| count.as_str()?.parse().ok())
+        .map(|n| n as u32)
+}
+
+/// The redrive policy's `maxReceiveCount` of the queue at `url`.
+async fn max_receive_count_of(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<Option<u32>, SetupError> {
+    let read = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::RedrivePolicy)
+        .send()
+        .await
+        .map_err(|e| SetupError::Failed(format!("reading {url}'s redrive policy: {e}")))?;
+    Ok(read
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::RedrivePolicy))
+        .and_then(|policy| receive_count_in(policy)))
 }
 
 /// The source queues' visibility timeout for the run (the template's × scale, or the override),
@@ -182,13 +210,7 @@ async fn set_visibility(
     let template: u32 = attribute(QueueAttributeName::VisibilityTimeout)
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
-    let max_receive_count = attribute(QueueAttributeName::RedrivePolicy)
-        .and_then(|policy| serde_json::from_str::<serde_json::Value>(&policy).ok())
-        .and_then(|policy| {
-            let count = &policy["maxReceiveCount"];
-            count.as_u64().or_else(|| count.as_str()?.parse().ok())
-        })
-        .map(|n| n as u32);
+    let max_receive_count = attribute(QueueAttributeName::RedrivePolicy).and_then(|policy| receive_count_in(&policy));
     let seconds = args
         .visibility_timeout
         .unwrap_or_else(|| (f64::from(template) * args.scale).round() as u32);
