@@ -5,12 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::{Message, MessageAttributeValue, MessageSystemAttributeName};
-use shared::attributes;
 use shared::envelope::{Envelope, EnvelopeAttribute};
-
-/// The kind of a dead letter without an `error-kind` attribute: SQS's redrive policy moved it
-/// after `maxReceiveCount` failed receives, so no code recorded why.
-pub const RETRIES_EXHAUSTED: &str = "retries-exhausted";
+use shared::{attributes, error_kinds};
 
 /// A dead letter, in either shape `shared` writes: plain, or enveloped (the body is a
 /// [`shared::envelope::Envelope`]). An enveloped letter is seen opened: `body` and `attributes`
@@ -82,11 +78,12 @@ impl Letter {
         self.attributes.get(name).and_then(|value| value.string_value())
     }
 
-    /// The `error-kind` shared wrote when it dead-lettered the message, else [`RETRIES_EXHAUSTED`].
+    /// The `error-kind` shared wrote when it dead-lettered the message, else
+    /// [`error_kinds::RETRIES_EXHAUSTED`].
     pub fn error_kind(&self) -> &str {
         self.string_attribute(attributes::ERROR_KIND)
             .filter(|kind| !kind.is_empty())
-            .unwrap_or(RETRIES_EXHAUSTED)
+            .unwrap_or(error_kinds::RETRIES_EXHAUSTED)
     }
 
     /// The id workers key idempotency on: an existing `original-message-id` shaped like an SQS
