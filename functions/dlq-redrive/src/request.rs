@@ -163,10 +163,7 @@ fn replay(raw: &RawRequest, max_per_second: Option<u32>) -> Result<Command, Requ
     }
     let filter = raw.filter.clone().unwrap_or_default();
     if let Some(problem) = filter.problems() {
-        return Err(RequestError::Invalid {
-            field: "filter",
-            reason: problem,
-        });
+        return Err(RequestError::Filter(problem));
     }
     Ok(Command::Replay(ReplayPlan {
         dry_run: raw.dry_run.unwrap_or(true),
@@ -267,8 +264,12 @@ fn check_destination(destination: &str, raw: &RawRequest, routes: &[Route]) -> R
         field: "destination",
         reason,
     };
-    QueueArn::parse(destination)
-        .map_err(|e| invalid(format!("{}; StartMessageMoveTask takes a queue ARN", safe(&e))))?;
+    QueueArn::parse(destination).map_err(|e| {
+        invalid(format!(
+            "{}; StartMessageMoveTask takes a queue ARN",
+            safe(&e.to_string())
+        ))
+    })?;
     if raw.queue.is_none() {
         return Err(invalid("also name the queue (the DLQ) whose messages go there".into()));
     }
