@@ -94,7 +94,7 @@ impl Letter {
 }
 
 /// An attribute as SQS's SDK takes it.
-pub fn to_sdk(attribute: &EnvelopeAttribute) -> MessageAttributeValue {
+fn to_sdk(attribute: &EnvelopeAttribute) -> MessageAttributeValue {
     MessageAttributeValue::builder()
         .data_type(&attribute.data_type)
         .set_string_value(attribute.string_value.clone())

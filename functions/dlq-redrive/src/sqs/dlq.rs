@@ -20,6 +20,7 @@ use crate::error::{EntryFailure, EntryRefusal, MessageError, QueueError};
 use crate::letter::Letter;
 use crate::timing::Timing;
 
+/// One dry run's or replay's dealings with its DLQ: what it has received, and what it holds.
 pub(crate) struct DlqSession<'a> {
     sqs: &'a Client,
     queue_url: &'a str,
