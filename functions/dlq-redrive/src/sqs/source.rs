@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use aws_sdk_sqs::Client;
+use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchOutput;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
 use super::{MAX_BATCH, refusal};
@@ -56,37 +57,46 @@ pub(crate) async fn send(sqs: &Client, queue_url: &str, copies: &[(&str, &Letter
                 };
             }
         };
-        // An entry SQS reports neither way is treated as not sent: it stays in the DLQ.
-        let mut chunk_results: Vec<Result<(), MessageError>> = chunk
-            .iter()
-            .map(|(message_id, _)| {
-                Err(MessageError::SendUnreported {
-                    message_id: (*message_id).to_owned(),
-                    queue_url: queue_url.to_owned(),
-                })
-            })
-            .collect();
-        for success in &output.successful {
-            if let Some(slot) = entry_index(&success.id).and_then(|i| chunk_results.get_mut(i)) {
-                *slot = Ok(());
-            }
-        }
-        for failure in &output.failed {
-            if let Some(index) = entry_index(&failure.id).filter(|i| *i < chunk.len()) {
-                chunk_results[index] = Err(MessageError::SendRefused {
-                    message_id: chunk[index].0.to_owned(),
-                    queue_url: queue_url.to_owned(),
-                    refusal: refusal(failure),
-                });
-            }
-        }
-        results.extend(chunk_results);
+        results.extend(entry_results(&output, chunk, queue_url));
         start = end;
     }
     Sent {
         results,
         call_error: None,
     }
+}
+
+/// One result per copy of `chunk`, from SendMessageBatch's answer. An entry SQS reports neither
+/// way is treated as not sent: it stays in the DLQ.
+fn entry_results(
+    output: &SendMessageBatchOutput,
+    chunk: &[(&str, &LetterCopy)],
+    queue_url: &str,
+) -> Vec<Result<(), MessageError>> {
+    let mut results: Vec<Result<(), MessageError>> = chunk
+        .iter()
+        .map(|(message_id, _)| {
+            Err(MessageError::SendUnreported {
+                message_id: (*message_id).to_owned(),
+                queue_url: queue_url.to_owned(),
+            })
+        })
+        .collect();
+    for success in &output.successful {
+        if let Some(slot) = entry_index(&success.id).and_then(|i| results.get_mut(i)) {
+            *slot = Ok(());
+        }
+    }
+    for failure in &output.failed {
+        if let Some(index) = entry_index(&failure.id).filter(|i| *i < chunk.len()) {
+            results[index] = Err(MessageError::SendRefused {
+                message_id: chunk[index].0.to_owned(),
+                queue_url: queue_url.to_owned(),
+                refusal: refusal(failure),
+            });
+        }
+    }
+    results
 }
 
 fn entry(copy: &LetterCopy, id: String) -> SendMessageBatchRequestEntry {
