@@ -1,6 +1,6 @@
 //! Every SQS call dlq-redrive makes, and what each needs in IAM ([`AWS_CALLS`]): the DLQ side of
-//! a dry run or replay ([`dlq`]), sending copies to the source ([`source`]), and the message
-//! move task API ([`tasks`]). The rest of the crate sees letters, copies and typed errors, not
+//! a dry run or replay (`dlq.rs`), sending copies to the source (`source.rs`), and the message
+//! move task API (`tasks.rs`). The rest of the crate sees letters, copies and typed errors, not
 //! SDK requests.
 
 pub(crate) mod dlq;
@@ -16,9 +16,9 @@ use crate::error::EntryRefusal;
 pub use dlq::depth;
 
 /// The AWS calls this crate makes; `tests/template` derives the role's grants from them. Replay
-/// and dry run work on each route's DLQ ([`dlq`]) and send to its source ([`source`]); move tasks
-/// run on the DLQs ([`tasks`]), and SQS also checks that the caller may send to the destination:
-/// the source (declared above) or a `moveDestinations` queue.
+/// and dry run work on each route's DLQ (`dlq.rs`) and send to its source (`source.rs`); move
+/// tasks run on the DLQs (`tasks.rs`), and SQS also checks that the caller may send to the
+/// destination: the source (declared above) or a `moveDestinations` queue.
 pub const AWS_CALLS: &[AwsCall] = &[
     AwsCall::new("receive_message", &["sqs:ReceiveMessage"], DLQS),
     AwsCall::new("delete_message_batch", &["sqs:DeleteMessage"], DLQS),
