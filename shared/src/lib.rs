@@ -9,6 +9,7 @@ pub mod dead_letter;
 pub mod deadline;
 pub mod envelope;
 pub mod error;
+pub mod error_kinds;
 pub mod handler;
 pub mod idempotency;
 pub mod logging;

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::envelope::Envelope;
 use crate::metrics::Recorder;
 use crate::redact::mask_emails_in;
-use crate::{Deadline, RecordError, attributes};
+use crate::{Deadline, RecordError, attributes, error_kinds};
 
 /// The system attribute SQS carries an X-Ray trace header in.
 pub const AWS_TRACE_HEADER: &str = "AWSTraceHeader";
@@ -94,7 +94,7 @@ impl Record {
             return Ok(body);
         }
         Err(RecordError::permanent(
-            "body-too-large",
+            error_kinds::BODY_TOO_LARGE,
             format!(
                 "message {}: body is {} bytes, over the {max_bytes}-byte limit of a {what}",
                 self.message_id,
@@ -108,7 +108,7 @@ impl Record {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, RecordError> {
         serde_json::from_str(self.body()).map_err(|e| {
             RecordError::permanent(
-                "malformed-body",
+                error_kinds::MALFORMED_BODY,
                 format!(
                     "message {}: body is not valid JSON for this queue: {}",
                     self.message_id,

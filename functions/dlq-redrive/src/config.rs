@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use serde::Deserialize;
 use shared::config::{ConfigError, Environment};
 
+use crate::error::{RouteProblem, RoutesError};
 use crate::queue_address::{QueueArn, QueueUrl};
 
 /// Names of the environment variables; [`crate::ENV_VARS`] lists them all.
@@ -54,14 +55,11 @@ impl RedriveConfig {
             env::REDRIVE_ROUTES,
             "JSON array of {name, dlqUrl, dlqArn, sourceUrl, sourceArn, moveDestinations?}: which DLQ is redriven to which queue",
         )?;
-        let malformed = |reason: String| ConfigError::Malformed {
+        let routes = parse_routes(&raw).map_err(|error| ConfigError::Malformed {
             name: env::REDRIVE_ROUTES.to_owned(),
             value: raw.clone(),
-            reason,
-        };
-        let routes: Vec<Route> =
-            serde_json::from_str(&raw).map_err(|e| malformed(format!("not a JSON array of routes: {e}")))?;
-        validate_routes(&routes).map_err(malformed)?;
+            reason: error.to_string(),
+        })?;
         let max_redrive_count = environment.parse_in(env::REDRIVE_MAX_COUNT, DEFAULT_MAX_REDRIVE_COUNT, 1..=1000)?;
         Ok(Self {
             routes,
@@ -81,68 +79,83 @@ impl RedriveConfig {
     }
 }
 
-fn validate_routes(routes: &[Route]) -> Result<(), String> {
+fn parse_routes(raw: &str) -> Result<Vec<Route>, RoutesError> {
+    let routes: Vec<Route> = serde_json::from_str(raw).map_err(|e| RoutesError::NotRoutes(e.to_string()))?;
     if routes.is_empty() {
-        return Err("the array is empty: configure at least one route".into());
+        return Err(RoutesError::Empty);
     }
     let mut names = HashSet::new();
     let mut dlqs = HashSet::new();
     for (index, route) in routes.iter().enumerate() {
-        let at = |reason: String| format!("route {index} ({:?}): {reason}", route.name);
-        let name_ok = !route.name.is_empty()
-            && route.name.len() <= 80
-            && route
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !name_ok {
-            return Err(at("name must be 1-80 letters, digits, - or _".into()));
+        let at = |problem| RoutesError::Route {
+            index,
+            name: route.name.clone(),
+            problem,
+        };
+        if !is_route_name(&route.name) {
+            return Err(at(RouteProblem::BadName));
         }
         if !names.insert(route.name.as_str()) {
-            return Err(at("the name is used by an earlier route; names must be unique".into()));
+            return Err(at(RouteProblem::DuplicateName));
         }
-        let dlq = check_pair("dlq", &route.dlq_url, &route.dlq_arn).map_err(at)?;
-        let source = check_pair("source", &route.source_url, &route.source_arn).map_err(at)?;
-        if dlq == source {
-            return Err(at("the DLQ and the source are the same queue".into()));
-        }
-        if dlq.is_fifo() != source.is_fifo() {
-            return Err(at(format!(
-                "the DLQ {} and the source {} must both be FIFO or both standard",
-                dlq.name, source.name
-            )));
-        }
-        for destination in &route.move_destinations {
-            let arn = QueueArn::parse(destination).map_err(|e| at(format!("moveDestinations: {e}")))?;
-            if arn == dlq {
-                return Err(at("moveDestinations: the DLQ itself is not a destination".into()));
-            }
-            if arn.is_fifo() != dlq.is_fifo() {
-                return Err(at(format!(
-                    "moveDestinations: {destination} and the DLQ {} must both be FIFO or both standard",
-                    dlq.name
-                )));
-            }
-        }
-        // One DLQ mapped to two sources would need per-message routing that redrive-policy dead
-        // letters cannot provide (they carry no source-queue attribute).
+        check_queues(route).map_err(at)?;
         if !dlqs.insert(route.dlq_arn.as_str()) {
-            return Err(at(
-                "the DLQ is used by an earlier route; each DLQ goes back to one source".into(),
-            ));
+            return Err(at(RouteProblem::SharedDlq));
+        }
+    }
+    Ok(routes)
+}
+
+fn is_route_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 80
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The route's queues: well-formed, URL and ARN naming the same queue, the DLQ not its own source,
+/// and every queue FIFO or every queue standard.
+fn check_queues(route: &Route) -> Result<(), RouteProblem> {
+    let dlq = check_pair(["dlqUrl", "dlqArn"], &route.dlq_url, &route.dlq_arn)?;
+    let source = check_pair(["sourceUrl", "sourceArn"], &route.source_url, &route.source_arn)?;
+    if dlq == source {
+        return Err(RouteProblem::SameQueue);
+    }
+    if dlq.is_fifo() != source.is_fifo() {
+        return Err(RouteProblem::MixedFifo {
+            dlq: dlq.name,
+            source_queue: source.name,
+        });
+    }
+    for destination in &route.move_destinations {
+        let arn = QueueArn::parse(destination).map_err(RouteProblem::BadDestination)?;
+        if arn == dlq {
+            return Err(RouteProblem::DestinationIsTheDlq);
+        }
+        if arn.is_fifo() != dlq.is_fifo() {
+            return Err(RouteProblem::DestinationMixedFifo {
+                destination: destination.clone(),
+                dlq: dlq.name,
+            });
         }
     }
     Ok(())
 }
 
-/// Checks a queue's URL and ARN and that they name the same queue.
-fn check_pair(which: &str, url: &str, arn: &str) -> Result<QueueArn, String> {
-    let parsed_url = QueueUrl::parse(url).map_err(|e| format!("{which}Url: {e}"))?;
-    let parsed_arn = QueueArn::parse(arn).map_err(|e| format!("{which}Arn: {e}"))?;
+/// Checks a queue's URL and ARN (named by their fields) and that they name the same queue.
+fn check_pair(fields: [&'static str; 2], url: &str, arn: &str) -> Result<QueueArn, RouteProblem> {
+    let [url_field, arn_field] = fields;
+    let bad = |field| move |error| RouteProblem::BadAddress { field, error };
+    let parsed_url = QueueUrl::parse(url).map_err(bad(url_field))?;
+    let parsed_arn = QueueArn::parse(arn).map_err(bad(arn_field))?;
     if parsed_url.name != parsed_arn.name || parsed_url.account != parsed_arn.account {
-        return Err(format!(
-            "{which}Url {url:?} and {which}Arn {arn:?} name different queues"
-        ));
+        return Err(RouteProblem::DifferentQueues {
+            url_field,
+            url: url.to_owned(),
+            arn_field,
+            arn: arn.to_owned(),
+        });
     }
     Ok(parsed_arn)
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use crate::error::FilterError;
 use crate::letter::Letter;
 
 /// Every part that is given must match (AND). An empty filter matches every message.
@@ -31,19 +32,15 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Reasons the filter cannot be right, checked when the request is read.
-    pub fn problems(&self) -> Option<String> {
+    /// Why the filter cannot be right, if it cannot; checked when the request is read.
+    pub fn problems(&self) -> Option<FilterError> {
         if self.error_kind.as_ref().is_some_and(|kinds| kinds.is_empty()) {
-            return Some("filter.errorKind is an empty list, which matches nothing".into());
+            return Some(FilterError::NoErrorKind);
         }
         if self.body.keys().any(|field| field.is_empty()) || self.attributes.keys().any(|name| name.is_empty()) {
-            return Some("filter.body and filter.attributes need non-empty names".into());
+            return Some(FilterError::EmptyName);
         }
         None
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.error_kind.is_none() && self.attributes.is_empty() && self.body.is_empty()
     }
 
     pub fn matches(&self, letter: &Letter) -> bool {

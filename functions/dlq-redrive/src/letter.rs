@@ -4,13 +4,11 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_sqs::primitives::Blob;
-use aws_sdk_sqs::types::{Message, MessageAttributeValue, MessageSystemAttributeName};
-use shared::attributes;
+use aws_sdk_sqs::types::MessageAttributeValue;
 use shared::envelope::{Envelope, EnvelopeAttribute};
+use shared::{attributes, error_kinds};
 
-/// The kind of a dead letter without an `error-kind` attribute: SQS's redrive policy moved it
-/// after `maxReceiveCount` failed receives, so no code recorded why.
-pub const RETRIES_EXHAUSTED: &str = "retries-exhausted";
+use crate::error::MessageError;
 
 /// A dead letter, in either shape `shared` writes: plain, or enveloped (the body is a
 /// [`shared::envelope::Envelope`]). An enveloped letter is seen opened: `body` and `attributes`
@@ -22,7 +20,7 @@ pub struct Letter {
     pub body: String,
     pub attributes: HashMap<String, MessageAttributeValue>,
     /// Why an announced envelope could not be opened (the letter then stays in the DLQ).
-    pub envelope_problem: Option<String>,
+    pub envelope_problem: Option<MessageError>,
     /// `MessageGroupId` (FIFO queues; standard fair queues may carry one too).
     pub group_id: Option<String>,
     /// `SentTimestamp`: when the message entered the DLQ (epoch ms).
@@ -30,35 +28,9 @@ pub struct Letter {
 }
 
 impl Letter {
-    /// `Err` names what is missing: a message without an id or receipt handle cannot be moved.
-    pub fn from_message(message: Message) -> Result<Self, String> {
-        let message_id = message
-            .message_id
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| "SQS returned a message without a MessageId".to_owned())?;
-        let receipt_handle = message
-            .receipt_handle
-            .filter(|handle| !handle.is_empty())
-            .ok_or_else(|| format!("message {message_id}: SQS returned it without a ReceiptHandle"))?;
-        let system = message.attributes.unwrap_or_default();
-        let mut letter = Self {
-            group_id: system.get(&MessageSystemAttributeName::MessageGroupId).cloned(),
-            sent_at_ms: system
-                .get(&MessageSystemAttributeName::SentTimestamp)
-                .and_then(|ms| ms.parse().ok()),
-            message_id,
-            receipt_handle,
-            body: message.body.unwrap_or_default(),
-            attributes: message.message_attributes.unwrap_or_default(),
-            envelope_problem: None,
-        };
-        letter.open_envelope();
-        Ok(letter)
-    }
-
-    /// Replaces an envelope's body and attributes by the original ones, keeping the dead-letter
-    /// attributes (they say why the message is here) beside them.
-    fn open_envelope(&mut self) {
+    /// The letter as redrive sees it: an envelope's body and attributes replace the received ones,
+    /// with the dead-letter attributes (they say why the message is here) kept beside them.
+    pub fn opened(mut self) -> Self {
         let version = self.string_attribute(attributes::DEAD_LETTER_ENVELOPE);
         match Envelope::open(version, &self.body) {
             None => {}
@@ -73,20 +45,25 @@ impl Letter {
                 self.body = envelope.body;
             }
             Some(Err(problem)) => {
-                self.envelope_problem = Some(format!("message {}: {problem}; left in the DLQ", self.message_id));
+                self.envelope_problem = Some(MessageError::UnreadableEnvelope {
+                    message_id: self.message_id.clone(),
+                    problem,
+                });
             }
         }
+        self
     }
 
     pub fn string_attribute(&self, name: &str) -> Option<&str> {
         self.attributes.get(name).and_then(|value| value.string_value())
     }
 
-    /// The `error-kind` shared wrote when it dead-lettered the message, else [`RETRIES_EXHAUSTED`].
+    /// The `error-kind` shared wrote when it dead-lettered the message, else
+    /// [`error_kinds::RETRIES_EXHAUSTED`].
     pub fn error_kind(&self) -> &str {
         self.string_attribute(attributes::ERROR_KIND)
             .filter(|kind| !kind.is_empty())
-            .unwrap_or(RETRIES_EXHAUSTED)
+            .unwrap_or(error_kinds::RETRIES_EXHAUSTED)
     }
 
     /// The id workers key idempotency on: an existing `original-message-id` shaped like an SQS
@@ -99,16 +76,12 @@ impl Letter {
     }
 
     /// How often dlq-redrive has sent this message back already; 0 without the attribute.
-    pub fn redrive_count(&self) -> Result<u32, String> {
+    pub fn redrive_count(&self) -> Result<u32, MessageError> {
         match self.string_attribute(attributes::REDRIVE_COUNT) {
             None => Ok(0),
-            Some(count) => count.trim().parse().map_err(|_| {
-                format!(
-                    "message {}: attribute {} is {}, not a whole number; left in the DLQ",
-                    self.message_id,
-                    attributes::REDRIVE_COUNT,
-                    shared::redact::describe_value(count)
-                )
+            Some(count) => count.trim().parse().map_err(|_| MessageError::BadRedriveCount {
+                message_id: self.message_id.clone(),
+                value: shared::redact::describe_value(count),
             }),
         }
     }
@@ -121,7 +94,7 @@ impl Letter {
 }
 
 /// An attribute as SQS's SDK takes it.
-pub fn to_sdk(attribute: &EnvelopeAttribute) -> MessageAttributeValue {
+fn to_sdk(attribute: &EnvelopeAttribute) -> MessageAttributeValue {
     MessageAttributeValue::builder()
         .data_type(&attribute.data_type)
         .set_string_value(attribute.string_value.clone())

@@ -11,7 +11,7 @@
 
 use shared::metrics::{Count, Metric, Recorder};
 
-use crate::Report;
+use crate::report::Report;
 
 pub const REDRIVE_MOVED: Count = Count::new("RedriveMoved");
 pub const REDRIVE_PARKED: Count = Count::new("RedriveParked");

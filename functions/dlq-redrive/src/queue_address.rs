@@ -1,8 +1,10 @@
 //! SQS queue ARNs and URLs: parsed so configuration and requests can be checked before any call.
 
+use crate::error::AddressError;
+
 /// `arn:<partition>:sqs:<region>:<account>:<queue name>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueArn {
+pub(crate) struct QueueArn {
     pub partition: String,
     pub region: String,
     pub account: String,
@@ -11,17 +13,14 @@ pub struct QueueArn {
 
 impl QueueArn {
     /// Parses an SQS queue ARN; the error says what is wrong with it.
-    pub fn parse(arn: &str) -> Result<Self, String> {
+    pub fn parse(arn: &str) -> Result<Self, AddressError> {
+        let not_an_arn = || AddressError::NotAnArn { arn: arn.to_owned() };
         let parts: Vec<&str> = arn.split(':').collect();
         let [prefix, partition, service, region, account, name] = parts[..] else {
-            return Err(format!(
-                "{arn:?} is not an SQS queue ARN (expected arn:<partition>:sqs:<region>:<account>:<queue>)"
-            ));
+            return Err(not_an_arn());
         };
         if prefix != "arn" || partition.is_empty() || service != "sqs" || region.is_empty() {
-            return Err(format!(
-                "{arn:?} is not an SQS queue ARN (expected arn:<partition>:sqs:<region>:<account>:<queue>)"
-            ));
+            return Err(not_an_arn());
         }
         check_account(arn, account)?;
         check_queue_name(arn, name)?;
@@ -40,24 +39,24 @@ impl QueueArn {
 
 /// `http(s)://<host>/<account>/<queue name>`: AWS's and moto's queue URLs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueUrl {
+pub(crate) struct QueueUrl {
     pub account: String,
     pub name: String,
 }
 
 impl QueueUrl {
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let expected = "expected https://sqs.<region>.amazonaws.com/<account>/<queue>";
+    pub fn parse(url: &str) -> Result<Self, AddressError> {
+        let not_a_url = || AddressError::NotAUrl { url: url.to_owned() };
         let rest = url
             .strip_prefix("https://")
             .or_else(|| url.strip_prefix("http://"))
-            .ok_or_else(|| format!("{url:?} is not an SQS queue URL ({expected})"))?;
+            .ok_or_else(not_a_url)?;
         let parts: Vec<&str> = rest.split('/').collect();
         let [host, account, name] = parts[..] else {
-            return Err(format!("{url:?} is not an SQS queue URL ({expected})"));
+            return Err(not_a_url());
         };
         if host.is_empty() {
-            return Err(format!("{url:?} has no host ({expected})"));
+            return Err(AddressError::NoHost { url: url.to_owned() });
         }
         check_account(url, account)?;
         check_queue_name(url, name)?;
@@ -68,23 +67,19 @@ impl QueueUrl {
     }
 }
 
-/// Whether `text` looks like an ARN rather than a name or URL (for error messages and lookups).
-pub fn looks_like_arn(text: &str) -> bool {
-    text.starts_with("arn:")
-}
-
-fn check_account(whole: &str, account: &str) -> Result<(), String> {
+fn check_account(address: &str, account: &str) -> Result<(), AddressError> {
     if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
-        Err(format!(
-            "{whole:?}: account {account:?} is not a 12-digit AWS account id"
-        ))
+        Err(AddressError::BadAccount {
+            address: address.to_owned(),
+            account: account.to_owned(),
+        })
     }
 }
 
 /// SQS queue names: 1–80 characters of letters, digits, `-` and `_`, FIFO ones ending in `.fifo`.
-fn check_queue_name(whole: &str, name: &str) -> Result<(), String> {
+fn check_queue_name(address: &str, name: &str) -> Result<(), AddressError> {
     let base = name.strip_suffix(".fifo").unwrap_or(name);
     let valid = !name.is_empty()
         && name.len() <= 80
@@ -95,9 +90,10 @@ fn check_queue_name(whole: &str, name: &str) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
-        Err(format!(
-            "{whole:?}: {name:?} is not a valid SQS queue name (1-80 letters, digits, - or _, optionally ending in .fifo)"
-        ))
+        Err(AddressError::BadQueueName {
+            address: address.to_owned(),
+            name: name.to_owned(),
+        })
     }
 }
 
@@ -138,7 +134,7 @@ mod tests {
         ] {
             assert!(QueueUrl::parse(bad).is_err(), "{bad} accepted as a URL");
         }
-        let error = QueueArn::parse("arn:aws:sqs:us-east-1:1:q").unwrap_err();
+        let error = QueueArn::parse("arn:aws:sqs:us-east-1:1:q").unwrap_err().to_string();
         assert!(error.contains("12-digit"), "{error}");
     }
 }

@@ -1,4 +1,4 @@
-//! Replay: receive from the DLQ, send copies to the source, delete only what was sent.
+//! Replay: send copies of the DLQ's messages to the source, delete only what was sent.
 //!
 //! Safety order per batch: receive (hidden for the rest of the run) → send → delete exactly the
 //! messages whose send succeeded. A crash after the send and before the delete leaves the DLQ
@@ -11,175 +11,114 @@
 //! a group stays in the DLQ, the rest of that group stays behind it (`heldBack`).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use aws_sdk_sqs::Client;
-use shared::Deadline;
 
 use crate::config::Route;
-use crate::dlq::{DlqSession, Received};
-use crate::error::QueueError;
+use crate::copy::LetterCopy;
+use crate::decision::{Decision, decide};
+use crate::error::{EntryFailure, MessageError, QueueError};
 use crate::filter::Filter;
 use crate::letter::Letter;
-use crate::pace::Pacer;
-use crate::redriven::Redriven;
-use crate::report::{QueueReport, StopReason};
-use crate::request::ReplayPlan;
-use crate::settings::Settings;
-use crate::source;
+use crate::receive_loop::{Pass, ReceiveLoop};
+use crate::report::QueueReport;
+use crate::sqs::dlq::DlqSession;
+use crate::sqs::source;
 
-/// Receives that bring back only messages this run already handled end the run: what is left is
-/// what this run keeps in the DLQ.
-const MAX_IDLE_RECEIVES: usize = 3;
-
-pub struct Replay<'a> {
-    pub sqs: &'a Client,
-    pub route: &'a Route,
-    pub plan: &'a ReplayPlan,
-    pub max_redrive_count: u32,
-    pub settings: &'a Settings,
-    pub deadline: Deadline,
+pub(crate) struct Replay<'a> {
+    sqs: &'a Client,
+    route: &'a Route,
+    filter: &'a Filter,
+    max_redrive_count: u32,
+    /// FIFO groups with a message that stays in the DLQ: their later messages stay behind it.
+    blocked_groups: HashSet<String>,
 }
 
-/// What replay does with one message, before sending. A dry run shows the same decisions.
-pub enum Decision {
-    Send(Redriven),
-    /// Does not match the filter.
-    Skip,
-    /// `redrive-count` has reached the limit.
-    Park,
-    Fail(String),
-}
-
-/// The checks, in order: filter, redrive count, limit, whether SQS would accept the copy.
-pub fn decide(letter: &Letter, filter: &Filter, max_redrive_count: u32, fifo: bool) -> Decision {
-    if !filter.matches(letter) {
-        return Decision::Skip;
-    }
-    let count = match letter.redrive_count() {
-        Ok(count) => count,
-        Err(reason) => return Decision::Fail(reason),
-    };
-    if count >= max_redrive_count {
-        return Decision::Park;
-    }
-    match Redriven::of(letter, count + 1, fifo) {
-        Ok(copy) => Decision::Send(copy),
-        Err(reason) => Decision::Fail(reason),
-    }
-}
-
-impl Replay<'_> {
-    /// Runs the replay and fills `report`'s counts, failures and stop reason.
-    pub async fn run(&self, report: &mut QueueReport) {
-        let mut dlq = DlqSession::new(self.sqs, &self.route.dlq_url, self.settings);
-        let mut pacer = Pacer::new(self.plan.max_per_second);
-        let mut blocked_groups = HashSet::new();
-        let mut idle = 0;
-        let stopped_by = loop {
-            let left = self
-                .plan
-                .max_messages
-                .map(|max| (max as u64).saturating_sub(report.moved));
-            if left == Some(0) {
-                break StopReason::MaxMessages;
-            }
-            let delay = pacer.delay();
-            if !self
-                .settings
-                .time_for_another_batch(deadline_after(self.deadline, delay))
-            {
-                break StopReason::Deadline;
-            }
-            tokio::time::sleep(delay).await;
-            let want = left.map_or(pacer.batch_size(), |left| (left as usize).min(pacer.batch_size()));
-            let received = match dlq.receive(want, self.deadline).await {
-                Ok(received) => received,
-                Err(error) => {
-                    report.error(error);
-                    break StopReason::Error;
-                }
-            };
-            if received.is_empty() {
-                break StopReason::Empty;
-            }
-            let Received { new, unreadable, .. } = received;
-            for reason in unreadable {
-                report.fail(reason);
-            }
-            if new.is_empty() {
-                idle += 1;
-                if idle >= MAX_IDLE_RECEIVES {
-                    break StopReason::Empty;
-                }
-                continue;
-            }
-            idle = 0;
-            match self.replay_batch(new, &mut dlq, &mut blocked_groups, report).await {
-                Ok(sent) => pacer.record(sent),
-                Err(error) => {
-                    report.error(error);
-                    break StopReason::Error;
-                }
-            }
-        };
-        for problem in dlq.release().await {
-            report.note_failure(problem);
+impl<'a> Replay<'a> {
+    pub fn new(sqs: &'a Client, route: &'a Route, filter: &'a Filter, max_redrive_count: u32) -> Self {
+        Self {
+            sqs,
+            route,
+            filter,
+            max_redrive_count,
+            blocked_groups: HashSet::new(),
         }
-        report.stopped_by = Some(stopped_by);
+    }
+
+    /// Replays the DLQ `receive_loop` reads; fills `report`'s counts, failures and stop reason.
+    pub async fn run(mut self, receive_loop: &ReceiveLoop<'_>, report: &mut QueueReport) {
+        let stopped_by = receive_loop.run(&mut self, report).await;
         tracing::info!(queue = %self.route.name, moved = report.moved, parked = report.parked,
             failed = report.failed, skipped = report.skipped, held_back = report.held_back,
             not_deleted = report.not_deleted, stopped_by = ?stopped_by, "replay finished");
     }
 
-    /// Decides, sends and deletes one received batch. Returns how many copies were sent; an
-    /// error means a call failed as a whole and the run should stop.
-    async fn replay_batch(
-        &self,
+    /// The message group that orders `letter`: FIFO sources only.
+    fn fifo_group(&self, letter: &Letter) -> Option<String> {
+        letter.group_id.clone().filter(|_| self.route.is_fifo())
+    }
+
+    /// Decides each letter of a batch. Those that stay in the DLQ are held and counted (and block
+    /// their FIFO group); the rest are returned with their copies, in DLQ order.
+    fn sort(
+        &mut self,
         letters: Vec<Letter>,
         dlq: &mut DlqSession<'_>,
-        blocked_groups: &mut HashSet<String>,
         report: &mut QueueReport,
-    ) -> Result<usize, QueueError> {
-        let fifo = self.route.is_fifo();
-        let fifo_group = |letter: &Letter| letter.group_id.clone().filter(|_| fifo);
-        let mut to_send: Vec<(Letter, Redriven)> = Vec::new();
+    ) -> Vec<(Letter, LetterCopy)> {
+        let mut to_send = Vec::new();
         for letter in letters {
-            let group = fifo_group(&letter);
-            if group.as_ref().is_some_and(|g| blocked_groups.contains(g)) {
+            let group = self.fifo_group(&letter);
+            if group.as_ref().is_some_and(|g| self.blocked_groups.contains(g)) {
                 report.held_back += 1;
                 dlq.hold(&letter);
                 continue;
             }
-            match decide(&letter, &self.plan.filter, self.max_redrive_count, fifo) {
+            match decide(&letter, self.filter, self.max_redrive_count, self.route.is_fifo()) {
                 Decision::Send(copy) => {
                     to_send.push((letter, copy));
                     continue;
                 }
                 Decision::Skip => report.skipped += 1,
                 Decision::Park => report.park(&letter.message_id),
-                Decision::Fail(reason) => report.fail(reason),
+                Decision::Fail(error) => report.fail(error),
             }
             dlq.hold(&letter);
-            blocked_groups.extend(group);
+            self.blocked_groups.extend(group);
         }
+        to_send
+    }
 
-        // Everything in `to_send` precedes, in its group, any message held above; only a refused
-        // send blocks the group's later rounds.
-        let rounds = if fifo { rounds_by_group(to_send) } else { vec![to_send] };
+    /// Sends the copies: FIFO in rounds, one message per group per call, so a refused entry
+    /// holds back the rest of its group. Returns the letters whose copy reached the source, and
+    /// the error of a call that failed as a whole (nothing after it was sent).
+    async fn send(
+        &mut self,
+        to_send: Vec<(Letter, LetterCopy)>,
+        dlq: &mut DlqSession<'_>,
+        report: &mut QueueReport,
+    ) -> (Vec<Letter>, Option<QueueError>) {
+        // Everything in `to_send` precedes, in its group, any message held by `sort`; only a
+        // refused send blocks the group's later rounds.
+        let rounds = if self.route.is_fifo() {
+            rounds_by_group(to_send)
+        } else {
+            vec![to_send]
+        };
         let mut refused_groups = HashSet::new();
-        let mut sent: Vec<Letter> = Vec::new();
+        let mut sent = Vec::new();
         let mut call_error = None;
         for round in rounds {
             let mut sendable = Vec::new();
             for (letter, copy) in round {
-                if fifo_group(&letter).is_some_and(|g| refused_groups.contains(&g)) {
+                if self.fifo_group(&letter).is_some_and(|g| refused_groups.contains(&g)) {
                     report.held_back += 1;
                     dlq.hold(&letter);
                 } else if call_error.is_some() {
-                    report.fail(format!(
-                        "message {}: not sent because an earlier SendMessageBatch call failed; left in the DLQ",
-                        letter.message_id
-                    ));
+                    report.fail(MessageError::NotAttempted {
+                        message_id: letter.message_id.clone(),
+                    });
                     dlq.hold(&letter);
                 } else {
                     sendable.push((letter, copy));
@@ -188,7 +127,7 @@ impl Replay<'_> {
             if sendable.is_empty() {
                 continue;
             }
-            let copies: Vec<(&str, &Redriven)> = sendable
+            let copies: Vec<(&str, &LetterCopy)> = sendable
                 .iter()
                 .map(|(letter, copy)| (letter.message_id.as_str(), copy))
                 .collect();
@@ -196,56 +135,82 @@ impl Replay<'_> {
             for ((letter, _), result) in sendable.into_iter().zip(outcome.results) {
                 match result {
                     Ok(()) => sent.push(letter),
-                    Err(reason) => {
-                        report.fail(reason);
+                    Err(error) => {
+                        report.fail(error);
                         dlq.hold(&letter);
-                        refused_groups.extend(fifo_group(&letter));
+                        refused_groups.extend(self.fifo_group(&letter));
                     }
                 }
             }
             call_error = call_error.or(outcome.call_error);
         }
-        blocked_groups.extend(refused_groups);
+        self.blocked_groups.extend(refused_groups);
+        (sent, call_error)
+    }
 
+    /// Deletes the letters whose copies reached the source. A copy whose delete is refused, or
+    /// whose delete call fails, is counted `notDeleted`; a failed call is also returned.
+    async fn delete_sent(
+        &self,
+        sent: &[Letter],
+        dlq: &DlqSession<'_>,
+        report: &mut QueueReport,
+    ) -> Result<(), QueueError> {
+        let not_deleted = |message_id: &str, cause| MessageError::NotDeleted {
+            message_id: message_id.to_owned(),
+            source_url: self.route.source_url.clone(),
+            cause,
+        };
+        let sent_refs: Vec<&Letter> = sent.iter().collect();
+        match dlq.delete(&sent_refs).await {
+            Ok(refused) => {
+                for (message_id, refusal) in refused {
+                    report.not_deleted += 1;
+                    report.note_failure(not_deleted(&message_id, EntryFailure::Refused(refusal)));
+                }
+                Ok(())
+            }
+            Err(error) => {
+                report.not_deleted += sent.len() as u64;
+                let shared = Arc::new(error.clone());
+                for letter in sent {
+                    report.note_failure(not_deleted(&letter.message_id, EntryFailure::Call(shared.clone())));
+                }
+                Err(error)
+            }
+        }
+    }
+}
+
+impl Pass for Replay<'_> {
+    fn counted(&self, report: &QueueReport) -> u64 {
+        report.moved
+    }
+
+    /// Decides, sends and deletes one batch.
+    async fn take(
+        &mut self,
+        letters: Vec<Letter>,
+        dlq: &mut DlqSession<'_>,
+        report: &mut QueueReport,
+    ) -> Result<usize, QueueError> {
+        let to_send = self.sort(letters, dlq, report);
+        let (sent, call_error) = self.send(to_send, dlq, report).await;
         report.moved += sent.len() as u64;
         if !sent.is_empty() {
-            let sent_refs: Vec<&Letter> = sent.iter().collect();
-            match dlq.delete(&sent_refs).await {
-                Ok(refused) => {
-                    for (message_id, why) in refused {
-                        report.not_deleted += 1;
-                        report.note_failure(self.not_deleted(&message_id, &why));
-                    }
-                }
-                Err(error) => {
-                    report.not_deleted += sent.len() as u64;
-                    for letter in &sent {
-                        report.note_failure(self.not_deleted(&letter.message_id, &error.to_string()));
-                    }
-                    return Err(error);
-                }
-            }
+            self.delete_sent(&sent, dlq, report).await?;
         }
         match call_error {
             Some(error) => Err(error),
             None => Ok(sent.len()),
         }
     }
-
-    fn not_deleted(&self, message_id: &str, why: &str) -> String {
-        format!(
-            "message {message_id}: sent to {} but not deleted from the DLQ ({why}); it comes back after its \
-             visibility timeout and a later run sends it again with the same original-message-id, which workers \
-             recognise as a duplicate",
-            self.route.source_url
-        )
-    }
 }
 
 /// Splits FIFO copies into rounds: round i holds the i-th message of every group, in DLQ order.
-fn rounds_by_group(copies: Vec<(Letter, Redriven)>) -> Vec<Vec<(Letter, Redriven)>> {
+fn rounds_by_group(copies: Vec<(Letter, LetterCopy)>) -> Vec<Vec<(Letter, LetterCopy)>> {
     let mut position: HashMap<Option<String>, usize> = HashMap::new();
-    let mut rounds: Vec<Vec<(Letter, Redriven)>> = Vec::new();
+    let mut rounds: Vec<Vec<(Letter, LetterCopy)>> = Vec::new();
     for (letter, copy) in copies {
         let slot = position.entry(letter.group_id.clone()).or_default();
         if rounds.len() <= *slot {
@@ -257,19 +222,11 @@ fn rounds_by_group(copies: Vec<(Letter, Redriven)>) -> Vec<Vec<(Letter, Redriven
     rounds
 }
 
-/// The deadline as it will look after waiting `delay`.
-fn deadline_after(deadline: Deadline, delay: std::time::Duration) -> Deadline {
-    match deadline.epoch_ms() {
-        Some(ms) => Deadline::at_epoch_ms(ms.saturating_sub(delay.as_millis() as u64)),
-        None => Deadline::NONE,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn letter(id: &str, group: &str) -> (Letter, Redriven) {
+    fn letter(id: &str, group: &str) -> (Letter, LetterCopy) {
         let letter = Letter {
             message_id: id.into(),
             receipt_handle: format!("rh-{id}"),
@@ -279,7 +236,7 @@ mod tests {
             sent_at_ms: None,
             envelope_problem: None,
         };
-        let copy = Redriven::of(&letter, 1, true).unwrap();
+        let copy = LetterCopy::of(&letter, 1, true).unwrap();
         (letter, copy)
     }
 

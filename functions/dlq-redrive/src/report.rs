@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::config::Route;
-use crate::move_task::MoveTaskReport;
+use crate::error::{MessageError, QueueError};
 use crate::request::{Action, Mode};
 
 /// Per-message reasons kept in a queue's report; the rest are counted in `failuresOmitted`.
@@ -97,16 +97,16 @@ impl QueueReport {
         }
     }
 
-    /// A message that stayed in the DLQ because of `reason` (which names it).
-    pub fn fail(&mut self, reason: String) {
+    /// A message that stayed in the DLQ because of `error` (which names it).
+    pub fn fail(&mut self, error: MessageError) {
         self.failed += 1;
-        self.note_failure(reason);
+        self.note_failure(error);
     }
 
     /// Records a reason without counting a failed message (e.g. a message that moved but was not deleted).
-    pub fn note_failure(&mut self, reason: String) {
+    pub fn note_failure(&mut self, error: MessageError) {
         // Reasons may quote what a message holds (an attribute's value): never an address in clear.
-        let reason = shared::redact::mask_emails_in(&reason).into_owned();
+        let reason = shared::redact::mask_emails_in(&error.to_string()).into_owned();
         tracing::warn!(queue = %self.queue, reason = %reason, "message problem");
         if self.failures.len() < MAX_LISTED_FAILURES {
             self.failures.push(reason);
@@ -122,7 +122,7 @@ impl QueueReport {
         }
     }
 
-    pub fn error(&mut self, error: impl std::fmt::Display) {
+    pub fn error(&mut self, error: QueueError) {
         let error = shared::redact::mask_emails_in(&error.to_string()).into_owned();
         tracing::error!(queue = %self.queue, error = %error, "SQS call failed");
         self.errors.push(error);
@@ -210,12 +210,67 @@ pub struct SampleMessage {
     pub verdict: Verdict,
 }
 
-/// The first `max` characters of `text` (not bytes: never splits a character).
-pub fn preview(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
-    }
+/// What a move-task request did: the task started (or, in a dry run, that would start), the
+/// DLQ's tasks as SQS lists them, the task cancelled.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MoveTaskReport {
+    /// A dry run of `start`: what would be started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_start: Option<TaskRequest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started: Option<StartedTask>,
+    /// The DLQ's recent move tasks, most recent first (`status`, and `cancel` without a handle).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<MoveTask>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<CancelledTask>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskRequest {
+    pub source_arn: String,
+    pub destination_arn: String,
+    /// `None`: SQS picks the rate.
+    pub max_per_second: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartedTask {
+    pub task_handle: String,
+    #[serde(flatten)]
+    pub request: TaskRequest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelledTask {
+    pub task_handle: String,
+    pub approximate_number_of_messages_moved: i64,
+}
+
+/// One entry of ListMessageMoveTasks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MoveTask {
+    /// Only running tasks have one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_handle: Option<String>,
+    /// RUNNING, FAILED, CANCELLING, CANCELLED or COMPLETED.
+    pub status: Option<String>,
+    pub source_arn: Option<String>,
+    pub destination_arn: Option<String>,
+    pub max_per_second: Option<i32>,
+    pub approximate_number_of_messages_moved: i64,
+    pub approximate_number_of_messages_to_move: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    /// Epoch milliseconds.
+    pub started_timestamp: i64,
 }
 
 pub fn millis(duration: Duration) -> u64 {
@@ -243,11 +298,5 @@ mod tests {
                 unknown: 1
             }
         );
-    }
-
-    #[test]
-    fn previews_cut_at_characters() {
-        assert_eq!(preview("héllo", 2), "hé…");
-        assert_eq!(preview("short", 200), "short");
     }
 }

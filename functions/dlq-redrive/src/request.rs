@@ -163,10 +163,7 @@ fn replay(raw: &RawRequest, max_per_second: Option<u32>) -> Result<Command, Requ
     }
     let filter = raw.filter.clone().unwrap_or_default();
     if let Some(problem) = filter.problems() {
-        return Err(RequestError::Invalid {
-            field: "filter",
-            reason: problem,
-        });
+        return Err(RequestError::Filter(problem));
     }
     Ok(Command::Replay(ReplayPlan {
         dry_run: raw.dry_run.unwrap_or(true),
@@ -181,34 +178,12 @@ fn replay(raw: &RawRequest, max_per_second: Option<u32>) -> Result<Command, Requ
 
 fn move_task(raw: &RawRequest, routes: &[Route], max_per_second: Option<u32>) -> Result<Command, RequestError> {
     let action = raw.action.unwrap_or(Action::Start);
-    let applies_to = format!("mode move-task, action {}", action_name(action));
-    let refuse = |field, why| RequestError::NotApplicable {
-        field,
-        applies_to: applies_to.clone(),
-        why,
-    };
-    if raw.filter.is_some() {
-        return Err(refuse(
-            "filter",
-            "StartMessageMoveTask moves every message of the DLQ; use mode replay to move only some",
-        ));
-    }
-    if raw.max_messages.is_some() {
-        return Err(refuse(
-            "maxMessages",
-            "StartMessageMoveTask moves every message of the DLQ; use mode replay to move only some",
-        ));
-    }
-    if action != Action::Start {
-        if raw.max_per_second.is_some() {
-            return Err(refuse("maxPerSecond", "the rate is set when a task starts"));
-        }
-        if raw.destination.is_some() {
-            return Err(refuse("destination", "the destination is set when a task starts"));
-        }
-    }
-    if action != Action::Cancel && raw.task_handle.is_some() {
-        return Err(refuse("taskHandle", "a task handle only names the task to cancel"));
+    if let Some((field, why)) = not_for_action(raw, action) {
+        return Err(RequestError::NotApplicable {
+            field,
+            applies_to: format!("mode move-task, action {}", action_name(action)),
+            why,
+        });
     }
     match action {
         Action::Start => {
@@ -223,39 +198,57 @@ fn move_task(raw: &RawRequest, routes: &[Route], max_per_second: Option<u32>) ->
                 destination,
             })
         }
-        Action::Status => {
-            if raw.dry_run.is_some() {
-                return Err(refuse("dryRun", "status only reads; leave dryRun out"));
-            }
-            Ok(Command::MoveTaskStatus)
-        }
+        Action::Status => Ok(Command::MoveTaskStatus),
         Action::Cancel => {
-            if raw.dry_run == Some(true) {
-                return Err(refuse(
-                    "dryRun",
-                    "cancel has no dry run (action status shows the running task); leave dryRun out",
-                ));
-            }
+            let invalid = |reason: &str| RequestError::Invalid {
+                field: "taskHandle",
+                reason: reason.into(),
+            };
             if raw
                 .task_handle
                 .as_deref()
                 .is_some_and(|handle| handle.trim().is_empty())
             {
-                return Err(RequestError::Invalid {
-                    field: "taskHandle",
-                    reason: "is empty; leave it out to cancel the DLQ's running task".into(),
-                });
+                return Err(invalid("is empty; leave it out to cancel the DLQ's running task"));
             }
             if raw.task_handle.is_some() && raw.queue.is_none() {
-                return Err(RequestError::Invalid {
-                    field: "taskHandle",
-                    reason: "also name the queue (the DLQ) the task runs on".into(),
-                });
+                return Err(invalid("also name the queue (the DLQ) the task runs on"));
             }
             Ok(Command::MoveTaskCancel {
                 task_handle: raw.task_handle.clone(),
             })
         }
+    }
+}
+
+/// The first field the move-task `action` does not take, and why.
+fn not_for_action(raw: &RawRequest, action: Action) -> Option<(&'static str, &'static str)> {
+    const EVERY_MESSAGE: &str =
+        "StartMessageMoveTask moves every message of the DLQ; use mode replay to move only some";
+    if raw.filter.is_some() {
+        return Some(("filter", EVERY_MESSAGE));
+    }
+    if raw.max_messages.is_some() {
+        return Some(("maxMessages", EVERY_MESSAGE));
+    }
+    if action != Action::Start {
+        if raw.max_per_second.is_some() {
+            return Some(("maxPerSecond", "the rate is set when a task starts"));
+        }
+        if raw.destination.is_some() {
+            return Some(("destination", "the destination is set when a task starts"));
+        }
+    }
+    if action != Action::Cancel && raw.task_handle.is_some() {
+        return Some(("taskHandle", "a task handle only names the task to cancel"));
+    }
+    match action {
+        Action::Status if raw.dry_run.is_some() => Some(("dryRun", "status only reads; leave dryRun out")),
+        Action::Cancel if raw.dry_run == Some(true) => Some((
+            "dryRun",
+            "cancel has no dry run (action status shows the running task); leave dryRun out",
+        )),
+        _ => None,
     }
 }
 
@@ -267,8 +260,12 @@ fn check_destination(destination: &str, raw: &RawRequest, routes: &[Route]) -> R
         field: "destination",
         reason,
     };
-    QueueArn::parse(destination)
-        .map_err(|e| invalid(format!("{}; StartMessageMoveTask takes a queue ARN", safe(&e))))?;
+    QueueArn::parse(destination).map_err(|e| {
+        invalid(format!(
+            "{}; StartMessageMoveTask takes a queue ARN",
+            safe(&e.to_string())
+        ))
+    })?;
     if raw.queue.is_none() {
         return Err(invalid("also name the queue (the DLQ) whose messages go there".into()));
     }

@@ -66,13 +66,13 @@ async fn a_crash_between_send_and_delete_duplicates_with_the_same_original_messa
         let attributes = dead_letter_attributes("dependency-down", &format!("orig-{i}"));
         seed(&sqs, &route.dlq_url, &format!(r#"{{"seq":{i}}}"#), attributes, None).await;
     }
-    let hidden_briefly = dlq_redrive::Settings {
+    let hidden_briefly = dlq_redrive::Timing {
         visibility_timeout: Some(Duration::from_secs(2)),
-        ..settings()
+        ..timing()
     };
     let (crashing, stopped) = sqs_failing_deletes().await;
     let crashed = dlq_redrive::Redrive::new(config(&[&route], 3), crashing)
-        .with_settings(hidden_briefly.clone())
+        .with_timing(hidden_briefly.clone())
         .handle(json!({"dryRun": false}), Deadline::NONE)
         .await
         .unwrap();
@@ -89,7 +89,7 @@ async fn a_crash_between_send_and_delete_duplicates_with_the_same_original_messa
 
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let rerun = dlq_redrive::Redrive::new(config(&[&route], 3), sqs.clone())
-        .with_settings(hidden_briefly)
+        .with_timing(hidden_briefly)
         .handle(json!({"dryRun": false}), Deadline::NONE)
         .await
         .unwrap();
@@ -133,20 +133,20 @@ async fn on_fifo_a_resend_after_a_crash_is_dropped_by_deduplication() {
         )
         .await;
     }
-    let hidden_briefly = dlq_redrive::Settings {
+    let hidden_briefly = dlq_redrive::Timing {
         visibility_timeout: Some(Duration::from_secs(2)),
-        ..settings()
+        ..timing()
     };
     let (crashing, _) = sqs_failing_deletes().await;
     let crashed = dlq_redrive::Redrive::new(config(&[&route], 3), crashing)
-        .with_settings(hidden_briefly.clone())
+        .with_timing(hidden_briefly.clone())
         .handle(json!({"dryRun": false}), Deadline::NONE)
         .await
         .unwrap();
     assert_eq!(crashed.queues[0].not_deleted, 3);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let rerun = dlq_redrive::Redrive::new(config(&[&route], 3), sqs.clone())
-        .with_settings(hidden_briefly)
+        .with_timing(hidden_briefly)
         .handle(json!({"dryRun": false}), Deadline::NONE)
         .await
         .unwrap();

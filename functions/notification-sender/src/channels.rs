@@ -15,7 +15,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use shared::{Handled, RecordError};
+use shared::{Handled, RecordError, error_kinds};
 
 use crate::classify::{FailureClass, SendFailure};
 
@@ -155,7 +155,7 @@ pub fn conclude(
             .collect::<Vec<_>>()
             .join("; ");
         return Err(RecordError::permanent(
-            "no-usable-channel",
+            error_kinds::NO_USABLE_CHANNEL,
             format!("message {message_id}, notification {notification_id}: no channel could deliver: {channels}"),
         ));
     }

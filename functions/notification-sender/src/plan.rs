@@ -1,7 +1,7 @@
 //! From an SQS record to what to send: the parsed, checked notification, its push and its email.
 
 use messages::{ID_RULE, Notification, NotificationKind, describe_value, is_valid_id};
-use shared::{Record, RecordError};
+use shared::{Record, RecordError, error_kinds};
 
 use crate::channels::Channel;
 use crate::email::Email;
@@ -36,9 +36,9 @@ pub enum InvalidNotification {
 impl From<InvalidNotification> for RecordError {
     fn from(error: InvalidNotification) -> Self {
         let kind = match error {
-            InvalidNotification::TooLarge { .. } => "body-too-large",
-            InvalidNotification::Malformed { .. } => "malformed-body",
-            InvalidNotification::InvalidField { .. } => "invalid-field",
+            InvalidNotification::TooLarge { .. } => error_kinds::BODY_TOO_LARGE,
+            InvalidNotification::Malformed { .. } => error_kinds::MALFORMED_BODY,
+            InvalidNotification::InvalidField { .. } => error_kinds::INVALID_FIELD,
         };
         RecordError::permanent(kind, error)
     }

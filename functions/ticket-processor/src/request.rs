@@ -1,7 +1,7 @@
 //! The body of a ticket-issue-queue message, capped and validated.
 
 use messages::TicketRequest;
-use shared::{Record, RecordError};
+use shared::{Record, RecordError, error_kinds};
 
 /// A ticket request is well under 1 KiB; anything over this is not one, and is refused before
 /// parsing so a huge body costs no JSON work.
@@ -15,9 +15,9 @@ pub fn parse(record: &Record) -> Result<TicketRequest, RecordError> {
     let body = record.body_within(MAX_BODY_BYTES, "ticket request")?;
     TicketRequest::parse(body).map_err(|invalid| {
         let kind = if invalid.field.is_some() {
-            "invalid-field"
+            error_kinds::INVALID_FIELD
         } else {
-            "malformed-body"
+            error_kinds::MALFORMED_BODY
         };
         RecordError::permanent(
             kind,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::Message;
 use common::{Stack, body};
-use dlq_redrive::{Redrive, RedriveConfig, Settings};
+use dlq_redrive::{Redrive, RedriveConfig, Timing};
 use moto_harness::sqs::{client_failing_deletes, queue_arn};
 use moto_harness::unique_name;
 use serde_json::json;
@@ -65,15 +65,15 @@ async fn both_copies_of_a_dead_letter_redriven_twice_issue_one_ticket_and_one_no
         )]))
         .expect("valid configuration")
     };
-    let settings = Settings {
+    let timing = Timing {
         visibility_timeout: Some(Duration::from_secs(2)),
         wait_time: Duration::from_secs(1),
-        ..Settings::default()
+        ..Timing::default()
     };
     let (crashing, stopped) = client_failing_deletes(&stack.sdk);
     let request = json!({"queue": "ticket", "dryRun": false});
     let crashed = Redrive::new(config(), crashing)
-        .with_settings(settings.clone())
+        .with_timing(timing.clone())
         .handle(request.clone(), Deadline::NONE)
         .await
         .unwrap();
@@ -89,7 +89,7 @@ async fn both_copies_of_a_dead_letter_redriven_twice_issue_one_ticket_and_one_no
     );
     tokio::time::sleep(Duration::from_millis(2500)).await; // the dead letter is visible again
     let rerun = Redrive::new(config(), stack.sqs.clone())
-        .with_settings(settings)
+        .with_timing(timing)
         .handle(request, Deadline::NONE)
         .await
         .unwrap();

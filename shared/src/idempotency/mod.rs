@@ -48,7 +48,7 @@ use sha2::{Digest, Sha256};
 
 use crate::deadline::epoch_ms;
 use crate::handler::{Handled, RecordHandler};
-use crate::{Deadline, ErrorClass, Record, RecordError};
+use crate::{Deadline, ErrorClass, Record, RecordError, error_kinds};
 
 /// A lock never expires sooner than this after it is taken.
 const MIN_IN_PROGRESS: Duration = Duration::from_secs(1);
@@ -186,11 +186,11 @@ impl<E> IdempotencyError<E> {
         match self {
             I::Handler(_) => (ErrorClass::Retryable, "handler"),
             I::InProgress { .. } => (ErrorClass::Retryable, "idempotency-in-progress"),
-            I::PayloadMismatch { .. } => (ErrorClass::Permanent, "idempotency-payload-mismatch"),
+            I::PayloadMismatch { .. } => (ErrorClass::Permanent, error_kinds::IDEMPOTENCY_PAYLOAD_MISMATCH),
             I::Lock { .. } | I::Complete { .. } => (ErrorClass::Retryable, "idempotency-store"),
             I::LockLost { .. } => (ErrorClass::Retryable, "idempotency-lock-lost"),
-            I::ResultTooLarge { .. } => (ErrorClass::Permanent, "idempotency-result-too-large"),
-            I::StoredResult { .. } => (ErrorClass::Permanent, "idempotency-stored-result"),
+            I::ResultTooLarge { .. } => (ErrorClass::Permanent, error_kinds::IDEMPOTENCY_RESULT_TOO_LARGE),
+            I::StoredResult { .. } => (ErrorClass::Permanent, error_kinds::IDEMPOTENCY_STORED_RESULT),
         }
     }
 

@@ -37,7 +37,7 @@ pub fn client(rules: &[&Rule]) -> Client {
 }
 
 pub fn redrive(client: Client, routes: &[&Route]) -> Redrive {
-    Redrive::new(super::config(routes, 3), client).with_settings(super::settings())
+    Redrive::new(super::config(routes, 3), client).with_timing(super::timing())
 }
 
 /// What a rule saw, one item per call (or per entry).

@@ -11,7 +11,7 @@ use std::time::Duration;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{Message, MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
 use dlq_redrive::config::env;
-use dlq_redrive::{Redrive, RedriveConfig, Route, Settings};
+use dlq_redrive::{Redrive, RedriveConfig, Route, Timing};
 use moto_harness::sqs::queue_arn;
 use moto_harness::{MotoServer, unique_name};
 use serde_json::json;
@@ -72,15 +72,15 @@ pub fn config(routes: &[&Route], max_redrive_count: u32) -> RedriveConfig {
 }
 
 /// Short long-polls keep the final empty receive cheap.
-pub fn settings() -> Settings {
-    Settings {
+pub fn timing() -> Timing {
+    Timing {
         wait_time: Duration::from_secs(1),
-        ..Settings::default()
+        ..Timing::default()
     }
 }
 
 pub fn redrive(sqs: &Client, routes: &[&Route], max_redrive_count: u32) -> Redrive {
-    Redrive::new(config(routes, max_redrive_count), sqs.clone()).with_settings(settings())
+    Redrive::new(config(routes, max_redrive_count), sqs.clone()).with_timing(timing())
 }
 
 pub fn string(value: &str) -> MessageAttributeValue {
@@ -174,7 +174,7 @@ pub async fn drain(sqs: &Client, queue_url: &str) -> Vec<Message> {
 
 /// (visible, in flight) messages of a queue.
 pub async fn depth(sqs: &Client, queue_url: &str) -> (u64, u64) {
-    dlq_redrive::dlq::depth(sqs, queue_url).await.expect("queue depth")
+    dlq_redrive::sqs::depth(sqs, queue_url).await.expect("queue depth")
 }
 
 pub fn attribute<'m>(message: &'m Message, name: &str) -> Option<&'m str> {

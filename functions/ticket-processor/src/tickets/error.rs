@@ -1,6 +1,6 @@
 //! Why a ticket could not be issued, naming the record, the event and the table.
 
-use shared::RecordError;
+use shared::{RecordError, error_kinds};
 
 /// A ticket request that failed: which one, where, and the [`Problem`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,10 +40,12 @@ impl IssueError {
     /// misconfigured.
     pub fn kind(&self) -> &'static str {
         match self.problem {
-            Problem::UnknownEvent { .. } => "unknown-event",
-            Problem::MalformedEvent(_) => "malformed-event",
-            Problem::MalformedTicket { .. } => "malformed-ticket",
-            Problem::Rejected(_) => "transaction-rejected",
+            // The permanent kinds are a dead letter's `error-kind`, a wire protocol spelled in
+            // shared; the retryable ones are only logged.
+            Problem::UnknownEvent { .. } => error_kinds::UNKNOWN_EVENT,
+            Problem::MalformedEvent(_) => error_kinds::MALFORMED_EVENT,
+            Problem::MalformedTicket { .. } => error_kinds::MALFORMED_TICKET,
+            Problem::Rejected(_) => error_kinds::TRANSACTION_REJECTED,
             Problem::Conflict { .. } => "transaction-conflict",
             Problem::Throttled { .. } => "throttled",
             Problem::Unavailable { .. } => "tickets-unavailable",

@@ -6,25 +6,25 @@
 //! leaves them hidden until the visibility timeout passes; nothing is lost either way.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, MessageSystemAttributeName,
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName,
     QueueAttributeName,
 };
 use shared::Deadline;
 
-use crate::error::QueueError;
+use super::{MAX_BATCH, refusal};
+use crate::error::{EntryFailure, EntryRefusal, MessageError, QueueError};
 use crate::letter::Letter;
-use crate::settings::Settings;
+use crate::timing::Timing;
 
-/// SQS's largest batch.
-pub const MAX_BATCH: usize = 10;
-
-pub struct DlqSession<'a> {
+/// One dry run's or replay's dealings with its DLQ: what it has received, and what it holds.
+pub(crate) struct DlqSession<'a> {
     sqs: &'a Client,
     queue_url: &'a str,
-    settings: &'a Settings,
+    timing: &'a Timing,
     /// messageId → its latest receipt handle, for messages to make visible again at the end.
     held: BTreeMap<String, String>,
     seen: HashSet<String>,
@@ -32,14 +32,14 @@ pub struct DlqSession<'a> {
 
 /// One receive's messages.
 #[derive(Debug, Default)]
-pub struct Received {
+pub(crate) struct Received {
     /// Messages this run has not seen before.
     pub new: Vec<Letter>,
     /// Messages this run had already handled (they came back after their visibility timeout or,
     /// on a standard queue, as a second delivery); held again, not counted again.
     pub repeated: usize,
-    /// Messages that cannot be handled (no messageId or receipt handle), with the reason.
-    pub unreadable: Vec<String>,
+    /// Messages that cannot be handled (no messageId or receipt handle).
+    pub unreadable: Vec<MessageError>,
 }
 
 impl Received {
@@ -48,15 +48,12 @@ impl Received {
     }
 }
 
-/// A per-message failure of a batch call: the message's id and the reason.
-pub type EntryFailure = (String, String);
-
 impl<'a> DlqSession<'a> {
-    pub fn new(sqs: &'a Client, queue_url: &'a str, settings: &'a Settings) -> Self {
+    pub fn new(sqs: &'a Client, queue_url: &'a str, timing: &'a Timing) -> Self {
         Self {
             sqs,
             queue_url,
-            settings,
+            timing,
             held: BTreeMap::new(),
             seen: HashSet::new(),
         }
@@ -69,16 +66,16 @@ impl<'a> DlqSession<'a> {
             .receive_message()
             .queue_url(self.queue_url)
             .max_number_of_messages(max.clamp(1, MAX_BATCH) as i32)
-            .wait_time_seconds(self.settings.wait_time_seconds())
-            .visibility_timeout(self.settings.visibility_timeout_seconds(deadline))
+            .wait_time_seconds(self.timing.wait_time_seconds())
+            .visibility_timeout(self.timing.visibility_timeout_seconds(deadline))
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .message_attribute_names("All")
             .send()
             .await
-            .map_err(|e| QueueError::new("ReceiveMessage", self.queue_url, e))?;
+            .map_err(|e| QueueError::sdk("ReceiveMessage", self.queue_url, e))?;
         let mut received = Received::default();
         for message in output.messages.unwrap_or_default() {
-            match Letter::from_message(message) {
+            match letter_of(message) {
                 Err(reason) => received.unreadable.push(reason),
                 Ok(letter) if !self.seen.insert(letter.message_id.clone()) => {
                     if self.held.contains_key(&letter.message_id) {
@@ -98,8 +95,9 @@ impl<'a> DlqSession<'a> {
             .insert(letter.message_id.clone(), letter.receipt_handle.clone());
     }
 
-    /// Deletes messages whose copies reached the source. Returns the entries SQS refused.
-    pub async fn delete(&self, letters: &[&Letter]) -> Result<Vec<EntryFailure>, QueueError> {
+    /// Deletes messages whose copies reached the source. Returns the entries SQS refused, by
+    /// messageId.
+    pub async fn delete(&self, letters: &[&Letter]) -> Result<Vec<(String, EntryRefusal)>, QueueError> {
         let mut refused = Vec::new();
         for chunk in letters.chunks(MAX_BATCH) {
             let entries = chunk
@@ -120,20 +118,17 @@ impl<'a> DlqSession<'a> {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| QueueError::new("DeleteMessageBatch", self.queue_url, e))?;
-            for failure in output.failed {
-                refused.push((
-                    message_id_of(chunk, &failure.id),
-                    describe(&failure.code, failure.message.as_deref()),
-                ));
+                .map_err(|e| QueueError::sdk("DeleteMessageBatch", self.queue_url, e))?;
+            for failure in &output.failed {
+                refused.push((message_id_of(chunk, &failure.id), refusal(failure)));
             }
         }
         Ok(refused)
     }
 
-    /// Makes every held message visible again now. Returns a reason for each one that stays hidden
+    /// Makes every held message visible again now. Returns an error for each one that stays hidden
     /// (until its visibility timeout passes).
-    pub async fn release(&mut self) -> Vec<String> {
+    pub async fn release(&mut self) -> Vec<MessageError> {
         let held: Vec<(String, String)> = std::mem::take(&mut self.held).into_iter().collect();
         let mut problems = Vec::new();
         for chunk in held.chunks(MAX_BATCH) {
@@ -156,23 +151,26 @@ impl<'a> DlqSession<'a> {
                 .set_entries(Some(entries))
                 .send()
                 .await;
-            let stays_hidden = |id: &str, why: &str| {
-                format!(
-                    "message {id}: not made visible again ({why}); it stays hidden in the DLQ until its visibility timeout ends"
-                )
+            let stays_hidden = |id: &str, cause| MessageError::StaysHidden {
+                message_id: id.to_owned(),
+                cause,
             };
             match result {
                 Ok(output) => {
-                    for failure in output.failed {
+                    for failure in &output.failed {
                         let id = chunk
                             .get(failure.id.parse::<usize>().unwrap_or(usize::MAX))
                             .map_or(failure.id.as_str(), |(id, _)| id.as_str());
-                        problems.push(stays_hidden(id, &describe(&failure.code, failure.message.as_deref())));
+                        problems.push(stays_hidden(id, EntryFailure::Refused(refusal(failure))));
                     }
                 }
                 Err(error) => {
-                    let error = QueueError::new("ChangeMessageVisibilityBatch", self.queue_url, error);
-                    problems.extend(chunk.iter().map(|(id, _)| stays_hidden(id, &error.to_string())));
+                    let error = Arc::new(QueueError::sdk("ChangeMessageVisibilityBatch", self.queue_url, error));
+                    problems.extend(
+                        chunk
+                            .iter()
+                            .map(|(id, _)| stays_hidden(id, EntryFailure::Call(error.clone()))),
+                    );
                 }
             }
         }
@@ -189,7 +187,7 @@ pub async fn depth(sqs: &Client, queue_url: &str) -> Result<(u64, u64), QueueErr
         .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
         .send()
         .await
-        .map_err(|e| QueueError::new("GetQueueAttributes", queue_url, e))?;
+        .map_err(|e| QueueError::sdk("GetQueueAttributes", queue_url, e))?;
     let attributes = output.attributes.unwrap_or_default();
     let count = |name: QueueAttributeName| {
         attributes
@@ -214,9 +212,30 @@ fn message_id_of(chunk: &[&Letter], entry_id: &str) -> String {
         )
 }
 
-pub fn describe(code: &str, message: Option<&str>) -> String {
-    match message {
-        Some(message) => format!("{code}: {message}"),
-        None => code.to_owned(),
-    }
+/// A received message as redrive reads it. A message without an id or receipt handle cannot be
+/// moved: the error names what is missing.
+fn letter_of(message: Message) -> Result<Letter, MessageError> {
+    let message_id = message
+        .message_id
+        .filter(|id| !id.is_empty())
+        .ok_or(MessageError::NoMessageId)?;
+    let receipt_handle = message
+        .receipt_handle
+        .filter(|handle| !handle.is_empty())
+        .ok_or_else(|| MessageError::NoReceiptHandle {
+            message_id: message_id.clone(),
+        })?;
+    let system = message.attributes.unwrap_or_default();
+    let letter = Letter {
+        group_id: system.get(&MessageSystemAttributeName::MessageGroupId).cloned(),
+        sent_at_ms: system
+            .get(&MessageSystemAttributeName::SentTimestamp)
+            .and_then(|ms| ms.parse().ok()),
+        message_id,
+        receipt_handle,
+        body: message.body.unwrap_or_default(),
+        attributes: message.message_attributes.unwrap_or_default(),
+        envelope_problem: None,
+    };
+    Ok(letter.opened())
 }

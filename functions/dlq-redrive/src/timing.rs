@@ -1,38 +1,36 @@
-//! Timing of a run: long polling, how long received messages stay hidden, the deadline margin.
+//! Timing of a dry run or replay: long polling, how long received messages stay hidden, the
+//! deadline margin.
 
 use std::time::Duration;
 
 use shared::Deadline;
 
-/// Fixed in production ([`Settings::default`]); tests shorten them.
+/// Fixed in production ([`Timing::default`]); tests shorten them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+pub struct Timing {
     /// Long-poll wait of each ReceiveMessage. An empty receive ends the run, so this is also
     /// what the last, empty receive costs. Default 2 s: long enough that SQS asks all its servers
     /// (a short poll can miss messages), short enough to keep invocations of several DLQs quick.
     pub wait_time: Duration,
     /// How long received messages stay hidden. `None` (default): until the invocation's deadline
-    /// plus [`Settings::visibility_slack`], so messages that stay in the DLQ (parked, filtered
+    /// plus [`Timing::visibility_slack`], so messages that stay in the DLQ (parked, filtered
     /// out, failed) are not received twice in one run; they are made visible again when the run
     /// ends. Only a crash leaves them hidden until the timeout passes.
     pub visibility_timeout: Option<Duration>,
     /// Added to the time left when deriving the visibility timeout.
     pub visibility_slack: Duration,
-    /// No new receive starts with less than this (plus [`Settings::wait_time`]) left: room for the
+    /// No new receive starts with less than this (plus [`Timing::wait_time`]) left: room for the
     /// batch's send and delete, releasing held messages and the report. Default 5 s.
     pub deadline_margin: Duration,
-    /// Messages listed in a dry run's sample. Default 10.
-    pub sample_size: usize,
 }
 
-impl Default for Settings {
+impl Default for Timing {
     fn default() -> Self {
         Self {
             wait_time: Duration::from_secs(2),
             visibility_timeout: None,
             visibility_slack: Duration::from_secs(30),
             deadline_margin: Duration::from_secs(5),
-            sample_size: 10,
         }
     }
 }
@@ -42,7 +40,7 @@ const WITHOUT_DEADLINE: Duration = Duration::from_secs(15 * 60);
 /// SQS's limit for a visibility timeout.
 const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600);
 
-impl Settings {
+impl Timing {
     /// The visibility timeout for a receive now, in whole seconds as SQS takes it.
     pub fn visibility_timeout_seconds(&self, deadline: Deadline) -> i32 {
         let timeout = self
@@ -69,13 +67,13 @@ mod tests {
 
     #[test]
     fn messages_stay_hidden_past_the_deadline_unless_set() {
-        let settings = Settings::default();
-        let seconds = settings.visibility_timeout_seconds(Deadline::after(Duration::from_secs(60)));
+        let timing = Timing::default();
+        let seconds = timing.visibility_timeout_seconds(Deadline::after(Duration::from_secs(60)));
         assert!((85..=90).contains(&seconds), "{seconds}");
-        assert_eq!(settings.visibility_timeout_seconds(Deadline::NONE), 15 * 60 + 30);
-        let fixed = Settings {
+        assert_eq!(timing.visibility_timeout_seconds(Deadline::NONE), 15 * 60 + 30);
+        let fixed = Timing {
             visibility_timeout: Some(Duration::from_secs(2)),
-            ..Settings::default()
+            ..Timing::default()
         };
         assert_eq!(
             fixed.visibility_timeout_seconds(Deadline::after(Duration::from_secs(600))),
@@ -85,9 +83,9 @@ mod tests {
 
     #[test]
     fn no_batch_starts_within_the_margin() {
-        let settings = Settings::default();
-        assert!(settings.time_for_another_batch(Deadline::NONE));
-        assert!(settings.time_for_another_batch(Deadline::after(Duration::from_secs(60))));
-        assert!(!settings.time_for_another_batch(Deadline::after(Duration::from_secs(6))));
+        let timing = Timing::default();
+        assert!(timing.time_for_another_batch(Deadline::NONE));
+        assert!(timing.time_for_another_batch(Deadline::after(Duration::from_secs(60))));
+        assert!(!timing.time_for_another_batch(Deadline::after(Duration::from_secs(6))));
     }
 }

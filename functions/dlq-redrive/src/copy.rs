@@ -18,15 +18,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::MessageAttributeValue;
 use sha2::{Digest, Sha256};
 use shared::attributes;
 use shared::envelope::{self, Envelope};
 
+use crate::error::MessageError;
 use crate::letter::{Letter, to_envelope};
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Redriven {
+pub(crate) struct LetterCopy {
     pub body: String,
     pub attributes: HashMap<String, MessageAttributeValue>,
     pub group_id: Option<String>,
@@ -35,17 +36,16 @@ pub struct Redriven {
     pub enveloped: bool,
 }
 
-impl Redriven {
+impl LetterCopy {
     /// The copy of `letter` for its `redrive_count`-th trip back. `fifo`: the source is a FIFO queue.
-    pub fn of(letter: &Letter, redrive_count: u32, fifo: bool) -> Result<Self, String> {
+    pub fn of(letter: &Letter, redrive_count: u32, fifo: bool) -> Result<Self, MessageError> {
         if let Some(problem) = &letter.envelope_problem {
             return Err(problem.clone());
         }
         if fifo && letter.group_id.is_none() {
-            return Err(format!(
-                "message {}: no MessageGroupId, which a FIFO queue requires; left in the DLQ",
-                letter.message_id
-            ));
+            return Err(MessageError::NoGroupId {
+                message_id: letter.message_id.clone(),
+            });
         }
         let own: HashMap<String, MessageAttributeValue> = letter
             .attributes
@@ -82,36 +82,10 @@ impl Redriven {
             enveloped,
         })
     }
-
-    /// Bytes this message adds to a SendMessageBatch request, as SQS counts its size limit.
-    pub fn size(&self) -> usize {
-        self.body.len()
-            + self
-                .attributes
-                .iter()
-                .map(|(name, value)| {
-                    name.len()
-                        + value.data_type().len()
-                        + value.string_value().map_or(0, str::len)
-                        + value.binary_value().map_or(0, |b| b.as_ref().len())
-                })
-                .sum::<usize>()
-    }
-
-    pub fn entry(&self, id: String) -> SendMessageBatchRequestEntry {
-        SendMessageBatchRequestEntry::builder()
-            .id(id)
-            .message_body(&self.body)
-            .set_message_attributes(Some(self.attributes.clone()))
-            .set_message_group_id(self.group_id.clone())
-            .set_message_deduplication_id(self.deduplication_id.clone())
-            .build()
-            .expect("id and body are set")
-    }
 }
 
 /// 64 hex characters: within SQS's 128-character limit whatever the original id looks like.
-pub fn deduplication_id(original_message_id: &str, redrive_count: u32) -> String {
+fn deduplication_id(original_message_id: &str, redrive_count: u32) -> String {
     hex::encode(Sha256::digest(format!("{original_message_id}#redrive-{redrive_count}")))
 }
 
@@ -167,7 +141,7 @@ mod tests {
 
     #[test]
     fn strips_dead_letter_attributes_keeps_the_rest_and_adds_the_redrive_ones() {
-        let copy = Redriven::of(&dead_letter(), 1, false).unwrap();
+        let copy = LetterCopy::of(&dead_letter(), 1, false).unwrap();
         let mut names: Vec<&str> = copy.attributes.keys().map(String::as_str).collect();
         names.sort();
         assert_eq!(names, ["blob", "original-message-id", "redrive-count", "trace-id"]);
@@ -186,7 +160,7 @@ mod tests {
         letter
             .attributes
             .insert(attributes::ORIGINAL_MESSAGE_ID.into(), attribute("first-id"));
-        let copy = Redriven::of(&letter, 2, true).unwrap();
+        let copy = LetterCopy::of(&letter, 2, true).unwrap();
         assert_eq!(copy.attributes["original-message-id"].string_value(), Some("first-id"));
         assert_eq!(copy.group_id.as_deref(), Some("user-1"));
         assert_eq!(copy.deduplication_id, Some(deduplication_id("first-id", 2)));
@@ -201,7 +175,7 @@ mod tests {
         for i in 0..8 {
             crowded.attributes.insert(format!("extra-{i}"), attribute("v"));
         }
-        let copy = Redriven::of(&crowded, 1, false).unwrap();
+        let copy = LetterCopy::of(&crowded, 1, false).unwrap();
         assert!(copy.enveloped);
         let mut names: Vec<&str> = copy.attributes.keys().map(String::as_str).collect();
         names.sort();
@@ -219,9 +193,22 @@ mod tests {
     fn refuses_copies_sqs_would_reject() {
         let mut no_group = dead_letter();
         no_group.group_id = None;
-        assert!(Redriven::of(&no_group, 1, true).unwrap_err().contains("MessageGroupId"));
+        assert!(
+            LetterCopy::of(&no_group, 1, true)
+                .unwrap_err()
+                .to_string()
+                .contains("MessageGroupId")
+        );
         let mut broken = dead_letter();
-        broken.envelope_problem = Some("message dlq-id: not an envelope; left in the DLQ".into());
-        assert!(Redriven::of(&broken, 1, false).unwrap_err().contains("not an envelope"));
+        broken.envelope_problem = Some(MessageError::UnreadableEnvelope {
+            message_id: "dlq-id".into(),
+            problem: "not an envelope".into(),
+        });
+        assert!(
+            LetterCopy::of(&broken, 1, false)
+                .unwrap_err()
+                .to_string()
+                .contains("not an envelope")
+        );
     }
 }

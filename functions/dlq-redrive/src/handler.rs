@@ -1,4 +1,5 @@
-//! One invocation: parse the request, run it on each selected DLQ in turn, report.
+//! The handler: one invocation parses the request, runs it on each selected DLQ in turn (dry run,
+//! replay or move task) and returns the report.
 
 use std::time::Instant;
 
@@ -8,22 +9,23 @@ use shared::Deadline;
 use shared::metrics::Metrics;
 
 use crate::config::{RedriveConfig, Route};
-use crate::dlq;
-use crate::error::RequestError;
-use crate::inspect::Inspect;
+use crate::dry_run::DryRun;
+use crate::error::{QueueError, RequestError};
 use crate::metrics::count_report;
 use crate::move_task;
+use crate::receive_loop::ReceiveLoop;
 use crate::replay::Replay;
-use crate::report::{QueueReport, Report, millis};
+use crate::report::{MoveTaskReport, QueueReport, Report, millis};
 use crate::request::{Command, ReplayPlan, Request};
-use crate::settings::Settings;
+use crate::sqs;
+use crate::timing::Timing;
 
 /// Built once per execution environment; [`Redrive::handle`] serves each invocation.
 #[derive(Debug, Clone)]
 pub struct Redrive {
     config: RedriveConfig,
     sqs: Client,
-    settings: Settings,
+    timing: Timing,
     metrics: Option<Metrics>,
 }
 
@@ -32,7 +34,7 @@ impl Redrive {
         Self {
             config,
             sqs,
-            settings: Settings::default(),
+            timing: Timing::default(),
             metrics: None,
         }
     }
@@ -43,8 +45,8 @@ impl Redrive {
         self
     }
 
-    pub fn with_settings(mut self, settings: Settings) -> Self {
-        self.settings = settings;
+    pub fn with_timing(mut self, timing: Timing) -> Self {
+        self.timing = timing;
         self
     }
 
@@ -91,18 +93,12 @@ impl Redrive {
         let started = Instant::now();
         let mut report = QueueReport::new(route);
         match command {
-            Command::Replay(plan) if plan.dry_run => self.inspect(route, plan, deadline, &mut report).await,
+            Command::Replay(plan) if plan.dry_run => self.dry_run(route, plan, deadline, &mut report).await,
             Command::Replay(plan) => {
-                Replay {
-                    sqs: &self.sqs,
-                    route,
-                    plan,
-                    max_redrive_count: self.config.max_redrive_count,
-                    settings: &self.settings,
-                    deadline,
-                }
-                .run(&mut report)
-                .await
+                let receive_loop = self.receive_loop(route, deadline, plan.max_messages, plan.max_per_second);
+                Replay::new(&self.sqs, route, &plan.filter, self.config.max_redrive_count)
+                    .run(&receive_loop, &mut report)
+                    .await
             }
             Command::MoveTaskStart {
                 dry_run,
@@ -112,22 +108,22 @@ impl Redrive {
                 let task = move_task::task_request(route, destination.as_deref(), *max_per_second);
                 if *dry_run {
                     // What SQS would move: everything, so inspect without filter or limit.
-                    self.inspect(route, &ReplayPlan::default(), deadline, &mut report).await;
-                    report.move_task = Some(move_task::MoveTaskReport {
+                    self.dry_run(route, &ReplayPlan::default(), deadline, &mut report).await;
+                    report.move_task = Some(MoveTaskReport {
                         would_start: Some(task),
                         ..Default::default()
                     });
                 } else {
-                    self.record(&mut report, move_task::start(&self.sqs, route, task).await);
+                    record(&mut report, move_task::start(&self.sqs, route, task).await);
                 }
             }
-            Command::MoveTaskStatus => self.record(&mut report, move_task::status(&self.sqs, route).await),
+            Command::MoveTaskStatus => record(&mut report, move_task::status(&self.sqs, route).await),
             Command::MoveTaskCancel { task_handle } => {
                 let result = move_task::cancel(&self.sqs, route, task_handle.as_deref()).await;
-                self.record(&mut report, result);
+                record(&mut report, result);
             }
         }
-        match dlq::depth(&self.sqs, &route.dlq_url).await {
+        match sqs::depth(&self.sqs, &route.dlq_url).await {
             Ok((visible, in_flight)) => {
                 report.remaining = Some(visible);
                 report.in_flight = Some(in_flight);
@@ -138,23 +134,35 @@ impl Redrive {
         report
     }
 
-    async fn inspect(&self, route: &Route, plan: &ReplayPlan, deadline: Deadline, report: &mut QueueReport) {
-        Inspect {
-            sqs: &self.sqs,
-            route,
-            plan,
-            max_redrive_count: self.config.max_redrive_count,
-            settings: &self.settings,
-            deadline,
-        }
-        .run(report)
-        .await
+    async fn dry_run(&self, route: &Route, plan: &ReplayPlan, deadline: Deadline, report: &mut QueueReport) {
+        // A dry run sends nothing: nothing to pace.
+        let receive_loop = self.receive_loop(route, deadline, plan.max_messages, None);
+        DryRun::new(&plan.filter, self.config.max_redrive_count, route.is_fifo())
+            .run(&receive_loop, report)
+            .await
     }
 
-    fn record(&self, report: &mut QueueReport, result: Result<move_task::MoveTaskReport, crate::error::QueueError>) {
-        match result {
-            Ok(move_task) => report.move_task = Some(move_task),
-            Err(error) => report.error(error),
+    fn receive_loop<'a>(
+        &'a self,
+        route: &'a Route,
+        deadline: Deadline,
+        max_messages: Option<u32>,
+        max_per_second: Option<u32>,
+    ) -> ReceiveLoop<'a> {
+        ReceiveLoop {
+            sqs: &self.sqs,
+            dlq_url: &route.dlq_url,
+            timing: &self.timing,
+            deadline,
+            max_messages,
+            max_per_second,
         }
+    }
+}
+
+fn record(report: &mut QueueReport, result: Result<MoveTaskReport, QueueError>) {
+    match result {
+        Ok(move_task) => report.move_task = Some(move_task),
+        Err(error) => report.error(error),
     }
 }
