@@ -34,13 +34,13 @@ LAMBDA_BINS := ticket-processor notification-sender dlq-redrive
 # What `make bench` adds to them: the baseline and the init breakdown probe.
 BENCH_BINS := hello-world init-probe
 
-.PHONY: help venv checkov-venv test fmt-check clippy unit-tests template-lint checkov sam-build demo up down \
+.PHONY: help venv checkov-venv test fmt-check clippy rustdoc unit-tests template-lint checkov sam-build demo up down \
 	release-bins chaos-short chaos fuzz bench-venv bench-build bench bench-smoke flash-sale flash-sale-baseline \
 	flash-sale-short
 
 help:
 	@echo "make demo   run the whole system locally against the AWS emulator (moto)"
-	@echo "make test   every check: fmt, clippy, unit and integration tests, template lint, checkov, sam build, short chaos run"
+	@echo "make test   every check: fmt, clippy, rustdoc, unit and integration tests, template lint, checkov, sam build, short chaos run"
 	@echo "make up     the local stack in the background, with commands to poke it; make down stops it"
 	@echo "make template-lint   cfn-lint and sam validate --lint on template.yaml"
 	@echo "make checkov         checkov on template.yaml and its SAM-transformed form"
@@ -82,6 +82,10 @@ fmt-check:
 
 clippy:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The crates' documentation, with every broken or private link an error: docs that cannot drift.
+rustdoc:
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 unit-tests: venv
 	cargo test --workspace --locked
@@ -189,7 +193,7 @@ fuzz:
 			-max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 
-test: venv fmt-check clippy unit-tests template-lint checkov sam-build chaos-short flash-sale-short
+test: venv fmt-check clippy rustdoc unit-tests template-lint checkov sam-build chaos-short flash-sale-short
 	@echo "make test: all checks passed"
 
 # The whole app on this machine: template.yaml provisioned in moto, the functions under

@@ -45,7 +45,7 @@ pub struct Args {
     /// default admission of about 290 people a second). Workers built before sharding need 1.
     #[arg(long, default_value_t = 8)]
     pub shards: u32,
-    /// Where the workers' release binaries are (DIR/<binary>/bootstrap), so other builds of the
+    /// Where the workers' release binaries are (`DIR/<binary>/bootstrap`), so other builds of the
     /// workers can be measured [default: $CARGO_TARGET_DIR/lambda].
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,

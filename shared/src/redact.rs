@@ -13,8 +13,9 @@
 
 use std::borrow::Cow;
 
-/// The spellings of the at sign, longest first where one is a prefix of another.
-const AT_SIGNS: [&str; 7] = ["@", "＠", "﹫", "%40", "\\u0040", "&#64;", "&#x40;"];
+/// The spellings of the at sign an address can be written with (plain, full-width, small, URL- and
+/// JSON-escaped, HTML entities), longest first where one is a prefix of another.
+pub const AT_SIGNS: [&str; 7] = ["@", "＠", "﹫", "%40", "\\u0040", "&#64;", "&#x40;"];
 
 /// `k***@example.com` for `kim@example.com`; `***` when there is no local part or no at sign.
 /// Every form of the at sign in [`AT_SIGNS`] counts; a quoted local part loses its quotes.

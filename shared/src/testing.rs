@@ -1,4 +1,4 @@
-//! Building SQS events in tests (feature `testing`).
+//! Building SQS events in tests, and a clock later than the real one (feature `testing`).
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use serde_json::{Value, json};
@@ -150,4 +150,14 @@ pub async fn create_idempotency_table(client: &aws_sdk_dynamodb::Client) -> Stri
         .await
         .expect("enable TTL on expiration");
     table
+}
+
+/// The real clock shifted by a fixed offset: another invocation, later (an idempotency
+/// [`Clock`](crate::idempotency::Clock) for tests of lock expiry).
+pub struct Later(pub std::time::Duration);
+
+impl crate::idempotency::Clock for Later {
+    fn now(&self) -> std::time::SystemTime {
+        std::time::SystemTime::now() + self.0
+    }
 }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use moto_harness::sqs::drain;
 use moto_harness::{MotoServer, unique_name};
 use shared::dead_letter::SqsDeadLetterQueue;
 use shared::testing::{event, fifo_message, message, with_attribute};
@@ -19,27 +20,6 @@ async fn create_queue(client: &aws_sdk_sqs::Client, name: &str) -> String {
         request = request.attributes(QueueAttributeName::FifoQueue, "true");
     }
     request.send().await.unwrap().queue_url.unwrap()
-}
-
-/// Everything in the queue, with message attributes and the message group id.
-async fn drain(client: &aws_sdk_sqs::Client, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
-    let mut all = Vec::new();
-    loop {
-        let received = client
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .unwrap();
-        let batch = received.messages.unwrap_or_default();
-        if batch.is_empty() {
-            return all;
-        }
-        all.extend(batch);
-    }
 }
 
 fn string_attributes(message: &aws_sdk_sqs::types::Message) -> HashMap<String, String> {

@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use moto_harness::MotoServer;
-use shared::idempotency::{Clock, DynamoDbStore, IdempotencyStore, MemoryStore, Status};
+use shared::idempotency::{DynamoDbStore, IdempotencyStore, MemoryStore, Status};
+use shared::testing::Later;
 use shared::testing::{create_idempotency_table, event, message, sqs_message, with_attribute};
 use shared::{
     BatchProcessor, Deadline, ErrorClass, Idempotency, IdempotencyConfig, IdempotencyError, Outcome, Record,
@@ -16,14 +17,6 @@ use shared::{
 };
 
 const PREFIX: &str = "test-fn";
-
-/// The real clock shifted by a fixed offset: another invocation, later.
-struct Later(Duration);
-impl Clock for Later {
-    fn now(&self) -> SystemTime {
-        SystemTime::now() + self.0
-    }
-}
 
 /// A DynamoDB-backed fixture: the store, a raw client for assertions, the table name.
 struct Dynamo {

@@ -25,7 +25,6 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::ambiguous;
-use crate::push::PushTarget;
 use shared::redact::mask_emails_in;
 
 /// Whether a send can succeed if tried again, and who can make it succeed.
@@ -81,13 +80,9 @@ impl SendFailure {
 pub const SNS_PUBLISH: &str = "SNS Publish";
 pub const SES_SEND_EMAIL: &str = "SES SendEmail";
 
-/// A device endpoint comes from the message, so its refusal is the user's; the topic and every
-/// parameter of a topic publish are ours, so a refusal of one is our misconfiguration.
-pub fn publish_failure(error: &SdkError<PublishError, HttpResponse>, target: &PushTarget) -> SendFailure {
-    let refused = match target {
-        PushTarget::Endpoint(_) => FailureClass::Rejected,
-        PushTarget::Topic(_) => FailureClass::Misconfigured,
-    };
+/// `refused` is the class of a refusal of the publish's parameters: it depends on whose the target
+/// is ([`crate::push::PushTarget::refusal_class`]).
+pub fn publish_failure(error: &SdkError<PublishError, HttpResponse>, refused: FailureClass) -> SendFailure {
     classify(SNS_PUBLISH, error, |service_error| {
         use PublishError as E;
         Some(match service_error {

@@ -18,6 +18,17 @@ pub enum PushTarget {
     Endpoint(String),
 }
 
+impl PushTarget {
+    /// A device endpoint comes from the message, so its refusal is the user's; the topic and every
+    /// parameter of a topic publish are ours, so a refusal of one is our misconfiguration.
+    pub fn refusal_class(&self) -> FailureClass {
+        match self {
+            PushTarget::Endpoint(_) => FailureClass::Rejected,
+            PushTarget::Topic(_) => FailureClass::Misconfigured,
+        }
+    }
+}
+
 impl fmt::Display for PushTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -71,7 +82,7 @@ impl PushSender for SnsPushSender {
             let output = request
                 .send()
                 .await
-                .map_err(|error| publish_failure(&error, &push.target))?;
+                .map_err(|error| publish_failure(&error, push.target.refusal_class()))?;
             Ok(output.message_id().unwrap_or_default().to_owned())
         }
         .boxed()

@@ -37,25 +37,7 @@ fn attribute<'a>(message: &'a aws_sdk_sqs::types::Message, name: &str) -> Option
 
 /// Every message of the fixture's DLQ, each once.
 async fn drain_dead_letters(fixture: &Fixture) -> Vec<aws_sdk_sqs::types::Message> {
-    let sqs = aws_sdk_sqs::Client::new(&fixture.sdk);
-    let mut all = Vec::new();
-    loop {
-        let received = sqs
-            .receive_message()
-            .queue_url(&fixture.dead_letter_queue_url)
-            .max_number_of_messages(10)
-            .visibility_timeout(300)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .expect("receive dead letters")
-            .messages
-            .unwrap_or_default();
-        if received.is_empty() {
-            return all;
-        }
-        all.extend(received);
-    }
+    moto_harness::sqs::drain(&aws_sdk_sqs::Client::new(&fixture.sdk), &fixture.dead_letter_queue_url).await
 }
 
 /// Runs `bad` (message id, SQS message, expected error kind) in one batch beside one valid

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use shared::{Record, RecordError, RecordHandler};
 
 use crate::config::TicketConfig;
-use crate::metrics::count_issuance;
+use crate::metrics::{ALREADY_ISSUED, SOLD_OUT, TICKETS_ISSUED, TIME_TO_TICKET};
 use crate::notify::NotificationQueue;
 use crate::request;
 use crate::tickets::{ContentionRetry, Issuance, TicketTable};
@@ -154,4 +154,19 @@ fn log(request: &TicketRequest, issuance: &Issuance, processed: &Processed) {
         push,
         "ticket request handled; notification enqueued"
     );
+}
+
+/// A request's outcome, at `now`.
+fn count_issuance(record: &Record, issuance: &Issuance, now: std::time::SystemTime) {
+    let metrics = record.metrics();
+    match issuance {
+        Issuance::Issued(_) => {
+            metrics.add(TICKETS_ISSUED, 1);
+            if let Some(age) = record.age_at(now).filter(|_| !record.is_redriven_copy()) {
+                metrics.observe(TIME_TO_TICKET, age);
+            }
+        }
+        Issuance::AlreadyIssued(_) => metrics.add(ALREADY_ISSUED, 1),
+        Issuance::SoldOut { .. } => metrics.add(SOLD_OUT, 1),
+    }
 }

@@ -10,7 +10,8 @@
 //! | `TableThrottles` | Count | throttling answer from the tickets table |
 //! | `TimeToTicket` | Milliseconds | issued ticket: now − the record's `SentTimestamp` |
 //!
-//! `TimeToTicket` is not recorded for a copy redriven by dlq-redrive (it carries
+//! The handler counts each request's outcome (`handler::count_issuance`). `TimeToTicket` is not
+//! recorded for a copy redriven by dlq-redrive (it carries
 //! `original-message-id`): SQS gives the copy a new `SentTimestamp`, so its age would be the
 //! time since the redrive, not since the request, and mixing the two would hide both. Nor for a
 //! duplicate: idempotency answers it without running the handler.
@@ -19,12 +20,7 @@
 //! counts every one it met ([`count_contention`]), those it retried away as well as those of a
 //! request that ran out of time (`transaction-conflict`, `throttled`).
 
-use std::time::SystemTime;
-
-use shared::Record;
 use shared::metrics::{Count, Metric, Recorder, Timing};
-
-use crate::tickets::Issuance;
 
 pub const TICKETS_ISSUED: Count = Count::new("TicketsIssued");
 pub const ALREADY_ISSUED: Count = Count::new("AlreadyIssued");
@@ -42,21 +38,6 @@ pub const ALL: &[Metric] = &[
     TABLE_THROTTLES.metric(),
     TIME_TO_TICKET.metric(),
 ];
-
-/// A request's outcome, at `now`.
-pub fn count_issuance(record: &Record, issuance: &Issuance, now: SystemTime) {
-    let metrics = record.metrics();
-    match issuance {
-        Issuance::Issued(_) => {
-            metrics.add(TICKETS_ISSUED, 1);
-            if let Some(age) = record.age_at(now).filter(|_| !record.is_redriven_copy()) {
-                metrics.observe(TIME_TO_TICKET, age);
-            }
-        }
-        Issuance::AlreadyIssued(_) => metrics.add(ALREADY_ISSUED, 1),
-        Issuance::SoldOut { .. } => metrics.add(SOLD_OUT, 1),
-    }
-}
 
 /// The `TransactionConflict` cancellations and throttling answers one request met.
 pub fn count_contention(metrics: &Recorder, conflicts: u32, throttles: u32) {

@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Later, Stack, blackhole, body, record};
+use common::{Stack, blackhole, body, record};
 use messages::NotificationKind;
 use moto_harness::unique_name;
-use shared::testing::{event, message};
+use shared::testing::{Later, event, message};
 use shared::{Deadline, Outcome, RecordHandler, RecordStatus, attributes};
 use ticket_processor::{Processed, TicketOutcome};
 

@@ -9,7 +9,7 @@ use aws_sdk_sqs::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_sqs::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sqs::error::BoxError;
 use aws_sdk_sqs::operation::delete_message_batch::DeleteMessageBatchInput;
-use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
 
 /// A client whose DeleteMessageBatch calls fail before reaching SQS: a run "crashes" after its
 /// sends succeeded and before anything is deleted. Counts the calls it stopped.
@@ -54,4 +54,37 @@ pub async fn queue_arn(sqs: &Client, url: &str) -> String {
         .attributes
         .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
         .expect("QueueArn")
+}
+
+/// Every message on the queue, each once, with its system and message attributes, in the order
+/// received; each is deleted (which lets a FIFO group's next message through).
+pub async fn drain(sqs: &Client, queue_url: &str) -> Vec<Message> {
+    let mut all = Vec::new();
+    loop {
+        let messages = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .visibility_timeout(300)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("receive")
+            .messages
+            .unwrap_or_default();
+        if messages.is_empty() {
+            return all;
+        }
+        for message in &messages {
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().expect("a receipt handle"))
+                .send()
+                .await
+                .expect("delete");
+        }
+        all.extend(messages);
+    }
 }

@@ -24,12 +24,17 @@
 //!   ([`checks::samconfig`]), and `docs/deploy.md` documents every parameter with its default
 //!   and every output ([`checks::deploy_docs`]).
 //!
+//! Beside the template: no crate of the workspace has modules that depend on each other in a
+//! circle ([`module_cycles`], from the sources as [`sources`] reads them).
+//!
 //! Each check returns [`Finding`]s; none means the template passes. Values that depend on
 //! parameters are checked in every [`Scenario`] of the parameters that conditions depend on.
 
 pub mod checks;
 pub mod finding;
 pub mod intrinsics;
+pub mod module_cycles;
+pub mod sources;
 pub mod template;
 
 pub use finding::{Finding, report};

@@ -141,36 +141,8 @@ fn uuid_like(body: &str) -> String {
     format!("{:x}", hasher.finish())
 }
 
-/// Receives (and deletes) everything in a queue, in the order received.
-pub async fn drain(sqs: &Client, queue_url: &str) -> Vec<Message> {
-    let mut all = Vec::new();
-    loop {
-        let messages = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .message_attribute_names("All")
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .expect("receive")
-            .messages
-            .unwrap_or_default();
-        if messages.is_empty() {
-            return all;
-        }
-        for message in &messages {
-            sqs.delete_message()
-                .queue_url(queue_url)
-                .receipt_handle(message.receipt_handle().unwrap())
-                .send()
-                .await
-                .expect("delete");
-        }
-        all.extend(messages);
-    }
-}
+#[allow(unused_imports)] // not every test binary drains a queue
+pub use moto_harness::sqs::drain;
 
 /// (visible, in flight) messages of a queue.
 pub async fn depth(sqs: &Client, queue_url: &str) -> (u64, u64) {

@@ -2,12 +2,12 @@
 //! same outcome on every redelivery.
 //!
 //! A request reads its event's layout (K counters, [`crate::schema`]; once per execution
-//! environment), then tries counters in random order, one transaction each ([`attempt`]): put the
+//! environment), then tries counters in random order, one transaction each (`attempt`): put the
 //! ticket if absent and take a seat from that counter. A counter that refuses is exhausted for
 //! good and the next one is tried; "sold out" is answered only when every counter refused in this
-//! request's own transactions, or a snapshot of all of them confirms it ([`sold_out`]).
+//! request's own transactions, or a snapshot of all of them confirms it (`sold_out`).
 //!
-//! Contention is handled here ([`contention`]): a transaction cancelled by `TransactionConflict`
+//! Contention is handled here (`contention`): a transaction cancelled by `TransactionConflict`
 //! or throttling is tried again after a decorrelated-jitter pause, on another random counter,
 //! until the invocation's deadline minus the batch margin; only then does the record fail
 //! (retryable), to come back after its retry delay.

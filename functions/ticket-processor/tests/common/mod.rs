@@ -5,32 +5,20 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use messages::Notification;
 use moto_harness::{MotoServer, unique_name};
 use shared::dead_letter::SqsDeadLetterQueue;
-use shared::idempotency::{Clock, DynamoDbStore};
+use shared::idempotency::DynamoDbStore;
 use shared::{BatchProcessor, Idempotency, IdempotencyConfig};
 use ticket_processor::schema::{self, Seeded, event_key};
 use ticket_processor::{NotificationQueue, Ticket, TicketProcessor, TicketTable};
 
 /// The idempotency key prefix, as Lambda's function name would be.
 pub const FUNCTION_NAME: &str = "ticket-processor";
-
-/// The real clock shifted by a fixed offset: a later invocation.
-pub struct Later(pub Duration);
-
-impl Clock for Later {
-    fn now(&self) -> SystemTime {
-        SystemTime::now() + self.0
-    }
-}
 
 pub struct Stack {
     pub sdk: SdkConfig,
@@ -65,7 +53,7 @@ impl Stack {
         let sdk = server.sdk_config().await;
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let tickets_table = create_table(&dynamodb, "tickets", &["pk", "sk"]).await;
+        let tickets_table = moto_harness::dynamodb::pk_sk_table(&dynamodb, "tickets", false).await;
         let idempotency_table = shared::testing::create_idempotency_table(&dynamodb).await;
         let mut notifications = sqs.create_queue().queue_name(if fifo {
             format!("{}.fifo", unique_name("notifications"))
@@ -209,38 +197,9 @@ impl Stack {
         self.drain(&self.dead_letter_queue_url).await
     }
 
-    /// Every message on `queue_url` (system and message attributes included), received once and deleted.
+    /// Every message on `queue_url`, received once and deleted.
     pub async fn drain(&self, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
-        let mut all = Vec::new();
-        loop {
-            let received = self
-                .sqs
-                .receive_message()
-                .queue_url(queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(0)
-                .visibility_timeout(300)
-                .message_system_attribute_names(MessageSystemAttributeName::All)
-                .message_attribute_names("All")
-                .send()
-                .await
-                .expect("receive");
-            let messages = received.messages.unwrap_or_default();
-            if messages.is_empty() {
-                return all;
-            }
-            for message in &messages {
-                // Deleting lets a FIFO group's next message through.
-                self.sqs
-                    .delete_message()
-                    .queue_url(queue_url)
-                    .receipt_handle(message.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .expect("delete");
-            }
-            all.extend(messages);
-        }
+        moto_harness::sqs::drain(&self.sqs, queue_url).await
     }
 
     /// `status` of the idempotency record of `message_id`.
@@ -263,33 +222,6 @@ fn system_attribute(message: &aws_sdk_sqs::types::Message, name: MessageSystemAt
         .attributes()
         .and_then(|attributes| attributes.get(&name))
         .cloned()
-}
-
-async fn create_table(client: &aws_sdk_dynamodb::Client, prefix: &str, keys: &[&str]) -> String {
-    let table = unique_name(prefix);
-    let mut create = client
-        .create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest);
-    for (index, key) in keys.iter().enumerate() {
-        create = create
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(*key)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(*key)
-                    .key_type(if index == 0 { KeyType::Hash } else { KeyType::Range })
-                    .build()
-                    .unwrap(),
-            );
-    }
-    create.send().await.expect("create table");
-    table
 }
 
 /// A record of `body`, as SQS delivers it, without a deadline.

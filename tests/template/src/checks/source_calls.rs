@@ -9,10 +9,12 @@
 //! list kept here.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 use syn::visit::Visit;
+
+use crate::sources::{crate_roots, excluded};
 
 /// Operation name → where it is called (`src/tickets.rs`).
 pub type Calls = BTreeMap<String, BTreeSet<String>>;
@@ -26,10 +28,12 @@ pub fn sdk_calls(metadata: &Value, package: &str) -> Result<Calls, String> {
     let root = Path::new(&manifest).parent().ok_or("a manifest has a directory")?;
     let operations = sdk_operations(metadata, package)?;
     let mut calls = Calls::new();
-    for entry in ["src/lib.rs", "src/main.rs"] {
-        let file = root.join(entry);
-        if file.exists() {
-            scan_module(&file, root, &operations, &mut calls)?;
+    for modules in crate_roots(root)? {
+        for module in modules {
+            let shown = module.file.display().to_string();
+            for operation in calls_in_file(&module.syntax, &operations) {
+                calls.entry(operation).or_default().insert(shown.clone());
+            }
         }
     }
     Ok(calls)
@@ -104,70 +108,16 @@ pub fn sdk_operations(metadata: &Value, package: &str) -> Result<BTreeSet<String
 /// The calls of `operations` in `source` (one file's text), for unit tests and [`sdk_calls`].
 pub fn calls_in_source(source: &str, operations: &BTreeSet<String>) -> Result<BTreeSet<String>, String> {
     let file = syn::parse_file(source).map_err(|e| e.to_string())?;
+    Ok(calls_in_file(&file, operations))
+}
+
+fn calls_in_file(file: &syn::File, operations: &BTreeSet<String>) -> BTreeSet<String> {
     let mut visitor = CallVisitor {
         operations,
         found: BTreeSet::new(),
     };
-    visitor.visit_file(&file);
-    Ok(visitor.found)
-}
-
-fn scan_module(file: &Path, root: &Path, operations: &BTreeSet<String>, calls: &mut Calls) -> Result<(), String> {
-    let source = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let parsed = syn::parse_file(&source).map_err(|e| format!("{}: {e}", file.display()))?;
-    let shown = file.strip_prefix(root).unwrap_or(file).display().to_string();
-    for operation in calls_in_source(&source, operations)? {
-        calls.entry(operation).or_default().insert(shown.clone());
-    }
-    let directory = module_directory(file);
-    for item in &parsed.items {
-        if let syn::Item::Mod(module) = item
-            && module.content.is_none()
-            && !excluded(&module.attrs)
-        {
-            let name = module.ident.to_string();
-            let candidates = [
-                directory.join(format!("{name}.rs")),
-                directory.join(&name).join("mod.rs"),
-            ];
-            let child = candidates
-                .iter()
-                .find(|path| path.exists())
-                .ok_or_else(|| format!("{}: no file for mod {name}", file.display()))?;
-            scan_module(child, root, operations, calls)?;
-        }
-    }
-    Ok(())
-}
-
-/// Where the files of a module's children are: beside `lib.rs`/`main.rs`/`mod.rs`, else in the
-/// directory named after the module.
-fn module_directory(file: &Path) -> PathBuf {
-    let directory = file.parent().unwrap_or(Path::new(".")).to_owned();
-    match file.file_name().and_then(|n| n.to_str()) {
-        Some("lib.rs" | "main.rs" | "mod.rs") => directory,
-        _ => directory.join(file.file_stem().unwrap_or_default()),
-    }
-}
-
-/// `#[cfg(test)]`, `#[test]`, `#[cfg(feature = "testing")]` and `#[cfg(feature = "tooling")]`
-/// (ticket-processor's schema tooling for the local stack and the runners) code is not the
-/// deployed code.
-fn excluded(attributes: &[syn::Attribute]) -> bool {
-    attributes.iter().any(|attribute| {
-        let path = attribute.path();
-        if path.is_ident("test") || path.segments.last().is_some_and(|s| s.ident == "test") {
-            return true;
-        }
-        if !path.is_ident("cfg") {
-            return false;
-        }
-        let tokens = match &attribute.meta {
-            syn::Meta::List(list) => list.tokens.to_string().replace(' ', ""),
-            _ => String::new(),
-        };
-        tokens == "test" || tokens.contains("feature=\"testing\"") || tokens.contains("feature=\"tooling\"")
-    })
+    visitor.visit_file(file);
+    visitor.found
 }
 
 struct CallVisitor<'o> {
