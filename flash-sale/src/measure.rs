@@ -218,12 +218,16 @@ fn verdicts(counts: &ModelCounts, operation: &str, verdict: Verdict) -> u64 {
 /// Receives of the messages one function was invoked with.
 pub fn receives(invocations: &[InvocationRecord], function: &str, visibility: Duration) -> Receives {
     let mine: Vec<&InvocationRecord> = invocations.iter().filter(|i| i.function == function).collect();
-    let mut seen: HashMap<&str, Vec<(Instant, u32)>> = HashMap::new();
+    // Each receipt: when, its receive count, and whether it ended in a failure (the record
+    // reported failed, or the whole invocation): a failed record may come back at once, its
+    // visibility set by the retry delay (ChangeMessageVisibility).
+    let mut seen: HashMap<&str, Vec<(Instant, u32, bool)>> = HashMap::new();
     for invocation in &mine {
         for record in &invocation.records {
+            let failed = invocation.function_error.is_some() || invocation.failed.contains(&record.message_id);
             seen.entry(&record.message_id)
                 .or_default()
-                .push((invocation.started, record.receive_count));
+                .push((invocation.started, record.receive_count, failed));
         }
     }
     let mut figures = Receives {
@@ -236,14 +240,15 @@ pub fn receives(invocations: &[InvocationRecord], function: &str, visibility: Du
     let too_soon = visibility.mul_f64(0.9);
     for receipts in seen.values_mut() {
         receipts.sort();
-        let highest = receipts.iter().map(|(_, count)| *count).max().unwrap_or(1);
+        let highest = receipts.iter().map(|(_, count, _)| *count).max().unwrap_or(1);
         *figures.by_receive_count.entry(highest).or_default() += 1;
         if highest > 1 {
             figures.received_again += 1;
         }
+        // Handed out again before its visibility timeout ended although nobody failed it.
         if receipts
             .windows(2)
-            .any(|w| w[1].0.saturating_duration_since(w[0].0) < too_soon)
+            .any(|w| !w[0].2 && w[1].0.saturating_duration_since(w[0].0) < too_soon)
         {
             figures.emulator_double_deliveries += 1;
         }

@@ -255,6 +255,35 @@ fn receives_tell_redeliveries_from_the_emulators_double_deliveries() {
 }
 
 #[test]
+fn a_failed_record_back_after_its_retry_delay_is_a_redelivery_not_a_double_delivery() {
+    let t0 = Instant::now();
+    let invocation = |s: f64, ids: &[&str], failed: &[&str]| InvocationRecord {
+        function: "notification-sender".into(),
+        started: at(t0, s),
+        finished: at(t0, s + 0.1),
+        records: ids
+            .iter()
+            .map(|id| Received {
+                message_id: (*id).into(),
+                receive_count: 1,
+                body: String::new(),
+            })
+            .collect(),
+        failed: failed.iter().map(|id| (*id).to_string()).collect(),
+        function_error: None,
+    };
+    let invocations = vec![
+        // n1 failed; its retry delay brought it back 2 s later. n2 succeeded and came back anyway.
+        invocation(0.0, &["n1", "n2"], &["n1"]),
+        invocation(2.0, &["n1"], &[]),
+        invocation(2.5, &["n2"], &[]),
+    ];
+    let receives = receives(&invocations, "notification-sender", Duration::from_secs(210));
+    assert_eq!((receives.messages, receives.failed_records), (2, 1));
+    assert_eq!(receives.emulator_double_deliveries, 1, "n2 only");
+}
+
+#[test]
 fn throughput_is_tickets_per_second_until_sold_out_against_the_ceiling() {
     let w = world();
     let obs = observations(&w);
