@@ -123,6 +123,45 @@ pub fn time_to_ticket(obs: &Observations<'_>, endings: &[Ending]) -> Vec<f64> {
         .collect()
 }
 
+/// The first receive of each person's request by `function` (any of their messages, the
+/// producer's duplicates too) to their ticket's write accepted at the proxy, for each person with
+/// a ticket: the time the workers took, without the wait in the queue.
+pub fn receive_to_ticket(obs: &Observations<'_>, endings: &[Ending], function: &str) -> Vec<f64> {
+    let mut first_receive: HashMap<usize, Instant> = HashMap::new();
+    for invocation in obs.invocations.iter().filter(|i| i.function == function) {
+        for record in &invocation.records {
+            let Some(person) = messages::TicketRequest::parse(&record.body)
+                .ok()
+                .and_then(|request| obs.sale.person_of(&request.user_id))
+            else {
+                continue;
+            };
+            let first = first_receive.entry(person).or_insert(invocation.started);
+            *first = (*first).min(invocation.started);
+        }
+    }
+    let mut first_put: HashMap<&ItemKey, Instant> = HashMap::new();
+    for (at, key) in &obs.record.puts {
+        first_put.entry(key).or_insert(*at);
+    }
+    endings
+        .iter()
+        .enumerate()
+        .filter(|(_, ending)| **ending == Ending::Ticket)
+        .filter_map(|(i, _)| {
+            let key = tickets_state::ticket_key(
+                obs.tickets_table,
+                &obs.sale.event_id,
+                &obs.sale.people[i].user_id,
+                obs.state.shards,
+            );
+            let put = first_put.get(&key)?;
+            let received = first_receive.get(&i)?;
+            Some(put.saturating_duration_since(*received).as_secs_f64() / obs.scale)
+        })
+        .collect()
+}
+
 /// The first accepted email to each person, by person.
 fn first_emails(obs: &Observations<'_>) -> HashMap<usize, (Instant, usize)> {
     let people: HashMap<&str, usize> = obs

@@ -212,6 +212,44 @@ fn time_to_ticket_and_email_run_from_admission_to_the_first_accepted_write_or_se
 }
 
 #[test]
+fn the_workers_part_runs_from_a_persons_first_receive_to_their_ticket() {
+    let mut w = world();
+    let t0 = w.t0;
+    let invocation = |function: &str, s: f64, people: &[usize]| InvocationRecord {
+        function: function.into(),
+        started: at(t0, s),
+        finished: at(t0, s + 0.1),
+        records: people
+            .iter()
+            .map(|&i| Received {
+                message_id: format!("m{i}-{s}"),
+                receive_count: 1,
+                body: w.sale.people[i].body.clone(),
+            })
+            .collect(),
+        failed: Vec::new(),
+        function_error: None,
+    };
+    // fan-0 received at 0.2 s, written at 0.5 s; fan-1 received at 1.0 s (and its duplicate at
+    // 2.5 s), written at 3.0 s; fan-4 only seen by another function: not counted.
+    w.invocations = vec![
+        invocation("ticket-processor", 1.0, &[1]),
+        invocation("ticket-processor", 0.2, &[0, 2]),
+        invocation("ticket-processor", 2.5, &[1]),
+        invocation("notification-sender", 0.1, &[4]),
+    ];
+    let obs = observations(&w);
+    let (endings, _) = outcomes(&obs);
+    let mut workers = receive_to_ticket(&obs, &endings, "ticket-processor");
+    workers.sort_by(f64::total_cmp);
+    assert_eq!(workers.len(), 2, "{workers:?}");
+    assert!(
+        (workers[0] - 0.3).abs() < 1e-9 && (workers[1] - 2.0).abs() < 1e-9,
+        "{workers:?}"
+    );
+}
+
+#[test]
 fn a_refusal_is_unfair_when_someone_admitted_more_than_the_window_later_got_a_ticket() {
     let w = world();
     let (endings, _) = outcomes(&observations(&w));
