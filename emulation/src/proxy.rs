@@ -11,6 +11,9 @@
 //! - A hook may hold the answer back until a modelled service time has passed: the emulator's
 //!   own time then only counts where it is longer ([`Exchange::emulator_was_slower`]).
 //! - Closing with SO_LINGER 0 sends a TCP reset: what a reset fault looks like to the SDK.
+//! - One emulator serves every service by default; [`Upstreams::with`] sends one service's calls
+//!   to another (the flash sale runs DynamoDB in a moto process of its own, so its serialised
+//!   requests no longer wait for SQS's and SES's on one Python interpreter's lock).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -25,14 +28,46 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
 use crate::answers::{Answer, error_code};
-use crate::call::{Call, RequestFacts};
+use crate::call::{Call, RequestFacts, Service};
 use crate::hook::{Action, Decision, Ending, Exchange, Hook};
 use crate::tables::Tables;
 
 type Upstream = Client<HttpConnector, Full<Bytes>>;
 
+/// Where the proxy forwards: one emulator for every service, or one per service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstreams {
+    default: String,
+    routes: Vec<(Service, String)>,
+}
+
+impl Upstreams {
+    /// Every call to `upstream` (`http://127.0.0.1:<port>`).
+    pub fn one(upstream: &str) -> Self {
+        Self {
+            default: upstream.trim_end_matches('/').to_owned(),
+            routes: Vec::new(),
+        }
+    }
+
+    /// `service`'s calls to `upstream` instead.
+    pub fn with(mut self, service: Service, upstream: &str) -> Self {
+        self.routes.retain(|(s, _)| *s != service);
+        self.routes.push((service, upstream.trim_end_matches('/').to_owned()));
+        self
+    }
+
+    /// The emulator that answers `service`.
+    pub fn of(&self, service: Service) -> &str {
+        self.routes
+            .iter()
+            .find(|(s, _)| *s == service)
+            .map_or(&self.default, |(_, upstream)| upstream)
+    }
+}
+
 struct State {
-    upstream: String,
+    upstreams: Upstreams,
     client: Upstream,
     tables: Tables,
     hooks: Vec<Arc<dyn Hook>>,
@@ -69,15 +104,19 @@ impl Proxy {
     /// Listen on 127.0.0.1 (free port), forward to `upstream` (`http://127.0.0.1:<port>`), and
     /// ask `hooks` in this order.
     pub async fn start(upstream: &str, hooks: Vec<Arc<dyn Hook>>) -> std::io::Result<Self> {
+        Self::start_routed(Upstreams::one(upstream), hooks).await
+    }
+
+    /// [`Proxy::start`], forwarding each service's calls to its emulator in `upstreams`.
+    pub async fn start_routed(upstreams: Upstreams, hooks: Vec<Arc<dyn Hook>>) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
-        let upstream = upstream.trim_end_matches('/').to_owned();
         let state = Arc::new(State {
             client: Client::builder(TokioExecutor::new())
                 .pool_idle_timeout(Duration::from_secs(30))
                 .build_http(),
-            tables: Tables::new(&upstream).await,
-            upstream,
+            tables: Tables::new(upstreams.of(Service::DynamoDb)).await,
+            upstreams,
             hooks,
             next_id: AtomicU64::new(0),
             connections: AtomicUsize::new(0),
@@ -188,7 +227,8 @@ async fn exchange(
         Action::Answer(answer) => (answer_response(&answer), Ending::Answered, None),
         Action::Forward => {
             let asked = Instant::now();
-            let (response, reached) = forward(&state, parts, body.clone()).await;
+            let upstream = state.upstreams.of(call.service);
+            let (response, reached) = forward(&state, upstream, parts, body.clone()).await;
             let ending = if reached {
                 Ending::Forwarded
             } else {
@@ -246,9 +286,14 @@ fn answer_response(answer: &Answer) -> Response<Bytes> {
 
 /// The emulator's answer to the request, and whether it was reached at all (a failure to reach
 /// it is a 502, never expected: the emulator runs for the whole run).
-async fn forward(state: &State, mut parts: hyper::http::request::Parts, body: Bytes) -> (Response<Bytes>, bool) {
+async fn forward(
+    state: &State,
+    upstream: &str,
+    mut parts: hyper::http::request::Parts,
+    body: Bytes,
+) -> (Response<Bytes>, bool) {
     let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
-    parts.uri = match format!("{}{path}", state.upstream).parse() {
+    parts.uri = match format!("{upstream}{path}").parse() {
         Ok(uri) => uri,
         Err(e) => return (bad_gateway(format!("bad upstream URI: {e}")), false),
     };

@@ -218,6 +218,46 @@ fn a_transaction_get_conflicts_with_a_single_write_in_progress() {
 }
 
 #[test]
+fn transaction_gets_hold_nothing_but_wait_for_a_write_transaction() {
+    // "Transaction conflict handling": a TransactGetItems conflicts with an ongoing
+    // TransactWriteItems (or single write) on its items; no request conflicts with an ongoing
+    // TransactGetItems. Every sold-out answer of a sharded event reads the same counters at once.
+    let model = LimitsModel::new(limits_with_latency(10.0));
+    let t0 = Instant::now();
+    let read = |user: &str| {
+        call(
+            Service::DynamoDb,
+            "TransactGetItems",
+            vec![item("E", user, Access::Get, 60), item("E", "COUNTER", Access::Get, 60)],
+        )
+    };
+    for (i, user) in ["U1", "U2", "U3"].iter().enumerate() {
+        let at = t0 + Duration::from_millis(i as u64);
+        assert_eq!(model.decide(&read(user), at).action, Action::Forward, "read {user}");
+    }
+    let take_seat = transaction(vec![
+        item("E", "U4", Access::Put, 60),
+        item("E", "COUNTER", Access::Update, 60),
+    ]);
+    assert_eq!(
+        model.decide(&take_seat, t0 + Duration::from_millis(3)).action,
+        Action::Forward,
+        "a write transaction does not wait for reads"
+    );
+    assert_eq!(
+        reasons(&model.decide(&read("U5"), t0 + Duration::from_millis(5))),
+        ["None", "TransactionConflict"],
+        "a read waits for the write transaction's hold"
+    );
+    assert_eq!(
+        model.decide(&read("U5"), t0 + Duration::from_millis(13)).action,
+        Action::Forward
+    );
+    let counts = &model.counts()["DynamoDB.TransactGetItems"];
+    assert_eq!((counts[&Verdict::Admitted], counts[&Verdict::Conflict]), (4, 1));
+}
+
+#[test]
 fn a_partition_key_takes_exactly_its_write_units_per_second_and_the_scale_divides_them() {
     let put = |i: usize| {
         call(

@@ -210,6 +210,11 @@ pub struct Figures {
     pub drained: bool,
     pub outcomes: Outcomes,
     pub time_to_ticket: Percentiles,
+    /// The workers' part of the time to ticket: from the first time a worker received the
+    /// person's request (any of their messages) to the ticket's write; the rest is the wait in
+    /// the queue (and at the producer). Runs before this figure existed have none (count 0).
+    #[serde(default)]
+    pub receive_to_ticket: Percentiles,
     pub time_to_email: Percentiles,
     pub fairness_violations: usize,
     pub refused: usize,

@@ -123,6 +123,45 @@ pub fn time_to_ticket(obs: &Observations<'_>, endings: &[Ending]) -> Vec<f64> {
         .collect()
 }
 
+/// The first receive of each person's request by `function` (any of their messages, the
+/// producer's duplicates too) to their ticket's write accepted at the proxy, for each person with
+/// a ticket: the time the workers took, without the wait in the queue.
+pub fn receive_to_ticket(obs: &Observations<'_>, endings: &[Ending], function: &str) -> Vec<f64> {
+    let mut first_receive: HashMap<usize, Instant> = HashMap::new();
+    for invocation in obs.invocations.iter().filter(|i| i.function == function) {
+        for record in &invocation.records {
+            let Some(person) = messages::TicketRequest::parse(&record.body)
+                .ok()
+                .and_then(|request| obs.sale.person_of(&request.user_id))
+            else {
+                continue;
+            };
+            let first = first_receive.entry(person).or_insert(invocation.started);
+            *first = (*first).min(invocation.started);
+        }
+    }
+    let mut first_put: HashMap<&ItemKey, Instant> = HashMap::new();
+    for (at, key) in &obs.record.puts {
+        first_put.entry(key).or_insert(*at);
+    }
+    endings
+        .iter()
+        .enumerate()
+        .filter(|(_, ending)| **ending == Ending::Ticket)
+        .filter_map(|(i, _)| {
+            let key = tickets_state::ticket_key(
+                obs.tickets_table,
+                &obs.sale.event_id,
+                &obs.sale.people[i].user_id,
+                obs.state.shards,
+            );
+            let put = first_put.get(&key)?;
+            let received = first_receive.get(&i)?;
+            Some(put.saturating_duration_since(*received).as_secs_f64() / obs.scale)
+        })
+        .collect()
+}
+
 /// The first accepted email to each person, by person.
 fn first_emails(obs: &Observations<'_>) -> HashMap<usize, (Instant, usize)> {
     let people: HashMap<&str, usize> = obs
@@ -218,12 +257,16 @@ fn verdicts(counts: &ModelCounts, operation: &str, verdict: Verdict) -> u64 {
 /// Receives of the messages one function was invoked with.
 pub fn receives(invocations: &[InvocationRecord], function: &str, visibility: Duration) -> Receives {
     let mine: Vec<&InvocationRecord> = invocations.iter().filter(|i| i.function == function).collect();
-    let mut seen: HashMap<&str, Vec<(Instant, u32)>> = HashMap::new();
+    // Each receipt: when, its receive count, and whether it ended in a failure (the record
+    // reported failed, or the whole invocation): a failed record may come back at once, its
+    // visibility set by the retry delay (ChangeMessageVisibility).
+    let mut seen: HashMap<&str, Vec<(Instant, u32, bool)>> = HashMap::new();
     for invocation in &mine {
         for record in &invocation.records {
+            let failed = invocation.function_error.is_some() || invocation.failed.contains(&record.message_id);
             seen.entry(&record.message_id)
                 .or_default()
-                .push((invocation.started, record.receive_count));
+                .push((invocation.started, record.receive_count, failed));
         }
     }
     let mut figures = Receives {
@@ -236,14 +279,15 @@ pub fn receives(invocations: &[InvocationRecord], function: &str, visibility: Du
     let too_soon = visibility.mul_f64(0.9);
     for receipts in seen.values_mut() {
         receipts.sort();
-        let highest = receipts.iter().map(|(_, count)| *count).max().unwrap_or(1);
+        let highest = receipts.iter().map(|(_, count, _)| *count).max().unwrap_or(1);
         *figures.by_receive_count.entry(highest).or_default() += 1;
         if highest > 1 {
             figures.received_again += 1;
         }
+        // Handed out again before its visibility timeout ended although nobody failed it.
         if receipts
             .windows(2)
-            .any(|w| w[1].0.saturating_duration_since(w[0].0) < too_soon)
+            .any(|w| !w[0].2 && w[1].0.saturating_duration_since(w[0].0) < too_soon)
         {
             figures.emulator_double_deliveries += 1;
         }

@@ -211,6 +211,7 @@ async fn observe_and_measure(
     let limits = setup.model.limits();
     let (endings, outcomes) = measure::outcomes(&obs);
     let time_to_ticket = measure::time_to_ticket(&obs, &endings);
+    let receive_to_ticket = measure::receive_to_ticket(&obs, &endings, TICKET_PROCESSOR);
     let time_to_email = measure::time_to_email(&obs);
     let (fairness_violations, refused) = measure::fairness(sale, &endings, args.fairness_window);
     let operations = measure::operations(&record, &counts);
@@ -237,6 +238,7 @@ async fn observe_and_measure(
         drained,
         outcomes,
         time_to_ticket: Percentiles::of(&time_to_ticket),
+        receive_to_ticket: Percentiles::of(&receive_to_ticket),
         time_to_email: Percentiles::of(&time_to_email),
         fairness_violations,
         refused,

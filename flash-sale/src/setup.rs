@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
+use emulation::call::Service;
 use emulation::cgroup::{CpuShare, share_of_memory};
 use emulation::limits::LimitsModel;
 use emulation::limits::params::Limits;
-use emulation::proxy::Proxy;
+use emulation::proxy::{Proxy, Upstreams};
 use emulation::sends::SendsHook;
 use emulation::workers::{ProcessSpec, WorkerPool, lambda_environment};
 use local_stack::cfn::Template;
@@ -89,9 +90,13 @@ pub struct Setup {
     pub max_receive_count: Option<u32>,
     pub notification_max_receive_count: Option<u32>,
     pub cpu_share: CpuShareState,
-    // Fields drop in order: processes before their cgroups, the proxy, then moto.
+    // Fields drop in order: processes before their cgroups, the proxies, then moto.
     pub proxy: Proxy,
+    /// The runner's own way to the emulators (no hooks).
+    pub router: Proxy,
     pub moto: MotoServer,
+    /// DynamoDB's emulator (every other service is `moto`'s).
+    pub moto_dynamodb: MotoServer,
 }
 
 pub async fn setup(args: &Args, paths: &Paths, sale: &Sale, limits: Limits) -> Result<Setup, SetupError> {
@@ -105,8 +110,17 @@ pub async fn setup(args: &Args, paths: &Paths, sale: &Sale, limits: Limits) -> R
         }
     }
     std::fs::create_dir_all(&paths.log_dir).map_err(failed("log directory"))?;
+    // DynamoDB in a moto process of its own: moto serialises its DynamoDB requests (see the
+    // launcher), and in one process they also wait for every SQS, SES and SNS request on the
+    // interpreter's lock. The runner's own calls (provisioning, the producer, the pollers,
+    // observing) go through a proxy without hooks that routes them as the workers' are routed.
     let moto = MotoServer::start();
-    let sdk = moto.sdk_config().await;
+    let moto_dynamodb = MotoServer::start();
+    let upstreams = Upstreams::one(&moto.endpoint()).with(Service::DynamoDb, &moto_dynamodb.endpoint());
+    let router = Proxy::start_routed(upstreams.clone(), Vec::new())
+        .await
+        .map_err(failed("router"))?;
+    let sdk = moto_harness::sdk_config_at(&router.endpoint()).await;
     let (sqs, dynamodb) = (aws_sdk_sqs::Client::new(&sdk), aws_sdk_dynamodb::Client::new(&sdk));
     let document = transform(&moto_harness::python(), &paths.template).map_err(failed("SAM transform"))?;
     let template = Template::from_json(&document).map_err(failed("template"))?;
@@ -139,7 +153,7 @@ pub async fn setup(args: &Args, paths: &Paths, sale: &Sale, limits: Limits) -> R
     let model = Arc::new(LimitsModel::new(limits));
     let recorder = Arc::new(Recorder::new(&queues.notification, Some(model.clone())));
     let sends = Arc::new(SendsHook::new());
-    let proxy = Proxy::start(&moto.endpoint(), vec![model.clone(), recorder.clone(), sends.clone()])
+    let proxy = Proxy::start_routed(upstreams, vec![model.clone(), recorder.clone(), sends.clone()])
         .await
         .map_err(failed("proxy"))?;
     let cpu_share = cpu_share(args, &stack);
@@ -163,7 +177,9 @@ pub async fn setup(args: &Args, paths: &Paths, sale: &Sale, limits: Limits) -> R
         notification_max_receive_count,
         cpu_share,
         proxy,
+        router,
         moto,
+        moto_dynamodb,
     })
 }
 

@@ -1,8 +1,9 @@
 //! Items in use: what DynamoDB's optimistic concurrency control sees ("Amazon DynamoDB
 //! Transactions: How it works", "Transaction conflict handling"):
-//! - an item of an ongoing transaction (TransactWriteItems or TransactGetItems) is held until the
-//!   transaction's modelled service time has passed; a PutItem, UpdateItem or DeleteItem on it,
-//!   or another transaction naming it, conflicts;
+//! - an item of an ongoing TransactWriteItems is held until the transaction's modelled service
+//!   time has passed; a PutItem, UpdateItem or DeleteItem on it, or another transaction naming it
+//!   (TransactWriteItems or TransactGetItems), conflicts. An ongoing TransactGetItems holds
+//!   nothing: the guide lists no request that conflicts with one;
 //! - an item a single write is changing is "being written" until that write's service time has
 //!   passed; a TransactGetItems naming it conflicts.
 //!

@@ -3,10 +3,12 @@
 //! serialisation is not the clock; where the emulator is slower, its exchange says so). On top:
 //!
 //! - **DynamoDB optimistic concurrency** ([`holds`]): a TransactWriteItems or TransactGetItems
-//!   naming an item an ongoing transaction holds is cancelled with `TransactionCanceledException`,
-//!   reason `TransactionConflict` at that item's index and `None` elsewhere; a PutItem,
-//!   UpdateItem or DeleteItem on a held item gets `TransactionConflictException`. An admitted
-//!   transaction holds its items for its modelled service time (the latency drawn for it).
+//!   naming an item an ongoing write transaction holds is cancelled with
+//!   `TransactionCanceledException`, reason `TransactionConflict` at that item's index and `None`
+//!   elsewhere; a PutItem, UpdateItem or DeleteItem on a held item gets
+//!   `TransactionConflictException`. An admitted TransactWriteItems holds its items for its
+//!   modelled service time (the latency drawn for it); a TransactGetItems holds nothing (no
+//!   request conflicts with an ongoing one), but conflicts with a single write in progress.
 //! - **DynamoDB throughput per partition key** ([`bucket`]): each partition key value has a write
 //!   bucket and a read bucket (1,000 WCU/s and 3,000 RCU/s); an item costs one unit per 1 KB
 //!   written or 4 KB read (half for an eventually consistent read), transactional items twice.
@@ -209,8 +211,12 @@ impl LimitsModel {
             return (Verdict::Throttled, Some(answers::transaction_canceled(&reasons)));
         }
         self.charge(state, &costs, now);
-        for item in &call.items {
-            state.holds.hold(item.key.clone(), due);
+        // Only a write transaction holds its items: DynamoDB lists no conflict with an ongoing
+        // TransactGetItems, so concurrent reads of one item never cancel each other.
+        if !reading {
+            for item in &call.items {
+                state.holds.hold(item.key.clone(), due);
+            }
         }
         (Verdict::Admitted, None)
     }

@@ -212,6 +212,44 @@ fn time_to_ticket_and_email_run_from_admission_to_the_first_accepted_write_or_se
 }
 
 #[test]
+fn the_workers_part_runs_from_a_persons_first_receive_to_their_ticket() {
+    let mut w = world();
+    let t0 = w.t0;
+    let invocation = |function: &str, s: f64, people: &[usize]| InvocationRecord {
+        function: function.into(),
+        started: at(t0, s),
+        finished: at(t0, s + 0.1),
+        records: people
+            .iter()
+            .map(|&i| Received {
+                message_id: format!("m{i}-{s}"),
+                receive_count: 1,
+                body: w.sale.people[i].body.clone(),
+            })
+            .collect(),
+        failed: Vec::new(),
+        function_error: None,
+    };
+    // fan-0 received at 0.2 s, written at 0.5 s; fan-1 received at 1.0 s (and its duplicate at
+    // 2.5 s), written at 3.0 s; fan-4 only seen by another function: not counted.
+    w.invocations = vec![
+        invocation("ticket-processor", 1.0, &[1]),
+        invocation("ticket-processor", 0.2, &[0, 2]),
+        invocation("ticket-processor", 2.5, &[1]),
+        invocation("notification-sender", 0.1, &[4]),
+    ];
+    let obs = observations(&w);
+    let (endings, _) = outcomes(&obs);
+    let mut workers = receive_to_ticket(&obs, &endings, "ticket-processor");
+    workers.sort_by(f64::total_cmp);
+    assert_eq!(workers.len(), 2, "{workers:?}");
+    assert!(
+        (workers[0] - 0.3).abs() < 1e-9 && (workers[1] - 2.0).abs() < 1e-9,
+        "{workers:?}"
+    );
+}
+
+#[test]
 fn a_refusal_is_unfair_when_someone_admitted_more_than_the_window_later_got_a_ticket() {
     let w = world();
     let (endings, _) = outcomes(&observations(&w));
@@ -252,6 +290,35 @@ fn receives_tell_redeliveries_from_the_emulators_double_deliveries() {
         super::receives(&w.invocations, "notification-sender", Duration::from_secs(1)).messages,
         0
     );
+}
+
+#[test]
+fn a_failed_record_back_after_its_retry_delay_is_a_redelivery_not_a_double_delivery() {
+    let t0 = Instant::now();
+    let invocation = |s: f64, ids: &[&str], failed: &[&str]| InvocationRecord {
+        function: "notification-sender".into(),
+        started: at(t0, s),
+        finished: at(t0, s + 0.1),
+        records: ids
+            .iter()
+            .map(|id| Received {
+                message_id: (*id).into(),
+                receive_count: 1,
+                body: String::new(),
+            })
+            .collect(),
+        failed: failed.iter().map(|id| (*id).to_string()).collect(),
+        function_error: None,
+    };
+    let invocations = vec![
+        // n1 failed; its retry delay brought it back 2 s later. n2 succeeded and came back anyway.
+        invocation(0.0, &["n1", "n2"], &["n1"]),
+        invocation(2.0, &["n1"], &[]),
+        invocation(2.5, &["n2"], &[]),
+    ];
+    let receives = receives(&invocations, "notification-sender", Duration::from_secs(210));
+    assert_eq!((receives.messages, receives.failed_records), (2, 1));
+    assert_eq!(receives.emulator_double_deliveries, 1, "n2 only");
 }
 
 #[test]

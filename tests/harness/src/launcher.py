@@ -1,5 +1,5 @@
 # moto's server as the tests and runs use it: started on a free loopback port (printed on the
-# first line of stdout), stopped when stdin closes. Three patches make moto behave as AWS does
+# first line of stdout), stopped when stdin closes. Four patches make moto behave as AWS does
 # where it matters to us, or fast enough to measure anything; none changes what an API answers.
 import copy
 import logging
@@ -139,6 +139,31 @@ def _retained(self, queue_name, message):
 _sqs_models.unix_time = _now
 _sqs_models.unix_time_millis = _now_millis
 _sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _retained
+
+# 4. Routing a request to its service without listing moto's package directory. For every
+# request, moto's dispatcher looks up the backend of the host it inferred from the request (e.g.
+# dynamodb.us-east-1.amazonaws.com) under one process-wide lock, and that lookup lists moto's
+# package directory (one stat per service, some 200) before trying every service's URL patterns.
+# The answer depends on the host alone and moto's code does not change while it runs: it is kept
+# per host after the first lookup. Hosts without a backend are not kept (moto logs them).
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+_get_backend_for_host = DomainDispatcherApplication.get_backend_for_host
+_backend_for_host = {}
+
+
+def _known_backend_for_host(self, host):
+    if host is None:
+        return None
+    backend = _backend_for_host.get(host)
+    if backend is None:
+        backend = _get_backend_for_host(self, host)
+        if backend is not None:
+            _backend_for_host[host] = backend
+    return backend
+
+
+DomainDispatcherApplication.get_backend_for_host = _known_backend_for_host
 
 from moto.server import ThreadedMotoServer
 

@@ -90,12 +90,7 @@ impl MotoServer {
 
     /// SDK configuration pointing at this server with dummy credentials.
     pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto-harness"))
-            .load()
-            .await
+        sdk_config_at(&self.endpoint()).await
     }
 
     /// The queue URL moto gives a queue named `name`.
@@ -146,6 +141,17 @@ impl Drop for MotoServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// SDK configuration pointing at `endpoint` (a server, or a proxy in front of servers) with the
+/// test region and dummy credentials.
+pub async fn sdk_config_at(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto-harness"))
+        .load()
+        .await
 }
 
 /// `prefix` plus a random suffix: a resource name no other test uses.
