@@ -270,87 +270,123 @@ impl Evaluator {
         let malformed = || CfnError::Malformed(format!("{context}: malformed {function}: {arg}"));
         match function {
             "Ref" => self.reference(arg.as_str().ok_or_else(malformed)?, context),
-            "Fn::GetAtt" => {
-                let (resource, attribute) = match arg {
-                    Value::Array(parts) if parts.len() == 2 => (
-                        parts[0].as_str().ok_or_else(malformed)?.to_owned(),
-                        self.evaluate(&parts[1], context)?
-                            .as_str()
-                            .ok_or_else(malformed)?
-                            .to_owned(),
-                    ),
-                    Value::String(s) => {
-                        let (r, a) = s.split_once('.').ok_or_else(malformed)?;
-                        (r.to_owned(), a.to_owned())
-                    }
+            "Fn::GetAtt" => self.get_att(arg, context, malformed),
+            "Fn::Sub" => self.sub(arg, context, malformed),
+            "Fn::Join" | "Fn::Select" | "Fn::Split" => self.list_function(function, arg, context, malformed),
+            "Fn::If" | "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" | "Condition" => {
+                self.condition_function(function, arg, context, malformed)
+            }
+            _ => Err(CfnError::Unsupported {
+                context: context.to_owned(),
+                function: function.to_owned(),
+            }),
+        }
+    }
+
+    /// `Fn::GetAtt`, as `[resource, attribute]` or `"resource.attribute"`.
+    fn get_att(&self, arg: &Value, context: &str, malformed: impl Fn() -> CfnError) -> Result<Value, CfnError> {
+        let (resource, attribute) = match arg {
+            Value::Array(parts) if parts.len() == 2 => (
+                parts[0].as_str().ok_or_else(&malformed)?.to_owned(),
+                self.evaluate(&parts[1], context)?
+                    .as_str()
+                    .ok_or_else(&malformed)?
+                    .to_owned(),
+            ),
+            Value::String(s) => {
+                let (r, a) = s.split_once('.').ok_or_else(&malformed)?;
+                (r.to_owned(), a.to_owned())
+            }
+            _ => return Err(malformed()),
+        };
+        self.attribute(&resource, &attribute, context)
+    }
+
+    /// `Fn::Sub`, as a string or `[string, variables]`.
+    fn sub(&self, arg: &Value, context: &str, malformed: impl Fn() -> CfnError) -> Result<Value, CfnError> {
+        let (text, vars) = match arg {
+            Value::String(s) => (s.as_str(), Map::new()),
+            Value::Array(parts) if parts.len() == 2 => {
+                let vars = match self.evaluate(&parts[1], context)? {
+                    Value::Object(vars) => vars,
                     _ => return Err(malformed()),
                 };
-                self.attribute(&resource, &attribute, context)
+                (parts[0].as_str().ok_or_else(&malformed)?, vars)
             }
-            "Fn::Sub" => {
-                let (text, vars) = match arg {
-                    Value::String(s) => (s.as_str(), Map::new()),
-                    Value::Array(parts) if parts.len() == 2 => {
-                        let vars = match self.evaluate(&parts[1], context)? {
-                            Value::Object(vars) => vars,
-                            _ => return Err(malformed()),
-                        };
-                        (parts[0].as_str().ok_or_else(malformed)?, vars)
-                    }
-                    _ => return Err(malformed()),
-                };
-                self.substitute(text, &vars, context).map(Value::String)
-            }
+            _ => return Err(malformed()),
+        };
+        self.substitute(text, &vars, context).map(Value::String)
+    }
+
+    /// `Fn::Join`, `Fn::Select` and `Fn::Split`: each takes two arguments.
+    fn list_function(
+        &self,
+        function: &str,
+        arg: &Value,
+        context: &str,
+        malformed: impl Fn() -> CfnError,
+    ) -> Result<Value, CfnError> {
+        let parts = arg.as_array().filter(|p| p.len() == 2).ok_or_else(&malformed)?;
+        match function {
             "Fn::Join" => {
-                let parts = arg.as_array().filter(|p| p.len() == 2).ok_or_else(malformed)?;
-                let delimiter = parts[0].as_str().ok_or_else(malformed)?;
+                let delimiter = parts[0].as_str().ok_or_else(&malformed)?;
                 let items = self.evaluate(&parts[1], context)?;
-                let items = items.as_array().ok_or_else(malformed)?;
+                let items = items.as_array().ok_or_else(&malformed)?;
                 let strings: Vec<String> = items
                     .iter()
                     .map(scalar_string)
                     .collect::<Option<_>>()
-                    .ok_or_else(malformed)?;
+                    .ok_or_else(&malformed)?;
                 Ok(Value::String(strings.join(delimiter)))
             }
             "Fn::Select" => {
-                let parts = arg.as_array().filter(|p| p.len() == 2).ok_or_else(malformed)?;
                 let index = scalar_string(&self.evaluate(&parts[0], context)?)
                     .and_then(|s| s.parse::<usize>().ok())
-                    .ok_or_else(malformed)?;
+                    .ok_or_else(&malformed)?;
                 let list = self.evaluate(&parts[1], context)?;
                 list.as_array()
                     .and_then(|l| l.get(index))
                     .cloned()
-                    .ok_or_else(malformed)
+                    .ok_or_else(&malformed)
             }
-            "Fn::Split" => {
-                let parts = arg.as_array().filter(|p| p.len() == 2).ok_or_else(malformed)?;
-                let delimiter = parts[0].as_str().ok_or_else(malformed)?;
+            _ => {
+                let delimiter = parts[0].as_str().ok_or_else(&malformed)?;
                 let text = self.evaluate(&parts[1], context)?;
-                let text = text.as_str().ok_or_else(malformed)?;
+                let text = text.as_str().ok_or_else(&malformed)?;
                 Ok(Value::Array(
                     text.split(delimiter).map(|s| Value::String(s.to_owned())).collect(),
                 ))
             }
+        }
+    }
+
+    /// `Fn::If`, `Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or` and `Condition`.
+    fn condition_function(
+        &self,
+        function: &str,
+        arg: &Value,
+        context: &str,
+        malformed: impl Fn() -> CfnError,
+    ) -> Result<Value, CfnError> {
+        match function {
             "Fn::If" => {
-                let parts = arg.as_array().filter(|p| p.len() == 3).ok_or_else(malformed)?;
-                let name = parts[0].as_str().ok_or_else(malformed)?;
+                let parts = arg.as_array().filter(|p| p.len() == 3).ok_or_else(&malformed)?;
+                let name = parts[0].as_str().ok_or_else(&malformed)?;
                 let branch = if self.condition(name)? { &parts[1] } else { &parts[2] };
                 self.evaluate(branch, context)
             }
             "Fn::Equals" => {
-                let parts = arg.as_array().filter(|p| p.len() == 2).ok_or_else(malformed)?;
+                let parts = arg.as_array().filter(|p| p.len() == 2).ok_or_else(&malformed)?;
                 let a = self.evaluate(&parts[0], context)?;
                 let b = self.evaluate(&parts[1], context)?;
                 Ok(Value::Bool(scalar_string(&a) == scalar_string(&b)))
             }
             "Fn::Not" => {
-                let parts = arg.as_array().filter(|p| p.len() == 1).ok_or_else(malformed)?;
+                let parts = arg.as_array().filter(|p| p.len() == 1).ok_or_else(&malformed)?;
                 Ok(Value::Bool(!self.truth(&parts[0], context)?))
             }
             "Fn::And" | "Fn::Or" => {
-                let parts = arg.as_array().ok_or_else(malformed)?;
+                let parts = arg.as_array().ok_or_else(&malformed)?;
                 let values = parts
                     .iter()
                     .map(|p| self.truth(p, context))
@@ -361,11 +397,7 @@ impl Evaluator {
                     values.iter().any(|v| *v)
                 }))
             }
-            "Condition" => Ok(Value::Bool(self.condition(arg.as_str().ok_or_else(malformed)?)?)),
-            _ => Err(CfnError::Unsupported {
-                context: context.to_owned(),
-                function: function.to_owned(),
-            }),
+            _ => Ok(Value::Bool(self.condition(arg.as_str().ok_or_else(&malformed)?)?)),
         }
     }
 

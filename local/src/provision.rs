@@ -142,12 +142,43 @@ pub async fn provision(
     sdk: &SdkConfig,
 ) -> Result<Stack, ProvisionError> {
     let mut evaluator = Evaluator::new(template, parameters, stack_name);
-    let clients = Clients::new(sdk);
-    let mut created = BTreeMap::new();
-    let mut skipped = BTreeMap::new();
-    let mut lambda_functions = Vec::new();
-    let mut mappings = Vec::new();
+    let mut resources = create_resources(template, &mut evaluator, stack_name, &Clients::new(sdk)).await?;
+    let functions = functions(template, &evaluator, &resources.lambda_functions)?;
+    let event_source_mappings = event_source_mappings(template, &evaluator, &mut resources)?;
+    let outputs = outputs(template, &evaluator)?;
+    Ok(Stack {
+        name: stack_name.to_owned(),
+        evaluator,
+        created: resources.created,
+        skipped: resources.skipped,
+        functions,
+        event_source_mappings,
+        outputs,
+    })
+}
 
+/// What the pass over the resources found, by logical id.
+#[derive(Default)]
+struct Resources {
+    /// Created in the emulator → kind.
+    created: BTreeMap<String, String>,
+    /// No local counterpart → kind (with the reason, for a mapping of a queue that is not local).
+    skipped: BTreeMap<String, String>,
+    /// The `AWS::Lambda::Function`s, read once every resource they refer to exists.
+    lambda_functions: Vec<String>,
+    /// The `AWS::Lambda::EventSourceMapping`s, likewise.
+    mappings: Vec<String>,
+}
+
+/// Every resource whose condition holds, in dependency order: created in the emulator, or given
+/// a physical id so what refers to it evaluates.
+async fn create_resources(
+    template: &Template,
+    evaluator: &mut Evaluator,
+    stack_name: &str,
+    clients: &Clients,
+) -> Result<Resources, ProvisionError> {
+    let mut resources = Resources::default();
     for logical_id in template.creation_order()? {
         let resource = &template.resources[&logical_id];
         if let Some(condition) = &resource.condition
@@ -155,75 +186,85 @@ pub async fn provision(
         {
             continue;
         }
-        let context = format!("{logical_id} ({})", resource.kind);
-        let create_error = |message: String| ProvisionError::Create {
-            resource: logical_id.clone(),
-            kind: resource.kind.clone(),
-            message,
-        };
         let physical = match resource.kind.as_str() {
-            "AWS::SQS::Queue" => {
-                let properties = evaluator.evaluate(&resource.properties, &context)?;
-                let physical = clients
-                    .queue(&logical_id, stack_name, &properties)
-                    .await
-                    .map_err(create_error)?;
-                created.insert(logical_id.clone(), resource.kind.clone());
-                physical
-            }
-            "AWS::DynamoDB::Table" => {
-                let properties = evaluator.evaluate(&resource.properties, &context)?;
-                let physical = clients
-                    .table(&logical_id, stack_name, &properties)
-                    .await
-                    .map_err(create_error)?;
-                created.insert(logical_id.clone(), resource.kind.clone());
-                physical
-            }
-            "AWS::SNS::Topic" => {
-                let properties = evaluator.evaluate(&resource.properties, &context)?;
-                let physical = clients
-                    .topic(&logical_id, stack_name, &properties)
-                    .await
-                    .map_err(create_error)?;
-                created.insert(logical_id.clone(), resource.kind.clone());
-                physical
-            }
-            "AWS::SES::EmailIdentity" => {
-                let properties = evaluator.evaluate(&resource.properties, &context)?;
-                let physical = clients.email_identity(&properties).await.map_err(create_error)?;
-                created.insert(logical_id.clone(), resource.kind.clone());
-                physical
-            }
             "AWS::Lambda::Function" => {
-                lambda_functions.push(logical_id.clone());
-                let name = match resource.properties.get("FunctionName") {
-                    Some(name) => scalar_string(&evaluator.evaluate(name, &context)?).unwrap_or_default(),
-                    None => binary_of(resource, &logical_id),
-                };
-                Physical {
-                    attributes: HashMap::from([(
-                        "Arn".to_owned(),
-                        json!(format!("arn:aws:lambda:us-east-1:123456789012:function:{name}")),
-                    )]),
-                    reference: json!(name),
-                }
+                resources.lambda_functions.push(logical_id.clone());
+                lambda_function(evaluator, resource, &logical_id)?
             }
             "AWS::Lambda::EventSourceMapping" => {
-                mappings.push(logical_id.clone());
+                resources.mappings.push(logical_id.clone());
                 synthetic(&logical_id, &resource.kind, stack_name)
             }
-            _ => {
-                skipped.insert(logical_id.clone(), resource.kind.clone());
-                synthetic(&logical_id, &resource.kind, stack_name)
-            }
+            _ => match create(clients, evaluator, resource, &logical_id, stack_name).await? {
+                Some(physical) => {
+                    resources.created.insert(logical_id.clone(), resource.kind.clone());
+                    physical
+                }
+                None => {
+                    resources.skipped.insert(logical_id.clone(), resource.kind.clone());
+                    synthetic(&logical_id, &resource.kind, stack_name)
+                }
+            },
         };
         evaluator.resources.insert(logical_id.clone(), physical);
     }
+    Ok(resources)
+}
 
+/// Creates a queue, table, topic or email identity in the emulator; `None` for a kind that has
+/// no local counterpart (roles, alarms, …).
+async fn create(
+    clients: &Clients,
+    evaluator: &Evaluator,
+    resource: &crate::cfn::Resource,
+    logical_id: &str,
+    stack_name: &str,
+) -> Result<Option<Physical>, ProvisionError> {
+    let context = format!("{logical_id} ({})", resource.kind);
+    let properties = || evaluator.evaluate(&resource.properties, &context);
+    let created = match resource.kind.as_str() {
+        "AWS::SQS::Queue" => clients.queue(logical_id, stack_name, &properties()?).await,
+        "AWS::DynamoDB::Table" => clients.table(logical_id, stack_name, &properties()?).await,
+        "AWS::SNS::Topic" => clients.topic(logical_id, stack_name, &properties()?).await,
+        "AWS::SES::EmailIdentity" => clients.email_identity(&properties()?).await,
+        _ => return Ok(None),
+    };
+    created.map(Some).map_err(|message| ProvisionError::Create {
+        resource: logical_id.to_owned(),
+        kind: resource.kind.clone(),
+        message,
+    })
+}
+
+/// A function's `Ref` (its name) and `Arn`, before the function itself is read.
+fn lambda_function(
+    evaluator: &Evaluator,
+    resource: &crate::cfn::Resource,
+    logical_id: &str,
+) -> Result<Physical, ProvisionError> {
+    let context = format!("{logical_id} ({})", resource.kind);
+    let name = match resource.properties.get("FunctionName") {
+        Some(name) => scalar_string(&evaluator.evaluate(name, &context)?).unwrap_or_default(),
+        None => binary_of(resource, logical_id),
+    };
+    Ok(Physical {
+        attributes: HashMap::from([(
+            "Arn".to_owned(),
+            json!(format!("arn:aws:lambda:us-east-1:123456789012:function:{name}")),
+        )]),
+        reference: json!(name),
+    })
+}
+
+/// The template's functions, with their environment and Lambda's defaults.
+fn functions(
+    template: &Template,
+    evaluator: &Evaluator,
+    lambda_functions: &[String],
+) -> Result<Vec<Function>, ProvisionError> {
     let mut functions = Vec::new();
     for logical_id in lambda_functions {
-        let resource = &template.resources[&logical_id];
+        let resource = &template.resources[logical_id];
         let context = format!("{logical_id} (AWS::Lambda::Function)");
         let properties = evaluator.evaluate(&resource.properties, &context)?;
         let environment = properties
@@ -235,31 +276,45 @@ pub async fn provision(
                     .collect()
             })
             .unwrap_or_default();
-        let mut runtime_environment = BTreeMap::new();
-        if let Some(format) = properties.pointer("/LoggingConfig/LogFormat").and_then(scalar_string) {
-            runtime_environment.insert("AWS_LAMBDA_LOG_FORMAT".to_owned(), format);
-        }
-        if let Some(level) = properties
-            .pointer("/LoggingConfig/ApplicationLogLevel")
-            .and_then(scalar_string)
-        {
-            runtime_environment.insert("AWS_LAMBDA_LOG_LEVEL".to_owned(), level);
-        }
         functions.push(Function {
-            runtime_environment,
-            name: scalar_string(&evaluator.resources[&logical_id].reference).unwrap_or_default(),
-            binary: binary_of(resource, &logical_id),
-            logical_id,
+            runtime_environment: runtime_environment(&properties),
+            name: scalar_string(&evaluator.resources[logical_id].reference).unwrap_or_default(),
+            binary: binary_of(resource, logical_id),
+            logical_id: logical_id.clone(),
             environment,
             timeout_seconds: properties.get("Timeout").and_then(number).unwrap_or(3),
             // Lambda's default when the template sets none.
             memory_mb: properties.get("MemorySize").and_then(number).unwrap_or(128) as u32,
         });
     }
+    Ok(functions)
+}
 
+/// What Lambda sets from a function's `LoggingConfig`.
+fn runtime_environment(properties: &Value) -> BTreeMap<String, String> {
+    let mut runtime_environment = BTreeMap::new();
+    if let Some(format) = properties.pointer("/LoggingConfig/LogFormat").and_then(scalar_string) {
+        runtime_environment.insert("AWS_LAMBDA_LOG_FORMAT".to_owned(), format);
+    }
+    if let Some(level) = properties
+        .pointer("/LoggingConfig/ApplicationLogLevel")
+        .and_then(scalar_string)
+    {
+        runtime_environment.insert("AWS_LAMBDA_LOG_LEVEL".to_owned(), level);
+    }
+    runtime_environment
+}
+
+/// The event source mappings whose source is a local queue; the others are added to
+/// `resources.skipped` with the reason.
+fn event_source_mappings(
+    template: &Template,
+    evaluator: &Evaluator,
+    resources: &mut Resources,
+) -> Result<Vec<EventSourceMapping>, ProvisionError> {
     let mut event_source_mappings = Vec::new();
-    for logical_id in mappings {
-        let resource = &template.resources[&logical_id];
+    for logical_id in &resources.mappings {
+        let resource = &template.resources[logical_id];
         let context = format!("{logical_id} (AWS::Lambda::EventSourceMapping)");
         let properties = evaluator.evaluate(&resource.properties, &context)?;
         let queue_arn = properties
@@ -271,18 +326,27 @@ pub async fn provision(
             .iter()
             .find(|(_, p)| p.attributes.get("Arn").and_then(scalar_string).as_deref() == Some(queue_arn.as_str()))
             .map(|(id, _)| id.clone())
-            .filter(|id| created.get(id).map(String::as_str) == Some("AWS::SQS::Queue"))
+            .filter(|id| resources.created.get(id).map(String::as_str) == Some("AWS::SQS::Queue"))
         else {
-            skipped.insert(
+            resources.skipped.insert(
                 logical_id.clone(),
                 format!("{} (source {queue_arn} is not a local queue)", resource.kind),
             );
             continue;
         };
         let queue_url = scalar_string(&evaluator.resources[&queue_id].reference).unwrap_or_default();
-        event_source_mappings.push(event_source_mapping(logical_id, &properties, queue_arn, queue_url));
+        event_source_mappings.push(event_source_mapping(
+            logical_id.clone(),
+            &properties,
+            queue_arn,
+            queue_url,
+        ));
     }
+    Ok(event_source_mappings)
+}
 
+/// The template's outputs whose condition holds, evaluated.
+fn outputs(template: &Template, evaluator: &Evaluator) -> Result<BTreeMap<String, String>, ProvisionError> {
     let mut outputs = BTreeMap::new();
     for (name, output) in &template.outputs {
         if let Some(condition) = output.get("Condition").and_then(Value::as_str)
@@ -295,16 +359,7 @@ pub async fn provision(
             outputs.insert(name.clone(), scalar_string(&value).unwrap_or_else(|| value.to_string()));
         }
     }
-
-    Ok(Stack {
-        name: stack_name.to_owned(),
-        evaluator,
-        created,
-        skipped,
-        functions,
-        event_source_mappings,
-        outputs,
-    })
+    Ok(outputs)
 }
 
 /// An SQS event source mapping from its evaluated properties, with Lambda's defaults.
@@ -384,6 +439,75 @@ fn synthetic(logical_id: &str, kind: &str, stack_name: &str) -> Physical {
         )]),
         reference: json!(name),
     }
+}
+
+/// A table's or an index's `KeySchema`.
+fn key_schema(value: Option<&Value>) -> Result<Vec<KeySchemaElement>, String> {
+    value
+        .and_then(Value::as_array)
+        .ok_or("KeySchema is missing")?
+        .iter()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(k.get("AttributeName").and_then(scalar_string).unwrap_or_default())
+                .key_type(KeyType::from(
+                    k.get("KeyType").and_then(Value::as_str).unwrap_or("HASH"),
+                ))
+                .build()
+                .map_err(text)
+        })
+        .collect()
+}
+
+/// A table's `AttributeDefinitions` (type `S` unless given).
+fn attribute_definitions(properties: &Value) -> Result<Vec<AttributeDefinition>, String> {
+    properties
+        .get("AttributeDefinitions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|definition| {
+            AttributeDefinition::builder()
+                .attribute_name(
+                    definition
+                        .get("AttributeName")
+                        .and_then(scalar_string)
+                        .unwrap_or_default(),
+                )
+                .attribute_type(ScalarAttributeType::from(
+                    definition.get("AttributeType").and_then(Value::as_str).unwrap_or("S"),
+                ))
+                .build()
+                .map_err(text)
+        })
+        .collect()
+}
+
+/// A table's `GlobalSecondaryIndexes` (projection `ALL` unless given).
+fn global_secondary_indexes(properties: &Value) -> Result<Vec<GlobalSecondaryIndex>, String> {
+    properties
+        .get("GlobalSecondaryIndexes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|index| {
+            GlobalSecondaryIndex::builder()
+                .index_name(index.get("IndexName").and_then(scalar_string).unwrap_or_default())
+                .set_key_schema(Some(key_schema(index.get("KeySchema"))?))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(
+                            index
+                                .pointer("/Projection/ProjectionType")
+                                .and_then(Value::as_str)
+                                .unwrap_or("ALL"),
+                        ))
+                        .build(),
+                )
+                .build()
+                .map_err(text)
+        })
+        .collect()
 }
 
 struct Clients {
@@ -472,22 +596,6 @@ impl Clients {
             .get("TableName")
             .and_then(scalar_string)
             .unwrap_or_else(|| format!("{stack_name}-{logical_id}"));
-        let key_schema = |value: Option<&Value>| -> Result<Vec<KeySchemaElement>, String> {
-            value
-                .and_then(Value::as_array)
-                .ok_or("KeySchema is missing")?
-                .iter()
-                .map(|k| {
-                    KeySchemaElement::builder()
-                        .attribute_name(k.get("AttributeName").and_then(scalar_string).unwrap_or_default())
-                        .key_type(KeyType::from(
-                            k.get("KeyType").and_then(Value::as_str).unwrap_or("HASH"),
-                        ))
-                        .build()
-                        .map_err(text)
-                })
-                .collect()
-        };
         let mut request = self
             .dynamodb
             .create_table()
@@ -499,55 +607,27 @@ impl Clients {
                     .and_then(Value::as_str)
                     .unwrap_or("PAY_PER_REQUEST"),
             ));
-        for definition in properties
-            .get("AttributeDefinitions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            request = request.attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(
-                        definition
-                            .get("AttributeName")
-                            .and_then(scalar_string)
-                            .unwrap_or_default(),
-                    )
-                    .attribute_type(ScalarAttributeType::from(
-                        definition.get("AttributeType").and_then(Value::as_str).unwrap_or("S"),
-                    ))
-                    .build()
-                    .map_err(text)?,
-            );
+        for definition in attribute_definitions(properties)? {
+            request = request.attribute_definitions(definition);
         }
-        for index in properties
-            .get("GlobalSecondaryIndexes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            request = request.global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name(index.get("IndexName").and_then(scalar_string).unwrap_or_default())
-                    .set_key_schema(Some(key_schema(index.get("KeySchema"))?))
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::from(
-                                index
-                                    .pointer("/Projection/ProjectionType")
-                                    .and_then(Value::as_str)
-                                    .unwrap_or("ALL"),
-                            ))
-                            .build(),
-                    )
-                    .build()
-                    .map_err(text)?,
-            );
+        for index in global_secondary_indexes(properties)? {
+            request = request.global_secondary_indexes(index);
         }
         if let Some(protected) = properties.get("DeletionProtectionEnabled") {
             request = request.deletion_protection_enabled(protected == &json!(true) || protected == &json!("true"));
         }
         let description = request.send().await.map_err(text)?.table_description;
+        self.time_to_live(&name, properties).await?;
+        self.point_in_time_recovery(&name, properties).await?;
+        let arn = description.and_then(|d| d.table_arn).unwrap_or_default();
+        Ok(Physical {
+            reference: json!(name),
+            attributes: HashMap::from([("Arn".to_owned(), json!(arn))]),
+        })
+    }
+
+    /// `TimeToLiveSpecification`, when enabled: a call of its own after the table exists.
+    async fn time_to_live(&self, table: &str, properties: &Value) -> Result<(), String> {
         if let Some(ttl) = properties.get("TimeToLiveSpecification")
             && ttl
                 .get("Enabled")
@@ -555,7 +635,7 @@ impl Clients {
         {
             self.dynamodb
                 .update_time_to_live()
-                .table_name(&name)
+                .table_name(table)
                 .time_to_live_specification(
                     TimeToLiveSpecification::builder()
                         .attribute_name(ttl.get("AttributeName").and_then(scalar_string).unwrap_or_default())
@@ -567,13 +647,18 @@ impl Clients {
                 .await
                 .map_err(text)?;
         }
+        Ok(())
+    }
+
+    /// `PointInTimeRecoverySpecification`, when enabled: a call of its own after the table exists.
+    async fn point_in_time_recovery(&self, table: &str, properties: &Value) -> Result<(), String> {
         if properties
             .pointer("/PointInTimeRecoverySpecification/PointInTimeRecoveryEnabled")
             .is_some_and(|e| e == &json!(true) || e == &json!("true"))
         {
             self.dynamodb
                 .update_continuous_backups()
-                .table_name(&name)
+                .table_name(table)
                 .point_in_time_recovery_specification(
                     PointInTimeRecoverySpecification::builder()
                         .point_in_time_recovery_enabled(true)
@@ -584,11 +669,7 @@ impl Clients {
                 .await
                 .map_err(text)?;
         }
-        let arn = description.and_then(|d| d.table_arn).unwrap_or_default();
-        Ok(Physical {
-            reference: json!(name),
-            attributes: HashMap::from([("Arn".to_owned(), json!(arn))]),
-        })
+        Ok(())
     }
 
     async fn topic(&self, logical_id: &str, stack_name: &str, properties: &Value) -> Result<Physical, String> {

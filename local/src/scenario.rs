@@ -127,8 +127,44 @@ fn request(event_id: &str, user: &str, locale: &str) -> String {
 /// Run the scenario on a started stack; `say` prints progress.
 pub async fn run(stack: &LocalStack, scenario: &Scenario, say: &dyn Fn(&str)) -> Result<Outcome, String> {
     let mut outcome = Outcome::default();
-    let queue = "TicketIssueQueue";
+    let joined = join(stack, scenario, say).await?;
+    let after = duplicates(stack, scenario, &joined, &mut outcome, say).await?;
+    let dry_run = inspect_dead_letters(stack, &mut outcome, say).await?;
+    let (replay, tickets) = replay_late_event(stack, scenario, &mut outcome, say).await?;
 
+    say("7. no address in clear: every log file, every dead letter's attributes and both dlq-redrive reports");
+    let found = personal_data(stack, &joined.users, &[&dry_run, &replay]).await?;
+    for finding in &found {
+        say(&format!("   {finding}"));
+    }
+    outcome.check("addresses in clear (logs, dead letters, reports)", 0, found.len());
+    say("8. the metrics the functions wrote (one EMF line per invocation, in their logs) against the emulator");
+    let emulator = Emulator {
+        tickets: tickets.len() + after.tickets.len(),
+        event_tickets: after.tickets.len(),
+        duplicate_got_a_ticket: after.tickets.iter().any(|user| user == "fan-3"),
+        dead_letters: count(&dry_run["queues"][0]["inspection"]["inspected"]),
+        moved: count(&replay["queues"][0]["moved"]),
+        last: Snapshot::take(stack, scenario).await?,
+    };
+    check_metrics(&mut outcome, &stack.metrics()?, &emulator);
+    Ok(outcome)
+}
+
+/// The queue people join.
+const QUEUE: &str = "TicketIssueQueue";
+
+/// Who joined the queue in steps 1 and 2.
+struct Joined {
+    /// `fan-1`, `fan-2`, … in the order they joined.
+    users: Vec<String>,
+    /// Each user's message id and body.
+    message_ids: BTreeMap<String, (String, String)>,
+}
+
+/// Steps 1 and 2: the event is seeded; people, a poison message, a request for an event that
+/// does not exist yet and misplaced addresses join the queue, and the stack drains.
+async fn join(stack: &LocalStack, scenario: &Scenario, say: &dyn Fn(&str)) -> Result<Joined, String> {
     say(&format!(
         "1. seeding event {} with {} seats on {} counters",
         scenario.event_id, scenario.capacity, scenario.shards
@@ -146,27 +182,38 @@ pub async fn run(stack: &LocalStack, scenario: &Scenario, say: &dyn Fn(&str)) ->
     let mut message_ids = BTreeMap::new();
     for (i, user) in users.iter().enumerate() {
         let body = request(&scenario.event_id, user, if i % 2 == 0 { "ko" } else { "en" });
-        message_ids.insert(user.clone(), (stack.send(queue, &body).await?, body));
+        message_ids.insert(user.clone(), (stack.send(QUEUE, &body).await?, body));
     }
     say("   plus one poison message (not JSON) and one request for an event that does not exist yet");
-    stack.send(queue, "this is not a ticket request").await?;
+    stack.send(QUEUE, "this is not a ticket request").await?;
     stack
-        .send(queue, &request(&scenario.late_event_id, "late-fan", "ko"))
+        .send(QUEUE, &request(&scenario.late_event_id, "late-fan", "ko"))
         .await?;
     say("   and three requests with an address in the wrong place (they must never show it in clear)");
     for body in misplaced_addresses(&scenario.event_id) {
-        stack.send(queue, &body).await?;
+        stack.send(QUEUE, &body).await?;
     }
     stack.wait_idle(scenario.drain_timeout, say).await?;
+    Ok(Joined { users, message_ids })
+}
 
+/// Steps 3 and 4: a producer duplicate and a duplicate delivery, then the checks of the sale so
+/// far; the emulator's state after them.
+async fn duplicates(
+    stack: &LocalStack,
+    scenario: &Scenario,
+    joined: &Joined,
+    outcome: &mut Outcome,
+    say: &dyn Fn(&str),
+) -> Result<Snapshot, String> {
     say("3. the producer sends fan-3's request again, as a new message (a producer duplicate)");
-    let (_, fan3_body) = &message_ids["fan-3"];
-    stack.send(queue, fan3_body).await?;
+    let (_, fan3_body) = &joined.message_ids["fan-3"];
+    stack.send(QUEUE, fan3_body).await?;
     stack.wait_idle(scenario.drain_timeout, say).await?;
 
     say("4. SQS delivers fan-1's original message a second time (a duplicate delivery)");
     let before = Snapshot::take(stack, scenario).await?;
-    let (fan1_id, fan1_body) = &message_ids["fan-1"];
+    let (fan1_id, fan1_body) = &joined.message_ids["fan-1"];
     let redelivery = json!({"Records": [{
         "messageId": fan1_id,
         "receiptHandle": "redelivered",
@@ -174,13 +221,19 @@ pub async fn run(stack: &LocalStack, scenario: &Scenario, say: &dyn Fn(&str)) ->
         "attributes": {"ApproximateReceiveCount": "2", "SentTimestamp": "1700000000000"},
         "messageAttributes": {},
         "eventSource": "aws:sqs",
-        "eventSourceARN": stack.stack.attribute(queue, "Arn").unwrap_or_default(),
+        "eventSourceARN": stack.stack.attribute(QUEUE, "Arn").unwrap_or_default(),
         "awsRegion": moto_harness::REGION,
     }]});
     let response = stack.invoke("ticket-processor", &redelivery).await?;
     stack.wait_idle(scenario.drain_timeout, say).await?;
     let after = Snapshot::take(stack, scenario).await?;
+    check_sale(outcome, scenario, &before, &after, &response);
+    Ok(after)
+}
 
+/// The sale's expectations: capacity held, one ticket and one notification per person, and the
+/// duplicate delivery (`response` is its invocation's answer) changed nothing.
+fn check_sale(outcome: &mut Outcome, scenario: &Scenario, before: &Snapshot, after: &Snapshot, response: &Value) {
     let sold_out = scenario.users - scenario.capacity;
     outcome.check(
         "tickets issued for the event (= capacity)",
@@ -213,9 +266,13 @@ pub async fn run(stack: &LocalStack, scenario: &Scenario, say: &dyn Fn(&str)) ->
     outcome.check(
         "duplicate delivery: new tickets, pushes, emails",
         "0/0/0",
-        before.difference(&after),
+        before.difference(after),
     );
+}
 
+/// Step 5: dlq-redrive's dry run over the ticket DLQ, its counts by error kind checked; its
+/// report.
+async fn inspect_dead_letters(stack: &LocalStack, outcome: &mut Outcome, say: &dyn Fn(&str)) -> Result<Value, String> {
     say("5. the DLQ alarm fires: an operator inspects the ticket DLQ (dlq-redrive dry run)");
     let dry_run = stack
         .invoke("dlq-redrive", &json!({"queue": "ticket", "dryRun": true}))
@@ -241,7 +298,17 @@ pub async fn run(stack: &LocalStack, scenario: &Scenario, say: &dyn Fn(&str)) ->
         count(&inspected["inspection"]["byErrorKind"]["invalid-field"]),
     );
     outcome.check("dry run moved", 0, count(&inspected["moved"]));
+    Ok(dry_run)
+}
 
+/// Step 6: the late event is created and only its dead letter replayed; the replay's report
+/// and the late event's ticket holders.
+async fn replay_late_event(
+    stack: &LocalStack,
+    scenario: &Scenario,
+    outcome: &mut Outcome,
+    say: &dyn Fn(&str),
+) -> Result<(Value, Vec<String>), String> {
     say(&format!(
         "6. the operator creates {} and replays only the unknown-event dead letters",
         scenario.late_event_id
@@ -269,24 +336,7 @@ pub async fn run(stack: &LocalStack, scenario: &Scenario, say: &dyn Fn(&str)) ->
         drained += visible + in_flight;
     }
     outcome.check("messages left in the other queues", 0, drained);
-
-    say("7. no address in clear: every log file, every dead letter's attributes and both dlq-redrive reports");
-    let found = personal_data(stack, &users, &[&dry_run, &replay]).await?;
-    for finding in &found {
-        say(&format!("   {finding}"));
-    }
-    outcome.check("addresses in clear (logs, dead letters, reports)", 0, found.len());
-    say("8. the metrics the functions wrote (one EMF line per invocation, in their logs) against the emulator");
-    let emulator = Emulator {
-        tickets: tickets.len() + after.tickets.len(),
-        event_tickets: after.tickets.len(),
-        duplicate_got_a_ticket: after.tickets.iter().any(|user| user == "fan-3"),
-        dead_letters: count(&inspected["inspection"]["inspected"]),
-        moved: count(&replay["queues"][0]["moved"]),
-        last: Snapshot::take(stack, scenario).await?,
-    };
-    check_metrics(&mut outcome, &stack.metrics()?, &emulator);
-    Ok(outcome)
+    Ok((replay, tickets))
 }
 
 /// Addresses in the wrong place, as producers get them wrong: a contact that is a string, a

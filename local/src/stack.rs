@@ -82,7 +82,107 @@ pub struct LocalStack {
     /// Where each function logs (`<binary>.log`), EMF lines included.
     pub logs_dir: PathBuf,
     stop: tokio::sync::watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    tasks: Vec<Task>,
+}
+
+/// Every function of `stack` under `cargo lambda watch`, pointed at moto, with an invoker each
+/// (by binary name).
+async fn start_functions(
+    options: &Options,
+    stack: &Stack,
+    moto: &MotoServer,
+    sdk: &SdkConfig,
+    progress: &dyn Fn(&str),
+) -> Result<(Vec<Watched>, HashMap<String, Arc<LambdaInvoker>>), StackError> {
+    let extra = vec![
+        ("AWS_ENDPOINT_URL".to_owned(), moto.endpoint()),
+        ("AWS_ACCESS_KEY_ID".to_owned(), "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), "testing".to_owned()),
+        ("AWS_REGION".to_owned(), moto_harness::REGION.to_owned()),
+        ("AWS_DEFAULT_REGION".to_owned(), moto_harness::REGION.to_owned()),
+        ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
+    ];
+    let mut watched = Vec::new();
+    let mut invokers = HashMap::new();
+    for function in &stack.functions {
+        let concurrency = stack
+            .event_source_mappings
+            .iter()
+            .filter(|m| m.function == function.name)
+            .map(|m| m.maximum_concurrency)
+            .max()
+            .unwrap_or(1);
+        let mut environment = extra.clone();
+        environment.extend(function.runtime_environment.clone());
+        let log = options.state_dir.join("logs").join(format!("{}.log", function.binary));
+        progress(&format!(
+            "starting {} under cargo lambda watch (log: {})",
+            function.binary,
+            log.display()
+        ));
+        let process = watch::start(
+            &options.workspace,
+            &options.cargo_lambda,
+            function,
+            &environment,
+            concurrency,
+            &log,
+        )
+        .await?;
+        invokers.insert(
+            function.binary.clone(),
+            Arc::new(LambdaInvoker::new(sdk, &process.endpoint())),
+        );
+        watched.push(process);
+    }
+    Ok((watched, invokers))
+}
+
+/// A poller's task.
+type Task = tokio::task::JoinHandle<()>;
+/// A mapping's logical id and its poller's statistics.
+type MappingStatsOf = (String, Arc<MappingStats>);
+
+/// One poller task per enabled SQS event source mapping, each with its statistics (by logical
+/// id); they stop when `stopped` turns true.
+fn start_pollers(
+    stack: &Stack,
+    sdk: &SdkConfig,
+    invokers: &HashMap<String, Arc<LambdaInvoker>>,
+    stopped: &tokio::sync::watch::Receiver<bool>,
+    progress: &dyn Fn(&str),
+) -> Result<(Vec<MappingStatsOf>, Vec<Task>), StackError> {
+    let mut tasks = Vec::new();
+    let mut mappings = Vec::new();
+    for mapping in stack.event_source_mappings.iter().filter(|m| m.enabled) {
+        let function = stack.mapped_function(mapping).ok_or_else(|| {
+            StackError::Other(format!(
+                "{} invokes unknown function {}",
+                mapping.logical_id, mapping.function
+            ))
+        })?;
+        // cargo lambda watch serves a function under its binary name.
+        let mut mapping = mapping.clone();
+        mapping.function = function.binary.clone();
+        let stats = Arc::new(MappingStats::default());
+        mappings.push((mapping.logical_id.clone(), stats.clone()));
+        progress(&format!(
+            "polling {} for {} ({})",
+            mapping.queue_url,
+            function.binary,
+            describe(&mapping)
+        ));
+        let poller = Arc::new(Poller {
+            invoker: invokers[&function.binary].clone(),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            stats,
+            region: moto_harness::REGION.to_owned(),
+            wait: Duration::from_secs(1),
+            mapping,
+        });
+        tasks.push(tokio::spawn(poller.run(stopped.clone())));
+    }
+    Ok((mappings, tasks))
 }
 
 impl LocalStack {
@@ -103,79 +203,9 @@ impl LocalStack {
         progress(&format!("building {}", binaries.join(", ")));
         watch::build(&options.workspace, &binaries).await?;
 
-        let extra = vec![
-            ("AWS_ENDPOINT_URL".to_owned(), moto.endpoint()),
-            ("AWS_ACCESS_KEY_ID".to_owned(), "testing".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY".to_owned(), "testing".to_owned()),
-            ("AWS_REGION".to_owned(), moto_harness::REGION.to_owned()),
-            ("AWS_DEFAULT_REGION".to_owned(), moto_harness::REGION.to_owned()),
-            ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
-        ];
-        let mut watched = Vec::new();
-        let mut invokers = HashMap::new();
-        for function in &stack.functions {
-            let concurrency = stack
-                .event_source_mappings
-                .iter()
-                .filter(|m| m.function == function.name)
-                .map(|m| m.maximum_concurrency)
-                .max()
-                .unwrap_or(1);
-            let mut environment = extra.clone();
-            environment.extend(function.runtime_environment.clone());
-            let log = options.state_dir.join("logs").join(format!("{}.log", function.binary));
-            progress(&format!(
-                "starting {} under cargo lambda watch (log: {})",
-                function.binary,
-                log.display()
-            ));
-            let process = watch::start(
-                &options.workspace,
-                &options.cargo_lambda,
-                function,
-                &environment,
-                concurrency,
-                &log,
-            )
-            .await?;
-            invokers.insert(
-                function.binary.clone(),
-                Arc::new(LambdaInvoker::new(&sdk, &process.endpoint())),
-            );
-            watched.push(process);
-        }
-
+        let (watched, invokers) = start_functions(options, &stack, &moto, &sdk, progress).await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let mut tasks = Vec::new();
-        let mut mappings = Vec::new();
-        for mapping in stack.event_source_mappings.iter().filter(|m| m.enabled) {
-            let function = stack.mapped_function(mapping).ok_or_else(|| {
-                StackError::Other(format!(
-                    "{} invokes unknown function {}",
-                    mapping.logical_id, mapping.function
-                ))
-            })?;
-            // cargo lambda watch serves a function under its binary name.
-            let mut mapping = mapping.clone();
-            mapping.function = function.binary.clone();
-            let stats = Arc::new(MappingStats::default());
-            mappings.push((mapping.logical_id.clone(), stats.clone()));
-            progress(&format!(
-                "polling {} for {} ({})",
-                mapping.queue_url,
-                function.binary,
-                describe(&mapping)
-            ));
-            let poller = Arc::new(Poller {
-                invoker: invokers[&function.binary].clone(),
-                sqs: aws_sdk_sqs::Client::new(&sdk),
-                stats,
-                region: moto_harness::REGION.to_owned(),
-                wait: Duration::from_secs(1),
-                mapping,
-            });
-            tasks.push(tokio::spawn(poller.run(stopped.clone())));
-        }
+        let (mappings, tasks) = start_pollers(&stack, &sdk, &invokers, &stopped, progress)?;
         Ok(Self {
             moto,
             sdk,

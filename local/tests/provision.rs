@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
 use local_stack::cfn::Template;
-use local_stack::provision::{provision, transform};
+use local_stack::provision::{Stack, provision, transform};
 use moto_harness::{MotoServer, unique_name};
 
 fn python() -> std::path::PathBuf {
@@ -29,8 +30,24 @@ async fn every_resource_of_the_template_is_created_with_its_attributes() {
         .await
         .expect("provisioned");
 
-    // Queues, with the redrive policy pointing at the DLQ.
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let work_url = assert_queues(&stack, &stack_name, &sdk).await;
+    let table = assert_table(&stack, &sdk).await;
+    let topic = assert_topic_and_identity(&stack, &sdk).await;
+    assert_function(&stack, &stack_name, &table, &work_url, &topic);
+    assert_event_source_mapping(&stack, &stack_name, &work_url);
+
+    assert_eq!(stack.outputs["WorkQueueUrl"], work_url);
+    assert!(
+        stack.skipped.contains_key("WorkerRole"),
+        "IAM has no local counterpart: {:?}",
+        stack.skipped
+    );
+}
+
+/// Queues, with the redrive policy pointing at the DLQ; a conditional one left out. The work
+/// queue's URL.
+async fn assert_queues(stack: &Stack, stack_name: &str, sdk: &SdkConfig) -> String {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
     let work_url = stack.reference("WorkQueue").unwrap();
     assert!(work_url.ends_with(&format!("{stack_name}-work")), "{work_url}");
     let attributes = sqs
@@ -53,9 +70,12 @@ async fn every_resource_of_the_template_is_created_with_its_attributes() {
         stack.reference("ProdOnlyQueue").is_none(),
         "a resource whose condition is false is not created"
     );
+    work_url
+}
 
-    // The table with its key and TTL.
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+/// The table with its key and TTL; its name.
+async fn assert_table(stack: &Stack, sdk: &SdkConfig) -> String {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let table = stack.reference("Table").unwrap();
     let description = dynamodb
         .describe_table()
@@ -76,23 +96,29 @@ async fn every_resource_of_the_template_is_created_with_its_attributes() {
         ttl.time_to_live_description().unwrap().attribute_name(),
         Some("expiration")
     );
+    table
+}
 
-    // Topic and email identity.
+/// The topic and the email identity exist; the topic's ARN.
+async fn assert_topic_and_identity(stack: &Stack, sdk: &SdkConfig) -> String {
     let topic = stack.reference("Topic").unwrap();
-    let sns = aws_sdk_sns::Client::new(&sdk);
+    let sns = aws_sdk_sns::Client::new(sdk);
     sns.get_topic_attributes()
         .topic_arn(&topic)
         .send()
         .await
         .expect("the topic exists");
-    let ses = aws_sdk_sesv2::Client::new(&sdk);
+    let ses = aws_sdk_sesv2::Client::new(sdk);
     ses.get_email_identity()
         .email_identity("tickets@example.com")
         .send()
         .await
         .expect("the identity exists");
+    topic
+}
 
-    // The function's environment, every intrinsic evaluated.
+/// The function's environment, every intrinsic evaluated.
+fn assert_function(stack: &Stack, stack_name: &str, table: &str, work_url: &str, topic: &str) {
     let worker = stack.function("worker-bin").expect("the function, found by its binary");
     assert_eq!(worker.logical_id, "Worker");
     assert_eq!(
@@ -108,8 +134,10 @@ async fn every_resource_of_the_template_is_created_with_its_attributes() {
     assert_eq!(worker.environment["MODE"], "relaxed");
     let routes: serde_json::Value = serde_json::from_str(&worker.environment["ROUTES"]).unwrap();
     assert_eq!(routes[0]["dlq"], stack.reference("WorkDLQ").unwrap());
+}
 
-    // The SQS event source mapping.
+/// The SQS event source mapping, invoking the function by its name.
+fn assert_event_source_mapping(stack: &Stack, stack_name: &str, work_url: &str) {
     assert_eq!(stack.event_source_mappings.len(), 1);
     let esm = &stack.event_source_mappings[0];
     assert_eq!(esm.function, format!("{stack_name}-worker"));
@@ -122,13 +150,6 @@ async fn every_resource_of_the_template_is_created_with_its_attributes() {
     assert_eq!(esm.batching_window_seconds, 1);
     assert!(esm.report_batch_item_failures);
     assert_eq!(esm.maximum_concurrency, 3);
-
-    assert_eq!(stack.outputs["WorkQueueUrl"], work_url);
-    assert!(
-        stack.skipped.contains_key("WorkerRole"),
-        "IAM has no local counterpart: {:?}",
-        stack.skipped
-    );
 }
 
 #[tokio::test]

@@ -59,14 +59,30 @@ pub fn check_id(field: &str, id: &str) -> Result<(), InvalidMessage> {
 /// empty, not JSON or not a JSON object is refused as a whole; a missing field or a field of the
 /// wrong type or value is refused naming the field.
 pub fn parse_json<T: DeserializeOwned>(body: &str, what: &str) -> Result<T, InvalidMessage> {
+    if let Some(refused) = not_an_object(body, what) {
+        return Err(refused);
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(body);
+    match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+        Ok(value) => match deserializer.end() {
+            Ok(()) => Ok(value),
+            Err(trailing) => Err(InvalidMessage::body(format!("not a valid {what}: {trailing}"))),
+        },
+        Err(error) => Err(refusal(error, what)),
+    }
+}
+
+/// Why `body` is refused as a whole before it is read as a `what`: empty, not JSON, or JSON
+/// that is not an object.
+fn not_an_object(body: &str, what: &str) -> Option<InvalidMessage> {
     if body.trim().is_empty() {
-        return Err(InvalidMessage::body(format!(
+        return Some(InvalidMessage::body(format!(
             "the body is empty (an SQS body that is null or blank), not a {what}"
         )));
     }
     // serde reads a struct from a JSON array too (by position): only an object is a message.
     if first_char(body) != Some('{') {
-        return Err(InvalidMessage::body(
+        return Some(InvalidMessage::body(
             match serde_json::from_str::<serde_json::Value>(body) {
                 Ok(value) => format!(
                     "not a valid {what}: the body must be a JSON object, not {}",
@@ -76,25 +92,23 @@ pub fn parse_json<T: DeserializeOwned>(body: &str, what: &str) -> Result<T, Inva
             },
         ));
     }
-    let mut deserializer = serde_json::Deserializer::from_str(body);
-    let error = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
-        Ok(value) => match deserializer.end() {
-            Ok(()) => return Ok(value),
-            Err(trailing) => return Err(InvalidMessage::body(format!("not a valid {what}: {trailing}"))),
-        },
-        Err(error) => error,
-    };
+    None
+}
+
+/// A JSON object that is not a valid `what`: a missing field or a field of the wrong type or
+/// value is named (with its path: `contact.email`); anything else refuses the body.
+fn refusal(error: serde_path_to_error::Error<serde_json::Error>, what: &str) -> InvalidMessage {
     let path = error.path().to_string();
     let inner = error.into_inner();
     let message = inner.to_string();
     if let Some(field) = missing_field(&message) {
         let field = if path == "." { field } else { format!("{path}.{field}") };
-        return Err(InvalidMessage::field(&field, "is missing"));
+        return InvalidMessage::field(&field, "is missing");
     }
     if path != "." && inner.is_data() {
-        return Err(InvalidMessage::field(&path, message));
+        return InvalidMessage::field(&path, message);
     }
-    Err(InvalidMessage::body(format!("not a valid {what}: {message}")))
+    InvalidMessage::body(format!("not a valid {what}: {message}"))
 }
 
 pub(crate) fn kind_of(value: &serde_json::Value) -> &'static str {

@@ -51,6 +51,8 @@ pub enum Target {
 }
 
 impl AwsCall {
+    /// An entry of a worker's call list: `operation` names the SDK call, `actions` the IAM actions
+    /// it needs, `resource` what they apply to.
     pub const fn new(operation: &'static str, actions: &'static [&'static str], resource: Target) -> Self {
         Self {
             operation,

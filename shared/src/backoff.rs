@@ -19,6 +19,7 @@ pub struct DecorrelatedJitter {
 }
 
 impl DecorrelatedJitter {
+    /// Starts at `base`; a `cap` below `base` is raised to `base`.
     pub fn new(base: Duration, cap: Duration) -> Self {
         let cap = cap.max(base);
         Self {

@@ -27,6 +27,7 @@ use crate::metrics::{Metrics, Recorder, batch as metric};
 use crate::retry_delay::RetryDelay;
 use crate::{Deadline, Record, RecordError};
 
+/// How a [`BatchProcessor`] runs a batch.
 #[derive(Debug, Clone)]
 pub struct BatchConfig {
     /// Records (FIFO: message groups) in flight at once. Default 10, the default SQS batch size:
@@ -46,17 +47,24 @@ impl Default for BatchConfig {
     }
 }
 
+/// Why a batch could not be processed at all (the invocation fails; SQS retries the batch).
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
     /// A record without a messageId cannot be reported; AWS would retry the whole batch for an
     /// empty identifier anyway, so the invocation fails before any record runs.
     #[error("record {index} of {total} in the batch has no messageId; failing the invocation so SQS retries the batch")]
-    MissingMessageId { index: usize, total: usize },
+    MissingMessageId {
+        /// The record's position in the event's `Records`, from 0.
+        index: usize,
+        /// Records in the batch.
+        total: usize,
+    },
 }
 
 /// What happened to one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordStatus {
+    /// The handler succeeded.
     Processed,
     /// Idempotency found the work already done.
     Duplicate,
@@ -83,19 +91,28 @@ impl RecordStatus {
 /// Counts for one batch, logged as one JSON line.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct BatchSummary {
+    /// Records in the batch.
     pub records: usize,
+    /// Records handled, duplicates included.
     pub succeeded: usize,
+    /// Records idempotency found already done (also counted in `succeeded`).
     pub duplicates: usize,
+    /// Records reported in `batchItemFailures`, `not_started` included.
     pub failed: usize,
+    /// Records that failed permanently and went to the dead-letter sink.
     pub permanent: usize,
+    /// Records not started for lack of time (also counted in `failed`).
     pub not_started: usize,
+    /// Wall time of the batch, in milliseconds.
     pub duration_ms: u64,
 }
 
 /// Per-record results of a batch, in the order of the event.
 #[derive(Debug, Clone)]
 pub struct BatchOutcome {
+    /// Each record's messageId and what happened to it.
     pub results: Vec<(String, RecordStatus)>,
+    /// The counts of `results`.
     pub summary: BatchSummary,
 }
 
@@ -114,6 +131,7 @@ impl BatchOutcome {
         response
     }
 
+    /// What happened to the (first) record with `message_id`; `None` if the batch has none.
     pub fn status(&self, message_id: &str) -> Option<&RecordStatus> {
         self.results
             .iter()
@@ -143,6 +161,8 @@ impl std::fmt::Debug for BatchProcessor {
 }
 
 impl BatchProcessor {
+    /// A processor with no dead-letter sink, retry delay or metrics; add them with the
+    /// `with_*` methods.
     pub fn new(config: BatchConfig) -> Self {
         Self {
             config,

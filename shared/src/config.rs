@@ -4,14 +4,25 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::str::FromStr;
 
+/// A configuration a function cannot start with; the message names the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
+    /// A required variable is unset or empty.
     #[error("missing environment variable {name}: {purpose}")]
-    Missing { name: String, purpose: String },
+    Missing {
+        /// The variable.
+        name: String,
+        /// What the function needs it for.
+        purpose: String,
+    },
+    /// A variable is set but does not parse.
     #[error("environment variable {name} has a malformed value {value:?}: {reason}")]
     Malformed {
+        /// The variable.
         name: String,
+        /// Its value, as set.
         value: String,
+        /// Why it does not parse.
         reason: String,
     },
 }
@@ -24,12 +35,14 @@ pub struct Environment {
 }
 
 impl Environment {
+    /// The process's environment, as it is now.
     pub fn from_process() -> Self {
         Self {
             vars: std::env::vars().collect(),
         }
     }
 
+    /// Exactly these variables (for tests); a later pair overrides an earlier one of the same name.
     pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
         Self {
             vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),

@@ -19,25 +19,34 @@ use futures::future::{BoxFuture, FutureExt};
 use crate::envelope::{self, Envelope};
 use crate::{Record, RecordError, attributes};
 
+/// A dead letter that could not be sent: the record is then reported failed, not lost.
 #[derive(Debug, thiserror::Error)]
 pub enum DeadLetterError {
+    /// `SendMessage` to the dead-letter queue failed.
     #[error("message {message_id}: SendMessage to dead-letter queue {queue_url} failed: {message}")]
     Send {
+        /// The record's messageId.
         message_id: String,
+        /// The dead-letter queue.
         queue_url: String,
+        /// The SDK error, with its sources.
         message: String,
     },
 }
 
 /// Receives records that failed permanently. Implementations: [`SqsDeadLetterQueue`], [`MemoryDeadLetters`].
 pub trait DeadLetterSink: Send + Sync {
+    /// Keeps `record` with the reason `error`; `Err` when it could not, so the caller reports
+    /// the record failed instead.
     fn send<'a>(&'a self, record: &'a Record, error: &'a RecordError) -> BoxFuture<'a, Result<(), DeadLetterError>>;
 }
 
 /// The body and attributes a dead letter is sent with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadLetterMessage {
+    /// The record's body, or the envelope holding it and its attributes.
     pub body: String,
+    /// The message attributes, the dead-letter reason's included (10 at most).
     pub attributes: HashMap<String, SqsMessageAttribute>,
     /// Whether the body is an [`Envelope`] (the record's attributes left no room).
     pub enveloped: bool,
@@ -127,6 +136,7 @@ pub struct SqsDeadLetterQueue {
 }
 
 impl SqsDeadLetterQueue {
+    /// Sends to `queue_url` with `client`; nothing is checked until the first send.
     pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
         Self {
             client,
@@ -134,6 +144,7 @@ impl SqsDeadLetterQueue {
         }
     }
 
+    /// The dead-letter queue's URL.
     pub fn queue_url(&self) -> &str {
         &self.queue_url
     }
@@ -179,12 +190,16 @@ impl DeadLetterSink for SqsDeadLetterQueue {
 /// A dead letter as [`MemoryDeadLetters`] keeps it.
 #[derive(Debug, Clone)]
 pub struct DeadLetter {
+    /// The failed record's messageId.
     pub message_id: String,
+    /// The body as it would be sent (see [`DeadLetterMessage::body`]).
     pub body: String,
+    /// The attributes as they would be sent, the reason's included.
     pub attributes: HashMap<String, SqsMessageAttribute>,
 }
 
 impl DeadLetter {
+    /// A string attribute's value (`error-kind`, …); `None` if absent or binary.
     pub fn attribute(&self, name: &str) -> Option<&str> {
         self.attributes.get(name).and_then(|a| a.string_value.as_deref())
     }
@@ -197,10 +212,12 @@ pub struct MemoryDeadLetters {
 }
 
 impl MemoryDeadLetters {
+    /// An empty sink.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Every letter sent so far, in the order they were sent.
     pub fn letters(&self) -> Vec<DeadLetter> {
         self.letters.lock().unwrap().clone()
     }

@@ -13,6 +13,8 @@ impl Deadline {
     /// No deadline.
     pub const NONE: Deadline = Deadline { epoch_ms: None };
 
+    /// A deadline at `epoch_ms` milliseconds since the Unix epoch, taken as given (see
+    /// [`Deadline::from_context`] for Lambda's).
     pub fn at_epoch_ms(epoch_ms: u64) -> Self {
         Self {
             epoch_ms: Some(epoch_ms),
@@ -42,6 +44,7 @@ impl Deadline {
         Self::at_epoch_ms(epoch_ms(SystemTime::now()) + after.as_millis() as u64)
     }
 
+    /// Milliseconds since the Unix epoch; `None` without a deadline.
     pub fn epoch_ms(&self) -> Option<u64> {
         self.epoch_ms
     }
@@ -52,6 +55,7 @@ impl Deadline {
             .map(|deadline| Duration::from_millis(deadline.saturating_sub(epoch_ms(now))))
     }
 
+    /// Time left now; `None` without a deadline, zero once passed.
     pub fn remaining(&self) -> Option<Duration> {
         self.remaining_at(SystemTime::now())
     }

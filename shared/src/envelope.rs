@@ -32,9 +32,12 @@ use crate::attributes;
 /// The envelope's version, the value of its `dead-letter-envelope` attribute.
 pub const VERSION: u32 = 1;
 
+/// A dead letter's body when the message's attributes leave no room for the dead-letter ones
+/// (see the module comment for its JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Envelope {
+    /// The envelope's version: [`VERSION`].
     pub dead_letter_envelope: u32,
     /// The message's own body.
     pub body: String,
@@ -47,14 +50,18 @@ pub struct Envelope {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvelopeAttribute {
+    /// `String`, `Number`, `Binary`, or one of them with a custom suffix (`Number.int`).
     pub data_type: String,
+    /// The value of a `String` or `Number` attribute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub string_value: Option<String>,
+    /// The value of a `Binary` attribute (base64 in JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binary_value: Option<Base64Data>,
 }
 
 impl Envelope {
+    /// The envelope, at the current [`VERSION`], of `body` and its `attributes`.
     pub fn new(body: &str, attributes: BTreeMap<String, EnvelopeAttribute>) -> Self {
         Self {
             dead_letter_envelope: VERSION,
@@ -74,6 +81,7 @@ impl Envelope {
         )
     }
 
+    /// The JSON a dead letter's body holds.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("strings and maps of strings always serialize")
     }
@@ -123,6 +131,7 @@ impl EnvelopeAttribute {
         }
     }
 
+    /// The attribute as a Lambda SQS record has it.
     pub fn to_record(&self) -> SqsMessageAttribute {
         let mut attribute = SqsMessageAttribute::default();
         attribute.data_type = Some(self.data_type.clone());

@@ -27,6 +27,7 @@ pub struct RecordError {
 }
 
 impl RecordError {
+    /// An error of `class`; [`RecordError::retryable`] and [`RecordError::permanent`] say it shorter.
     pub fn new(class: ErrorClass, kind: impl Into<String>, message: impl fmt::Display) -> Self {
         Self {
             class,
@@ -46,18 +47,23 @@ impl RecordError {
         Self::new(ErrorClass::Permanent, kind, message)
     }
 
+    /// Whether a retry can help.
     pub fn class(&self) -> ErrorClass {
         self.class
     }
 
+    /// Whether the record goes to the dead-letter queue rather than being retried.
     pub fn is_permanent(&self) -> bool {
         self.class == ErrorClass::Permanent
     }
 
+    /// The machine-readable kind: dead letters carry it as `error-kind`, and dlq-redrive
+    /// filters on it (see [`crate::error_kinds`]).
     pub fn kind(&self) -> &str {
         &self.kind
     }
 
+    /// The human-readable message, as logged and carried by a dead letter as `error-message`.
     pub fn message(&self) -> &str {
         &self.message
     }

@@ -23,8 +23,11 @@ impl From<()> for Handled {
 /// Result<T, RecordError>>`, and by [`crate::Idempotent`]. The batch processor takes handlers whose
 /// output is `Into<Handled>`: `()`, [`Handled`], or the [`crate::Outcome`] of an idempotent handler.
 pub trait RecordHandler: Sync {
+    /// What a record that did not fail gives.
     type Output;
 
+    /// Handles `record`; an `Err` fails this record only, retried or dead-lettered by its class.
+    /// Called concurrently for the records of a batch (in order within a FIFO message group).
     fn handle(&self, record: Record) -> impl Future<Output = Result<Self::Output, RecordError>> + Send;
 }
 

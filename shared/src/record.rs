@@ -70,6 +70,7 @@ impl Record {
         &self.metrics
     }
 
+    /// The SQS messageId of this delivery: what `batchItemFailures` reports.
     pub fn message_id(&self) -> &str {
         &self.message_id
     }
@@ -164,6 +165,7 @@ impl Record {
         self.message.event_source_arn.as_deref()
     }
 
+    /// A message attribute's string value; `None` when absent or binary.
     pub fn string_attribute(&self, name: &str) -> Option<&str> {
         self.message
             .message_attributes
@@ -171,14 +173,17 @@ impl Record {
             .and_then(|attribute| attribute.string_value.as_deref())
     }
 
+    /// The message attributes (an enveloped dead letter's are the original message's).
     pub fn message_attributes(&self) -> &std::collections::HashMap<String, SqsMessageAttribute> {
         &self.message.message_attributes
     }
 
+    /// The SQS message as Lambda delivered it.
     pub fn message(&self) -> &SqsMessage {
         &self.message
     }
 
+    /// The invocation's deadline.
     pub fn deadline(&self) -> Deadline {
         self.deadline
     }

@@ -32,6 +32,7 @@ pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600);
 /// Whether failed records get a retry delay, and the backoff by receive count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryDelayConfig {
+    /// Whether failed records get one at all.
     pub enabled: bool,
     /// The longest backoff after the first receive; doubles with each receive. Default 2 s.
     pub base: Duration,
@@ -91,10 +92,13 @@ pub struct RetryDelay {
 }
 
 impl RetryDelay {
+    /// Changes visibility through `client`; with `config.enabled` false, [`RetryDelay::apply`]
+    /// does nothing.
     pub fn new(client: Client, config: RetryDelayConfig) -> Self {
         Self { client, config }
     }
 
+    /// The configuration it was built with.
     pub fn config(&self) -> &RetryDelayConfig {
         &self.config
     }

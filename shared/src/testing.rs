@@ -80,6 +80,7 @@ pub fn sqs_message(message: Value) -> SqsMessage {
 pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl CapturedLogs {
+    /// Nothing captured yet.
     pub fn new() -> Self {
         Self::default()
     }

@@ -86,12 +86,20 @@ pub const AWS_CALLS: &[AwsCall] = &[
 /// The common configuration of an SQS worker.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkerConfig {
+    /// `AWS_LAMBDA_FUNCTION_NAME` (required): the prefix of every idempotency key.
     pub function_name: String,
+    /// `IDEMPOTENCY_TABLE_NAME` (required): the table of processed messages.
     pub idempotency_table: String,
+    /// `DEAD_LETTER_QUEUE_URL`: where permanent failures go; `None` reports them failed.
     pub dead_letter_queue_url: Option<String>,
+    /// `BATCH_CONCURRENCY`, 1–1,000: [`BatchConfig::concurrency`].
     pub concurrency: usize,
+    /// `BATCH_DEADLINE_MARGIN_MS`, up to 15 minutes: [`BatchConfig::deadline_margin`].
     pub deadline_margin: Duration,
+    /// `IDEMPOTENCY_EXPIRES_AFTER_SECONDS`, 1 minute to 366 days:
+    /// [`IdempotencyConfig::expires_after`].
     pub idempotency_expires_after: Duration,
+    /// `RETRY_DELAY`, `RETRY_DELAY_BASE_SECONDS`, `RETRY_DELAY_MAX_SECONDS` (each 1 s to 12 h).
     pub retry_delay: RetryDelayConfig,
 }
 
@@ -143,6 +151,7 @@ impl WorkerConfig {
         })
     }
 
+    /// The batch processor's part.
     pub fn batch_config(&self) -> BatchConfig {
         BatchConfig {
             concurrency: self.concurrency,
@@ -150,6 +159,7 @@ impl WorkerConfig {
         }
     }
 
+    /// Idempotency's part: keys under the function's name, the other settings at their defaults.
     pub fn idempotency_config(&self) -> IdempotencyConfig {
         IdempotencyConfig {
             expires_after: self.idempotency_expires_after,
@@ -161,11 +171,14 @@ impl WorkerConfig {
 /// The batch processor and idempotency of a worker, with their AWS clients.
 #[derive(Debug, Clone)]
 pub struct Worker {
+    /// Runs each batch, with the dead-letter queue and the retry delay when configured.
     pub batch: BatchProcessor,
+    /// On the idempotency table.
     pub idempotency: Idempotency,
 }
 
 impl Worker {
+    /// Builds the clients from `sdk`; no AWS call is made until the first batch.
     pub fn new(config: &WorkerConfig, sdk: &SdkConfig) -> Self {
         let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.idempotency_table);
         let idempotency = Idempotency::new(Arc::new(store), config.idempotency_config());

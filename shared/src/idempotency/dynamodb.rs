@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 use super::store::{IdempotencyStore, Lock, LockRequest, Status, StoreError, StoredRecord};
 
+/// Idempotency records in a DynamoDB table (the layout is in the module comment).
 #[derive(Debug, Clone)]
 pub struct DynamoDbStore {
     client: Client,
@@ -22,6 +23,7 @@ pub struct DynamoDbStore {
 }
 
 impl DynamoDbStore {
+    /// Uses `table` through `client`; the table is not checked until the first call.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
@@ -29,6 +31,7 @@ impl DynamoDbStore {
         }
     }
 
+    /// The table's name.
     pub fn table(&self) -> &str {
         &self.table
     }

@@ -7,12 +7,14 @@ use futures::future::{BoxFuture, FutureExt};
 
 use super::store::{IdempotencyStore, Lock, LockRequest, Status, StoreError, StoredRecord};
 
+/// Idempotency records in a map, lost when dropped.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     records: Mutex<HashMap<String, (StoredRecord, Option<String>)>>,
 }
 
 impl MemoryStore {
+    /// An empty store.
     pub fn new() -> Self {
         Self::default()
     }
@@ -22,10 +24,12 @@ impl MemoryStore {
         self.records.lock().unwrap().get(key).map(|(record, _)| record.clone())
     }
 
+    /// Records held, whatever their status (expired ones included).
     pub fn len(&self) -> usize {
         self.records.lock().unwrap().len()
     }
 
+    /// Whether no record is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -59,6 +59,8 @@ const COMPLETION_RETRY_MARGIN: Duration = Duration::from_secs(2);
 const FIRST_COMPLETION_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_COMPLETION_BACKOFF: Duration = Duration::from_secs(1);
 
+/// How [`Idempotency`] keys, keeps and retries its records; [`IdempotencyConfig::new`] gives the
+/// defaults below.
 #[derive(Debug, Clone)]
 pub struct IdempotencyConfig {
     /// Namespace of every key: `<key_prefix>#<id>`. Usually the function name.
@@ -78,6 +80,7 @@ pub struct IdempotencyConfig {
 }
 
 impl IdempotencyConfig {
+    /// The defaults, with keys under `key_prefix`.
     pub fn new(key_prefix: impl Into<String>) -> Self {
         Self {
             key_prefix: key_prefix.into(),
@@ -91,9 +94,11 @@ impl IdempotencyConfig {
 
 /// Source of the current time; tests substitute their own.
 pub trait Clock: Send + Sync {
+    /// The current time.
     fn now(&self) -> SystemTime;
 }
 
+/// The machine's clock ([`SystemTime::now`]): the default.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
@@ -108,6 +113,7 @@ impl Clock for SystemClock {
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
+    /// The key as stored (`<prefix>#<id>`).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -129,16 +135,19 @@ pub enum Outcome<T> {
 }
 
 impl<T> Outcome<T> {
+    /// Whether the work had already completed (the value is the stored result).
     pub fn is_duplicate(&self) -> bool {
         matches!(self, Outcome::Duplicate(_))
     }
 
+    /// The result, run now or stored.
     pub fn value(&self) -> &T {
         match self {
             Outcome::Executed(value) | Outcome::Duplicate(value) => value,
         }
     }
 
+    /// The result, run now or stored, taken out.
     pub fn into_value(self) -> T {
         match self {
             Outcome::Executed(value) | Outcome::Duplicate(value) => value,
@@ -155,28 +164,61 @@ impl<T> From<Outcome<T>> for Handled {
     }
 }
 
+/// Why idempotent work did not give a result; `E` is the work's own error. Every variant but
+/// `Handler` names the key. Into a [`RecordError`], each gets its class and kind.
 #[derive(Debug)]
 pub enum IdempotencyError<E> {
     /// The work itself failed; the lock was released so a retry can run it.
     Handler(E),
     /// Another invocation holds a live lock on the key.
-    InProgress { key: String, until_ms: Option<u64> },
+    InProgress {
+        /// The full key.
+        key: String,
+        /// When the lock expires, in epoch milliseconds, when the store said.
+        until_ms: Option<u64>,
+    },
     /// The key was first used for a different payload.
-    PayloadMismatch { key: String },
+    PayloadMismatch {
+        /// The full key.
+        key: String,
+    },
     /// The lock could not be written (throttling, 5xx, network); the work did not run.
-    Lock { key: String, source: StoreError },
+    Lock {
+        /// The full key.
+        key: String,
+        /// The store's error.
+        source: StoreError,
+    },
     /// The work succeeded but its completion was not recorded; the lock stays until `until_ms`.
     Complete {
+        /// The full key.
         key: String,
+        /// When the lock expires, in epoch milliseconds: the work may run again after that.
         until_ms: u64,
+        /// The store's error on the last write.
         source: StoreError,
     },
     /// The lock expired and another invocation took over before completion was recorded.
-    LockLost { key: String },
+    LockLost {
+        /// The full key.
+        key: String,
+    },
     /// The result is too large to store.
-    ResultTooLarge { key: String, size: usize, limit: usize },
+    ResultTooLarge {
+        /// The full key.
+        key: String,
+        /// The result's size, in bytes of JSON.
+        size: usize,
+        /// [`IdempotencyConfig::max_result_bytes`].
+        limit: usize,
+    },
     /// The result could not be serialized, or the stored one deserialized.
-    StoredResult { key: String, message: String },
+    StoredResult {
+        /// The full key.
+        key: String,
+        /// serde's error.
+        message: String,
+    },
 }
 
 impl<E> IdempotencyError<E> {
@@ -276,6 +318,7 @@ impl fmt::Debug for Idempotency {
 }
 
 impl Idempotency {
+    /// Records in `store`, with the machine's clock.
     pub fn new(store: Arc<dyn IdempotencyStore>, config: IdempotencyConfig) -> Self {
         Self {
             store,
@@ -284,11 +327,13 @@ impl Idempotency {
         }
     }
 
+    /// The same, reading the time from `clock` (tests move it to expire locks and records).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
 
+    /// The configuration it was built with.
     pub fn config(&self) -> &IdempotencyConfig {
         &self.config
     }

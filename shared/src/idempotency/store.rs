@@ -5,8 +5,10 @@ use futures::future::BoxFuture;
 /// `status` of an idempotency record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Status {
+    /// `INPROGRESS`: an invocation holds the lock until `in_progress_expiration`.
     #[serde(rename = "INPROGRESS")]
     InProgress,
+    /// `COMPLETED`: the work is done and `data` holds its result.
     #[serde(rename = "COMPLETED")]
     Completed,
 }
@@ -14,6 +16,7 @@ pub enum Status {
 /// An idempotency record as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRecord {
+    /// Locked or done.
     pub status: Status,
     /// Epoch seconds after which the record no longer counts (also the table's TTL attribute).
     pub expiration: u64,
@@ -28,14 +31,20 @@ pub struct StoredRecord {
 /// What [`IdempotencyStore::lock`] writes.
 #[derive(Debug, Clone)]
 pub struct LockRequest<'a> {
+    /// The full key (`<prefix>#<id>`).
     pub key: &'a str,
     /// Random per attempt; completion and release are conditioned on it (fencing).
     pub token: &'a str,
+    /// SHA-256 of the payload, hex: a later call with the same key and another payload is refused.
     pub payload_hash: &'a str,
+    /// Epoch seconds after which the record no longer counts (the TTL attribute).
     pub expiration: u64,
+    /// Epoch milliseconds after which the lock may be taken over: the invocation's deadline, or
+    /// now plus [`super::IdempotencyConfig::in_progress_without_deadline`].
     pub in_progress_expiration: u64,
-    /// The caller's clock, epoch seconds and milliseconds, for the expiry conditions.
+    /// The caller's clock in epoch seconds, compared with a record's `expiration`.
     pub now_s: u64,
+    /// The caller's clock in epoch milliseconds, compared with a record's `in_progress_expiration`.
     pub now_ms: u64,
 }
 
@@ -48,6 +57,7 @@ pub enum Lock {
     Held(StoredRecord),
 }
 
+/// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The record no longer carries our token: our lock expired and another invocation took over
@@ -56,7 +66,12 @@ pub enum StoreError {
     LockLost,
     /// The store could not be reached or refused the call (throttling, 5xx, network).
     #[error("{operation} failed: {message}")]
-    Unavailable { operation: &'static str, message: String },
+    Unavailable {
+        /// The call and its role (`PutItem (lock)`, `UpdateItem (complete)`, …).
+        operation: &'static str,
+        /// The SDK error, with its sources.
+        message: String,
+    },
     /// The stored item cannot be read as an idempotency record.
     #[error("stored item is malformed: {0}")]
     Malformed(String),

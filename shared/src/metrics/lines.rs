@@ -11,6 +11,7 @@ pub type Points = Vec<(f64, u64)>;
 /// One EMF line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmfLine {
+    /// The CloudWatch namespace of the line's directive.
     pub namespace: String,
     /// The dimension sets of the line's directive.
     pub dimensions: Vec<Vec<String>>,
@@ -67,6 +68,8 @@ impl EmfLine {
             .map_or(0, |(_, points)| points.iter().map(|(_, n)| n).sum())
     }
 
+    /// A metric's unit as declared (`Count`, `Milliseconds`, `None` when unset); `None` when the
+    /// line does not declare the metric.
     pub fn unit(&self, name: &str) -> Option<&str> {
         self.metrics.get(name).map(|(unit, _)| unit.as_str())
     }
@@ -97,6 +100,7 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// The totals of `lines`, whatever their order.
     pub fn of<'a>(lines: impl IntoIterator<Item = &'a EmfLine>) -> Self {
         let mut totals = Totals::default();
         for line in lines {

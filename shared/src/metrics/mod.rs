@@ -39,14 +39,17 @@ pub const FUNCTION_NAME: &str = "FunctionName";
 pub struct Count(&'static str);
 
 impl Count {
+    /// The count named `name` (CamelCase, as CloudWatch shows it).
     pub const fn new(name: &'static str) -> Self {
         Self(name)
     }
 
+    /// The metric's name in the EMF line.
     pub const fn name(&self) -> &'static str {
         self.0
     }
 
+    /// As a [`Metric`], for a list of what a function reports.
     pub const fn metric(self) -> Metric {
         Metric::Count(self)
     }
@@ -58,14 +61,17 @@ impl Count {
 pub struct Timing(&'static str);
 
 impl Timing {
+    /// The timing named `name` (CamelCase, as CloudWatch shows it).
     pub const fn new(name: &'static str) -> Self {
         Self(name)
     }
 
+    /// The metric's name in the EMF line.
     pub const fn name(&self) -> &'static str {
         self.0
     }
 
+    /// As a [`Metric`], for a list of what a function reports.
     pub const fn metric(self) -> Metric {
         Metric::Timing(self)
     }
@@ -74,11 +80,14 @@ impl Timing {
 /// Any metric, for lists of what a function reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Metric {
+    /// A count: declared ones are written as 0 when nothing added to them.
     Count(Count),
+    /// A timing: written only when observed.
     Timing(Timing),
 }
 
 impl Metric {
+    /// The metric's name in the EMF line.
     pub const fn name(&self) -> &'static str {
         match self {
             Metric::Count(count) => count.name(),
@@ -125,6 +134,7 @@ pub mod batch {
 /// What an invocation has collected so far.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Collected {
+    /// Each count's sum so far, by name.
     pub counts: BTreeMap<&'static str, u64>,
     /// Milliseconds, in the order observed.
     pub timings: BTreeMap<&'static str, Vec<f64>>,
@@ -224,6 +234,7 @@ impl Metrics {
         }
     }
 
+    /// The value of the `FunctionName` dimension.
     pub fn function_name(&self) -> &str {
         &self.inner.function_name
     }
@@ -257,10 +268,12 @@ pub struct Invocation {
 }
 
 impl Invocation {
+    /// The invocation's recorder, to hand to code that adds to its line.
     pub fn recorder(&self) -> &Recorder {
         &self.recorder
     }
 
+    /// Whether this is the first invocation of the execution environment (`ColdStart` 1).
     pub fn is_cold_start(&self) -> bool {
         self.cold_start
     }

@@ -25,13 +25,15 @@
 //!   and every output ([`checks::deploy_docs`]).
 //!
 //! Beside the template: no crate of the workspace has modules that depend on each other in a
-//! circle ([`module_cycles`], from the sources as [`sources`] reads them).
+//! circle ([`module_cycles`], from the sources as [`sources`] reads them), and no function body
+//! of the checked crates is longer than 100 lines ([`function_length`]).
 //!
 //! Each check returns [`Finding`]s; none means the template passes. Values that depend on
 //! parameters are checked in every [`Scenario`] of the parameters that conditions depend on.
 
 pub mod checks;
 pub mod finding;
+pub mod function_length;
 pub mod intrinsics;
 pub mod module_cycles;
 pub mod sources;
