@@ -16,6 +16,13 @@
 //!   delay (`shared::retry_delay`) brings it back then.
 //! - Burst: none. Slots never come closer than one interval (an idle bucket starts at now), so
 //!   the rate is exceeded only by the jitter of the requests' travel to the provider.
+//! - **Reserved ahead by the reservation's own round trip.** A slot asked for "now" is only
+//!   known when the store answers; a slot already past by then is sent at once, so sends whose
+//!   reservations took different times would bunch (measured in `make flash-sale` with a slow
+//!   DynamoDB: up to 28 SendEmail attempts in one second at a 14/s budget). Each budget asks for
+//!   its slots no earlier than now plus the longest of its last [`ROUND_TRIPS_KEPT`] reservation
+//!   round trips ([`RoundTrips`]), so the answer arrives before the slot and the send waits for
+//!   it. On DynamoDB (milliseconds) this adds milliseconds to a send.
 //!
 //! Failure modes, when the setting is wrong: a rate **above** the account's real one (another
 //! sender in the account, a quota lowered by AWS) lets SES or SNS throttle: the SDK retries each
@@ -34,8 +41,9 @@ pub use dynamodb::DynamoDbBudgetStore;
 pub use memory::MemoryBudgetStore;
 pub use store::{BudgetError, BudgetStore, Reservation, SlotRequest};
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use shared::{Deadline, Idempotency};
 
@@ -52,6 +60,11 @@ pub const SEND_DEADLINE_MARGIN: Duration = SEND_TIMEOUT.saturating_add(STEP_WRIT
 /// The longest wait for a slot when the invocation has no deadline (a local emulator).
 pub const MAX_WAIT_WITHOUT_DEADLINE: Duration = Duration::from_secs(20);
 
+/// How many of a budget's latest reservation round trips decide how far ahead it reserves.
+pub const ROUND_TRIPS_KEPT: usize = 16;
+/// The most a budget reserves ahead, whatever its round trips.
+pub const MAX_RESERVE_AHEAD: Duration = Duration::from_secs(2);
+
 /// `operation` of the failures the budget answers with.
 pub const SEND_BUDGET: &str = "send budget";
 
@@ -62,6 +75,38 @@ pub struct SendBudget {
     bucket: String,
     rate: f64,
     interval: Duration,
+    round_trips: Arc<RoundTrips>,
+}
+
+/// A granted slot: when the send may go, and how late the store's answer made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// The reserved time.
+    pub at: SystemTime,
+    /// How long after `at` the answer came (zero when it came before the slot).
+    pub late_by: Duration,
+}
+
+/// The latest reservation round trips of one budget (every clone shares them).
+#[derive(Debug, Default)]
+pub struct RoundTrips(Mutex<VecDeque<Duration>>);
+
+impl RoundTrips {
+    /// How far ahead of now to ask for a slot: the longest of the kept round trips, at most
+    /// [`MAX_RESERVE_AHEAD`].
+    pub fn ahead(&self) -> Duration {
+        let kept = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        kept.iter().max().copied().unwrap_or_default().min(MAX_RESERVE_AHEAD)
+    }
+
+    /// Keeps one more round trip, forgetting the oldest beyond [`ROUND_TRIPS_KEPT`].
+    pub fn record(&self, round_trip: Duration) {
+        let mut kept = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if kept.len() == ROUND_TRIPS_KEPT {
+            kept.pop_front();
+        }
+        kept.push_back(round_trip);
+    }
 }
 
 impl std::fmt::Debug for SendBudget {
@@ -83,6 +128,7 @@ impl SendBudget {
             bucket: bucket.into(),
             rate: rate_per_second,
             interval,
+            round_trips: Arc::default(),
         }
     }
 
@@ -97,7 +143,7 @@ impl SendBudget {
     /// Reserves a slot the send can wait for before `deadline` and waits until it comes. A
     /// [`FailureClass::Deferred`] failure when there is none (nothing was reserved, nothing may
     /// be sent); a [`FailureClass::Transient`] one when the store is unavailable.
-    pub async fn take(&self, deadline: Deadline) -> Result<(), SendFailure> {
+    pub async fn take(&self, deadline: Deadline) -> Result<Slot, SendFailure> {
         let now = SystemTime::now();
         let latest = match deadline.epoch_ms() {
             Some(ms) => (SystemTime::UNIX_EPOCH + Duration::from_millis(ms)).checked_sub(SEND_DEADLINE_MARGIN),
@@ -115,16 +161,23 @@ impl SendBudget {
             ));
         };
         let request = SlotRequest {
-            now,
+            now: (now + self.round_trips.ahead()).min(latest),
             interval: self.interval,
             latest,
         };
-        match self.store.reserve(&self.bucket, request).await {
-            Ok(Reservation::Granted(slot)) => {
-                if let Ok(wait) = slot.duration_since(SystemTime::now()) {
-                    tokio::time::sleep(wait).await;
-                }
-                Ok(())
+        let started = Instant::now();
+        let reservation = self.store.reserve(&self.bucket, request).await;
+        self.round_trips.record(started.elapsed());
+        match reservation {
+            Ok(Reservation::Granted(at)) => {
+                let late_by = match at.duration_since(SystemTime::now()) {
+                    Ok(wait) => {
+                        tokio::time::sleep(wait).await;
+                        Duration::ZERO
+                    }
+                    Err(past) => past.duration(),
+                };
+                Ok(Slot { at, late_by })
             }
             Ok(Reservation::Full { next_free }) => {
                 let window = latest.duration_since(now).unwrap_or_default();
@@ -310,7 +363,7 @@ mod tests {
             (FailureClass::Deferred, "DeadlineTooClose", None)
         );
         let enough = Deadline::after(SEND_DEADLINE_MARGIN + Duration::from_secs(1));
-        assert_eq!(budgets.email.take(enough).await, Ok(()));
+        assert!(budgets.email.take(enough).await.is_ok());
     }
 
     #[tokio::test]
@@ -336,5 +389,68 @@ mod tests {
             );
             assert!(failure.retry_not_before.is_some());
         }
+    }
+
+    /// A store that takes `latencies` in turn to answer (half before the reservation, half
+    /// after), as a slow DynamoDB does.
+    struct Slow {
+        inner: MemoryBudgetStore,
+        latencies: Vec<Duration>,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    impl BudgetStore for Slow {
+        fn reserve<'a>(
+            &'a self,
+            bucket: &'a str,
+            request: SlotRequest,
+        ) -> futures::future::BoxFuture<'a, Result<Reservation, BudgetError>> {
+            use futures::FutureExt;
+            let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let latency = self.latencies[call % self.latencies.len()];
+            async move {
+                tokio::time::sleep(latency / 2).await;
+                let reservation = self.inner.reserve(bucket, request).await;
+                tokio::time::sleep(latency / 2).await;
+                reservation
+            }
+            .boxed()
+        }
+    }
+
+    #[tokio::test]
+    async fn slots_are_reserved_ahead_by_the_round_trip_so_a_slow_store_answers_before_them() {
+        let store = Arc::new(Slow {
+            inner: MemoryBudgetStore::new(),
+            latencies: [600, 40, 450, 80].map(ms).to_vec(),
+            calls: Default::default(),
+        });
+        let budget = SendBudget::new(store, "b", 20.0);
+        // The first reservation (600 ms) teaches the budget its store's round trip.
+        budget.take(Deadline::NONE).await.unwrap();
+        assert!(budget.round_trips.ahead() >= ms(600));
+
+        // Reserved from now, the 600 ms answers would come hundreds of ms after their slots
+        // and their sends would go out together with those of the fast answers.
+        let slots = futures::future::join_all((0..12).map(|_| budget.take(Deadline::NONE))).await;
+        for slot in slots {
+            let slot = slot.unwrap();
+            assert!(slot.late_by <= ms(100), "{slot:?}");
+        }
+    }
+
+    #[test]
+    fn a_budget_reserves_ahead_by_its_longest_recent_round_trip_within_a_cap() {
+        let trips = RoundTrips::default();
+        assert_eq!(trips.ahead(), Duration::ZERO);
+        trips.record(ms(300));
+        for _ in 1..ROUND_TRIPS_KEPT {
+            trips.record(ms(10));
+        }
+        assert_eq!(trips.ahead(), ms(300));
+        trips.record(ms(10));
+        assert_eq!(trips.ahead(), ms(10), "the oldest is forgotten");
+        trips.record(ms(60_000));
+        assert_eq!(trips.ahead(), MAX_RESERVE_AHEAD);
     }
 }
