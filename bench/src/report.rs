@@ -5,6 +5,8 @@ use std::fmt::Write;
 
 use crate::batch_run::{BatchRunResult, Scenario, ScenarioResult};
 use crate::init_time::InitResult;
+use crate::lambda_like::LambdaResults;
+use crate::lambda_report;
 use crate::machine::Machine;
 use crate::micro::MicroResult;
 use crate::round_trips::RoundTripResult;
@@ -44,6 +46,9 @@ pub struct Settings {
     pub batches: usize,
     pub batch_size: usize,
     pub round_trip_batches: usize,
+    pub cold_runs: usize,
+    pub lambda_warmup: usize,
+    pub lambda_batches: usize,
 }
 
 /// Tickets each contender's event counts at the end, checked equal to its fresh requests.
@@ -62,6 +67,7 @@ pub struct Results {
     pub round_trips: Vec<RoundTripResult>,
     pub micro: Vec<MicroResult>,
     pub issued: Vec<IssuedCheck>,
+    pub lambda: LambdaResults,
     pub load_average_at_end: String,
 }
 
@@ -252,8 +258,11 @@ pub fn render(results: &Results) -> String {
             .unwrap_or_else(|| "n/a".into()),
         status(duplicate_reads.map(|v| v == 0.0))
     );
+    out.push_str(&lambda_report::goal_rows(r));
     let _ = writeln!(out);
     out.push_str(&shortfalls(r));
+    out.push_str(&lambda_report::shortfalls(r));
+    let _ = writeln!(out);
 
     // Machine.
     let _ = writeln!(out, "## Machine and versions\n");
@@ -467,6 +476,7 @@ pub fn render(results: &Results) -> String {
         }
         let _ = writeln!(out);
     }
+    out.push_str(&lambda_report::sections(r));
     out
 }
 

@@ -78,12 +78,11 @@ impl TlsFront {
         };
         std::fs::create_dir_all(directory).map_err(file_error(directory))?;
         std::fs::write(&bundle, format!("{system}\n{ca_pem}")).map_err(file_error(&bundle))?;
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)?;
+        let config =
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+                .with_safe_default_protocol_versions()?
+                .with_no_client_auth()
+                .with_single_cert(chain, key)?;
         let acceptor = TlsAcceptor::from(Arc::new(config));
         let listener = TcpListener::bind("127.0.0.1:0").await.map_err(TlsFrontError::Listen)?;
         let address = listener.local_addr().map_err(TlsFrontError::Listen)?;
@@ -162,9 +161,5 @@ fn certificates() -> Result<(String, Vec<CertificateDer<'static>>, PrivateKeyDer
     let leaf_key = KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)?;
     let leaf_cert = leaf.signed_by(&leaf_key, &issuer)?;
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-    Ok((
-        ca_cert.pem(),
-        vec![leaf_cert.der().clone(), ca_cert.der().clone()],
-        key,
-    ))
+    Ok((ca_cert.pem(), vec![leaf_cert.der().clone(), ca_cert.der().clone()], key))
 }

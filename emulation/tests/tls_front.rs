@@ -51,7 +51,11 @@ async fn a_client_trusting_the_bundle_reaches_the_upstream_through_one_connectio
     let endpoint = front.endpoint();
     assert!(endpoint.starts_with("https://127.0.0.1:"), "{endpoint}");
     assert_eq!(
-        front.trust_environment().iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        front
+            .trust_environment()
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>(),
         ["SSL_CERT_FILE", "AWS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"]
     );
 
