@@ -32,11 +32,22 @@ use crate::ticket_batches::fresh_batch;
 pub const SMALL_MB: u32 = 128;
 pub const LARGE_MB: u32 = 1024;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LambdaPlan {
     pub cold_runs: usize,
     pub warm: Plan,
+    /// ticket-processor built otherwise (label, bootstrap), run as levers beside it.
+    pub lever_binaries: Vec<(String, std::path::PathBuf)>,
 }
+
+/// A lever's label: `ticket-processor [what]`.
+pub fn lever_label(what: &str) -> String {
+    format!("ticket-processor [{what}]")
+}
+
+/// Levers that need no other build: the same binary in another environment.
+pub const LEVER_CA_ONLY: &str = "roots: the run's CA only";
+pub const LEVER_LOG_WARN: &str = "log level WARN";
 
 /// One contender's cold invocations.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -242,11 +253,35 @@ struct ColdSamples {
     handshakes: usize,
 }
 
-/// "powertools @ 128 MB" → "powertools": the label the run's issued-tickets check counts by.
+/// "powertools @ 128 MB" → "powertools", "ticket-processor [lever] @ 128 MB" →
+/// "ticket-processor": the label the run's issued-tickets check counts by.
 pub fn base_label(label: &str) -> String {
-    label.split(" @ ").next().unwrap_or(label).to_owned()
+    let label = label.split(" @ ").next().unwrap_or(label);
+    label.split(" [").next().unwrap_or(label).to_owned()
 }
 
 fn file_name(label: &str) -> String {
-    label.replace(" @ ", "-").replace(' ', "")
+    label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levers_and_memory_sizes_count_as_their_contender() {
+        assert_eq!(base_label("powertools @ 1024 MB"), "powertools");
+        assert_eq!(base_label("powertools-ts @ 128 MB"), "powertools-ts");
+        assert_eq!(
+            base_label(&format!("{} @ 128 MB", lever_label(LEVER_LOG_WARN))),
+            "ticket-processor"
+        );
+        assert_eq!(
+            file_name("ticket-processor [log level WARN] @ 128 MB"),
+            "ticket-processor__log_level_WARN___128_MB"
+        );
+    }
 }

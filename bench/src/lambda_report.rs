@@ -364,6 +364,57 @@ pub fn sections(r: &Results) -> String {
         .join(", ");
     let _ = writeln!(out, "\nThe model's median latencies of the calls made: {p50s}.\n");
     out.push_str(&cost_section(r));
+    out.push_str(&levers_section(r));
+    out
+}
+
+/// Each lever beside ticket-processor as built and configured: the same runs, the same
+/// cgroups, in the same turns.
+fn levers_section(r: &Results) -> String {
+    let mut out = String::new();
+    let levers: Vec<&ColdResult> = r.lambda.cold.iter().filter(|c| c.label.contains(" [")).collect();
+    if levers.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "## 9. Levers
+
+         ticket-processor changed in one respect, run in sections 6 and 7's turns beside it (the same TLS front,          model and 128 MB cgroup). *roots: the run's CA only*: `SSL_CERT_FILE` names a file with the run's CA alone,          so the SDK parses 1 root instead of the system's bundle: what compiled-in roots holding only the needed          CAs would save (webpki-roots' full set would parse as many as the system's). *log level WARN*:          `AWS_LAMBDA_LOG_LEVEL=WARN`, so the per-record INFO line is filtered out: the cost of the line and its          filter. Others are ticket-processor built otherwise (`bench --lever WHAT=PATH`). Δ against          `{RUST_128}`; negative is better.
+"
+    );
+    let _ = writeln!(
+        out,
+        "| lever | init median ms | cold median ms | Δ cold | CPU µs/fresh message | Δ CPU | CPU µs/duplicate | Δ CPU |
+         |---|---|---|---|---|---|---|---|"
+    );
+    let base = cold(r, RUST_128);
+    let base_fresh = warm(r, RUST_128, Scenario::Fresh).map(|s| s.cpu_us_per_message);
+    let base_duplicate = warm(r, RUST_128, Scenario::Duplicate).map(|s| s.cpu_us_per_message);
+    let delta = |value: f64, base: Option<f64>| {
+        base.filter(|b| *b > 0.0)
+            .map(|b| format!("{:+.0}%", (value - b) / b * 100.0))
+            .unwrap_or_else(|| "n/a".into())
+    };
+    for lever in levers {
+        let fresh = warm(r, &lever.label, Scenario::Fresh).map(|s| s.cpu_us_per_message);
+        let duplicate = warm(r, &lever.label, Scenario::Duplicate).map(|s| s.cpu_us_per_message);
+        let _ = writeln!(
+            out,
+            "| {} | {:.1} | {:.0} | {} | {} | {} | {} | {} |",
+            lever.label,
+            lever.init_ms.median,
+            lever.cold_ms.median,
+            delta(lever.cold_ms.median, base.map(|b| b.cold_ms.median)),
+            us(fresh),
+            fresh.map(|v| delta(v, base_fresh)).unwrap_or_else(|| "n/a".into()),
+            us(duplicate),
+            duplicate
+                .map(|v| delta(v, base_duplicate))
+                .unwrap_or_else(|| "n/a".into()),
+        );
+    }
+    let _ = writeln!(out);
     out
 }
 

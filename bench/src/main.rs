@@ -33,6 +33,7 @@ Options (defaults in brackets):
   --cold-runs N          cold invocations (TLS, CPU share) of each contender [10]
   --lambda-warmup N      warm batches at Lambda's CPU share discarded per scenario and contender [3]
   --lambda-batches N     warm batches at Lambda's CPU share measured per scenario and contender [20]
+  --lever WHAT=PATH      also run ticket-processor built otherwise (e.g. \"opt-level 3=DIR/bootstrap\") as a lever
   --smoke                1 init run, no warm-up, 1 batch each: checks the harness, writes no report
 ";
 
@@ -52,6 +53,7 @@ struct Args {
     cold_runs: usize,
     lambda_warmup: usize,
     lambda_batches: usize,
+    lever_binaries: Vec<(String, PathBuf)>,
     smoke: bool,
 }
 
@@ -79,6 +81,7 @@ fn parse_args() -> Result<Args, String> {
         cold_runs: 10,
         lambda_warmup: 3,
         lambda_batches: 20,
+        lever_binaries: Vec::new(),
         smoke: false,
     };
     let mut given = std::env::args().skip(1);
@@ -108,6 +111,12 @@ fn parse_args() -> Result<Args, String> {
             "--cold-runs" => args.cold_runs = number()?.max(1),
             "--lambda-warmup" => args.lambda_warmup = number()?,
             "--lambda-batches" => args.lambda_batches = number()?.max(1),
+            "--lever" => {
+                let (what, path) = value
+                    .split_once('=')
+                    .ok_or_else(|| format!("--lever {value}: expected WHAT=PATH"))?;
+                args.lever_binaries.push((what.to_owned(), path.into()));
+            }
             other => return Err(format!("unknown option {other}\n\n{HELP}")),
         }
     }
@@ -270,6 +279,7 @@ async fn run(args: &Args) -> Result<(), BenchError> {
             batches: args.lambda_batches,
             batch_size: plan.batch_size,
         },
+        lever_binaries: args.lever_binaries.clone(),
     };
     let (lambda, lambda_fresh) = lambda_like::run(
         &stack,

@@ -50,6 +50,7 @@ pub enum TlsFrontError {
 pub struct TlsFront {
     address: SocketAddr,
     bundle: PathBuf,
+    ca_only: PathBuf,
     handshakes: Arc<AtomicUsize>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -78,6 +79,8 @@ impl TlsFront {
         };
         std::fs::create_dir_all(directory).map_err(file_error(directory))?;
         std::fs::write(&bundle, format!("{system}\n{ca_pem}")).map_err(file_error(&bundle))?;
+        let ca_only = directory.join("emulation-ca.pem");
+        std::fs::write(&ca_only, &ca_pem).map_err(file_error(&ca_only))?;
         let config =
             rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
                 .with_safe_default_protocol_versions()?
@@ -111,6 +114,7 @@ impl TlsFront {
         Ok(Self {
             address,
             bundle,
+            ca_only,
             handshakes,
             server,
         })
@@ -124,6 +128,11 @@ impl TlsFront {
     /// The PEM bundle (system roots + the run's CA) clients are told to trust.
     pub fn ca_bundle(&self) -> &Path {
         &self.bundle
+    }
+
+    /// The run's CA alone (PEM): what a client with one compiled-in root would parse.
+    pub fn ca_only(&self) -> &Path {
+        &self.ca_only
     }
 
     /// TLS handshakes completed since the last call.
