@@ -43,7 +43,9 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 const logger = new Logger({ serviceName: 'ticket-processor-powertools-ts' });
 const dynamodb = new DynamoDBClient({});
-const sqs = new SQSClient({});
+// The SDK would send each call to the QueueUrl's host when it differs from the endpoint; on AWS
+// they are the same host, here the QueueUrl names moto behind the TLS front: keep the endpoint.
+const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 const processor = new BatchProcessor(EventType.SQS);
 const persistenceStore = new DynamoDBPersistenceLayer({ tableName: IDEMPOTENCY_TABLE, awsSdkV3Client: dynamodb });
 const config = new IdempotencyConfig({
