@@ -85,8 +85,33 @@ const ticketFromItem = (item) => ({
   messageId: item.messageId.S,
 });
 
+// A transaction that lost a race for the event's counter (TransactionConflict: another of the
+// batch's records, processed in parallel, holds it) is tried again with decorrelated jitter, as
+// the Rust worker does: 10 ms base, 500 ms cap, until 3 s before the invocation's deadline.
+const CONFLICT_BASE_MS = 10;
+const CONFLICT_CAP_MS = 500;
+const DEADLINE_MARGIN_MS = 3000;
+
+const isConflict = (error) =>
+  error.name === 'TransactionCanceledException' &&
+  (error.CancellationReasons ?? []).some((reason) => reason.Code === 'TransactionConflict');
+
+const issue = async (request, messageId, context) => {
+  let pause = CONFLICT_BASE_MS;
+  for (;;) {
+    try {
+      return await issueOnce(request, messageId);
+    } catch (error) {
+      const remaining = context?.getRemainingTimeInMillis?.() ?? 10_000;
+      if (!isConflict(error) || remaining < DEADLINE_MARGIN_MS + pause) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(CONFLICT_CAP_MS, CONFLICT_BASE_MS + Math.random() * (pause * 3 - CONFLICT_BASE_MS));
+    }
+  }
+};
+
 /** ['issued' | 'already-issued', ticket] or ['sold-out', null]. */
-const issue = async (request, messageId) => {
+const issueOnce = async (request, messageId) => {
   const ticket = {
     ticketId: randomUUID(),
     eventId: request.eventId,
@@ -125,7 +150,7 @@ const issue = async (request, messageId) => {
     );
     return ['issued', ticket];
   } catch (error) {
-    if (error.name !== 'TransactionCanceledException') throw error;
+    if (error.name !== 'TransactionCanceledException' || isConflict(error)) throw error;
     const reasons = error.CancellationReasons ?? [];
     const [ticketReason = {}, eventReason = {}] = reasons;
     if (ticketReason.Code === 'ConditionalCheckFailed' && ticketReason.Item) {
@@ -175,9 +200,9 @@ const masked = (email) => {
   return `${local.slice(0, 1)}***@${domain}`;
 };
 
-const processTicketRequest = async (record) => {
+const processTicketRequest = async (record, options) => {
   const request = parseRequest(record);
-  const [outcome, ticket] = await issue(request, record.messageId);
+  const [outcome, ticket] = await issue(request, record.messageId, options?.context);
   const notification = notificationFor(request, ticket);
   await enqueue(notification);
   const contact = request.contact ?? {};
