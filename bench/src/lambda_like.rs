@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use emulation::call::Service;
 use emulation::cgroup::{CpuShare, share_of_memory};
-use emulation::limits::LimitsModel;
 use emulation::limits::params::Limits;
+use emulation::limits::{LimitsModel, Verdict};
 use emulation::proxy::Proxy;
 use emulation::tls::TlsFront;
 
@@ -79,6 +79,9 @@ pub struct LambdaResults {
     pub warm_handshakes: usize,
     /// The latency model's p50 per operation the contenders call, ms.
     pub model_p50_ms: Vec<(String, f64)>,
+    /// TransactWriteItems the model admitted and cancelled for a conflict (another transaction
+    /// held the event's counter), over the warm run, all contenders.
+    pub warm_transactions: (u64, u64),
 }
 
 /// The contenders as Lambda runs them: ticket-processor at 128 MB, each Powertools handler
@@ -149,6 +152,7 @@ pub async fn run(
         processes.push(FunctionProcess::start(spec, &endpoint, &log).await?);
     }
     front.take_handshakes();
+    let transactions_before = transactions(&model);
     let warm_contenders: Vec<Contender> = processes
         .iter()
         .zip(&contenders)
@@ -156,6 +160,11 @@ pub async fn run(
         .collect();
     let warm = batch_run::run(stack, &warm_contenders, plan.warm).await?;
     let warm_handshakes = front.take_handshakes();
+    let transactions_after = transactions(&model);
+    let warm_transactions = (
+        transactions_after.0 - transactions_before.0,
+        transactions_after.1 - transactions_before.1,
+    );
     for process in processes {
         process.stop().await;
     }
@@ -183,8 +192,22 @@ pub async fn run(
         warm,
         warm_handshakes,
         model_p50_ms,
+        warm_transactions,
     };
     Ok((results, fresh))
+}
+
+/// TransactWriteItems admitted and cancelled for a conflict so far.
+fn transactions(model: &LimitsModel) -> (u64, u64) {
+    let counts = model.counts();
+    let of = |verdict: Verdict| {
+        counts
+            .get("DynamoDB.TransactWriteItems")
+            .and_then(|c| c.get(&verdict))
+            .copied()
+            .unwrap_or(0)
+    };
+    (of(Verdict::Admitted), of(Verdict::Conflict))
 }
 
 /// `runs` cold invocations of each contender, taking turns (the order flipped every run).
@@ -281,7 +304,7 @@ mod tests {
         );
         assert_eq!(
             file_name("ticket-processor [log level WARN] @ 128 MB"),
-            "ticket-processor__log_level_WARN___128_MB"
+            "ticket-processor__log_level_WARN____128_MB"
         );
     }
 }
