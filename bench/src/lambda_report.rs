@@ -173,8 +173,10 @@ pub fn goal_rows(r: &Results) -> String {
 pub fn shortfalls(r: &Results) -> String {
     let mut out = String::new();
     let share = SMALL_MB as f64 / emulation::cgroup::MEMORY_PER_VCPU_MB * 100.0;
-    if let (Some(rust), Some(python)) = (cold(r, RUST_128), cold(r, POWERTOOLS_128)) {
-        if cold_ratio(r, POWERTOOLS_128).is_some_and(|v| v < COLD_GOAL) {
+    if let (Some(rust), Some(python)) = (cold(r, RUST_128), cold(r, POWERTOOLS_128))
+        && cold_ratio(r, POWERTOOLS_128).is_some_and(|v| v < COLD_GOAL)
+    {
+        {
             let _ = writeln!(
                 out,
                 "- **Cold invocation: {} (goal ≥ {COLD_GOAL}×).** Rust @ 128 MB: init {:.0} ms + first batch {:.0} ms, \
@@ -193,8 +195,10 @@ pub fn shortfalls(r: &Results) -> String {
             );
         }
     }
-    if let Some(fresh) = warm(r, RUST_128, Scenario::Fresh) {
-        if fresh.cpu_us_per_message > CPU_FRESH_GOAL_US {
+    if let Some(fresh) = warm(r, RUST_128, Scenario::Fresh)
+        && fresh.cpu_us_per_message > CPU_FRESH_GOAL_US
+    {
+        {
             let _ = writeln!(
                 out,
                 "- **CPU per fresh message: {:.0} µs (goal ≤ {CPU_FRESH_GOAL_US:.0} µs).** 4 AWS calls per message \
@@ -206,8 +210,10 @@ pub fn shortfalls(r: &Results) -> String {
             );
         }
     }
-    if let Some(duplicate) = warm(r, RUST_128, Scenario::Duplicate) {
-        if duplicate.cpu_us_per_message > CPU_DUPLICATE_GOAL_US {
+    if let Some(duplicate) = warm(r, RUST_128, Scenario::Duplicate)
+        && duplicate.cpu_us_per_message > CPU_DUPLICATE_GOAL_US
+    {
+        {
             let _ = writeln!(
                 out,
                 "- **CPU per duplicate message: {:.0} µs (goal ≤ {CPU_DUPLICATE_GOAL_US:.0} µs).** One AWS call per \
@@ -219,8 +225,9 @@ pub fn shortfalls(r: &Results) -> String {
     if let (Some(rust), Some(python)) = (
         warm(r, RUST_128, Scenario::Fresh),
         warm(r, POWERTOOLS_128, Scenario::Fresh),
-    ) {
-        if warm_ratio(r, POWERTOOLS_128, Scenario::Fresh).is_some_and(|v| v < WARM_GOAL) {
+    ) && warm_ratio(r, POWERTOOLS_128, Scenario::Fresh).is_some_and(|v| v < WARM_GOAL)
+    {
+        {
             let latency: f64 = r.lambda.model_p50_ms.iter().map(|(_, ms)| ms).sum();
             let _ = writeln!(
                 out,
