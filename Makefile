@@ -45,7 +45,7 @@ help:
 	@echo "make template-lint   cfn-lint and sam validate --lint on template.yaml"
 	@echo "make checkov         checkov on template.yaml and its SAM-transformed form"
 	@echo "make sam-build       sam build of every function (x86_64, and arm64 when its Rust target is installed)"
-	@echo "make bench           the workers vs a Powertools (Python) handler on moto; writes BENCHMARKS.md (~15 min)"
+	@echo "make bench           the workers vs Powertools handlers (Python, TypeScript) on moto, also over TLS at Lambda's CPU share; writes BENCHMARKS.md (~20-25 min)"
 	@echo "make bench-smoke     one batch of each contender through the whole benchmark harness (no report)"
 	@echo "make chaos           the full chaos run (docs/chaos.md): 2,000 requests under faults, kills, duplicates"
 	@echo "make chaos-short     the short chaos run make test does"

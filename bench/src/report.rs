@@ -538,13 +538,14 @@ fn method(r: &Results) -> String {
          second worker thread buys nothing there.\n\n\
          ### Commands\n\n\
          ```sh\n\
-         make bench   # creates .venv-bench from requirements-bench.txt, then runs:\n\
+         make bench   # creates .venv-bench from requirements-bench.txt, npm ci in bench/typescript, then runs:\n\
          # as sam build does (the template's CodeUri is the workspace root):\n\
          for bin in ticket-processor notification-sender dlq-redrive hello-world init-probe; do\n\
            cargo lambda build --release --bin $bin\n\
          done\n\
          cargo bench -p bench --bench batch_overhead\n\
-         cargo run -p bench --bin bench -- --init-runs {} --warmup {} --batches {} --round-trip-batches {}\n\
+         cargo run -p bench --bin bench -- --init-runs {} --warmup {} --batches {} --round-trip-batches {} \\\n  \
+         --cold-runs {} --lambda-warmup {} --lambda-batches {}\n\
          ```\n\n",
         s.init_runs,
         s.warmup,
@@ -555,6 +556,9 @@ fn method(r: &Results) -> String {
         s.warmup,
         s.batches,
         s.round_trip_batches,
+        s.cold_runs,
+        s.lambda_warmup,
+        s.lambda_batches,
     )
 }
 
