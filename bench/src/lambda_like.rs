@@ -113,7 +113,7 @@ pub async fn run(
         spec.environment.extend(front.trust_environment());
         spec
     };
-    let contenders = [
+    let mut contenders = vec![
         (
             trusting(ticket_processor.at_memory(SMALL_MB, small.clone())),
             &stack.rust,
@@ -135,6 +135,24 @@ pub async fn run(
             &stack.powertools_ts,
         ),
     ];
+    // Levers: ticket-processor changed in one respect, at the same memory, in the same turns.
+    let lever = |what: &str, change: &dyn Fn(&mut FunctionSpec)| {
+        let mut spec = trusting(ticket_processor.clone());
+        spec.label = lever_label(what);
+        change(&mut spec);
+        (spec.at_memory(SMALL_MB, small.clone()), &stack.rust)
+    };
+    let ca_only = front.ca_only().display().to_string();
+    contenders.push(lever(LEVER_CA_ONLY, &|spec| {
+        spec.environment.insert("SSL_CERT_FILE".to_owned(), ca_only.clone());
+    }));
+    contenders.push(lever(LEVER_LOG_WARN, &|spec| {
+        spec.environment
+            .insert("AWS_LAMBDA_LOG_LEVEL".to_owned(), "WARN".to_owned());
+    }));
+    for (what, binary) in &plan.lever_binaries {
+        contenders.push(lever(what, &|spec| spec.program = binary.clone()));
+    }
     let endpoint = front.endpoint();
     eprintln!(
         "bench: as Lambda bills it: {} cold invocations of each contender over TLS ({endpoint})",
