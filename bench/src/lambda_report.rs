@@ -290,6 +290,8 @@ pub fn cost_rows(r: &Results) -> Vec<CostRow> {
         (RUST_128, SMALL_MB),
         (POWERTOOLS_128, SMALL_MB),
         (POWERTOOLS_1024, LARGE_MB),
+        (TS_128, SMALL_MB),
+        (TS_1024, LARGE_MB),
     ]
     .into_iter()
     .filter_map(|(label, memory_mb)| {
