@@ -35,7 +35,7 @@ LAMBDA_BINS := ticket-processor notification-sender dlq-redrive
 BENCH_BINS := hello-world init-probe
 
 .PHONY: help venv checkov-venv test fmt-check clippy rustdoc unit-tests template-lint checkov sam-build demo up down \
-	release-bins chaos-short chaos fuzz bench-venv bench-build bench bench-smoke flash-sale flash-sale-baseline \
+	release-bins chaos-short chaos fuzz bench-venv bench-node bench-build bench bench-smoke flash-sale flash-sale-baseline \
 	flash-sale-short
 
 help:
@@ -45,7 +45,7 @@ help:
 	@echo "make template-lint   cfn-lint and sam validate --lint on template.yaml"
 	@echo "make checkov         checkov on template.yaml and its SAM-transformed form"
 	@echo "make sam-build       sam build of every function (x86_64, and arm64 when its Rust target is installed)"
-	@echo "make bench           the workers vs a Powertools (Python) handler on moto; writes BENCHMARKS.md (~15 min)"
+	@echo "make bench           the workers vs Powertools handlers (Python, TypeScript) on moto, also over TLS at Lambda's CPU share; writes BENCHMARKS.md (~20-25 min)"
 	@echo "make bench-smoke     one batch of each contender through the whole benchmark harness (no report)"
 	@echo "make chaos           the full chaos run (docs/chaos.md): 2,000 requests under faults, kills, duplicates"
 	@echo "make chaos-short     the short chaos run make test does"
@@ -76,6 +76,21 @@ $(BENCH_VENV)/.installed: requirements-bench.txt
 	touch $@
 
 bench-venv: $(BENCH_VENV)/.installed
+
+# The benchmark's TypeScript contender (bench/typescript: Powertools for AWS Lambda (TypeScript),
+# aws-lambda-ric, AWS SDK v3, pinned in package-lock.json) on Node.js. aws-lambda-ric builds its
+# native part at install (cmake, autotools, a C++ compiler): installed from Debian's packages
+# when missing.
+BENCH_TS := $(CURDIR)/bench/typescript
+RIC_BUILD_TOOLS := cmake autoconf automake libtool g++ make
+$(BENCH_TS)/node_modules/.installed: $(BENCH_TS)/package.json $(BENCH_TS)/package-lock.json
+	@command -v node >/dev/null || { echo "make bench needs Node.js (20 or later): apt-get install nodejs npm"; exit 1; }
+	@for tool in cmake autoconf automake libtoolize g++ make; do command -v $$tool >/dev/null || missing=1; done; \
+	if [ -n "$${missing:-}" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(RIC_BUILD_TOOLS); fi
+	cd $(BENCH_TS) && npm ci --no-audit --no-fund
+	touch $@
+
+bench-node: $(BENCH_TS)/node_modules/.installed
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -226,11 +241,11 @@ bench-build: release-bins
 	for bin in $(BENCH_BINS); do cargo lambda build --release --bin $$bin; done
 
 # Not part of `make test`: it takes minutes and its numbers are the product, not a pass/fail.
-bench: venv bench-venv bench-build
+bench: venv bench-venv bench-node bench-build
 	cargo bench -p bench --bench batch_overhead --locked
 	cargo run -p bench --bin bench --locked -- --bench-python $(BENCH_VENV)/bin/python \
 		--lambda-dir $(CARGO_TARGET_DIR)/lambda --criterion-dir $(CARGO_TARGET_DIR)/criterion
 
-bench-smoke: venv bench-venv bench-build
+bench-smoke: venv bench-venv bench-node bench-build
 	cargo run -p bench --bin bench --locked -- --smoke --bench-python $(BENCH_VENV)/bin/python \
 		--lambda-dir $(CARGO_TARGET_DIR)/lambda

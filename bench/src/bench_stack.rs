@@ -41,6 +41,8 @@ pub struct BenchStack {
     pub rust: Workspace,
     /// The Powertools handler's own, created alike.
     pub powertools: Workspace,
+    /// The Powertools (TypeScript) handler's own, created alike.
+    pub powertools_ts: Workspace,
 }
 
 impl BenchStack {
@@ -74,22 +76,9 @@ impl BenchStack {
 
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         let sqs = aws_sdk_sqs::Client::new(sdk);
-        let powertools = Workspace {
-            tickets_table: create_table(&dynamodb, "bench-powertools-tickets", &["pk", "sk"], None).await?,
-            idempotency_table: create_table(&dynamodb, "bench-powertools-idempotency", &["id"], Some("expiration"))
-                .await?,
-            notification_queue_url: sqs
-                .create_queue()
-                .queue_name("bench-powertools-notification-queue")
-                .send()
-                .await
-                .map_err(|e| sdk_failure("bench-powertools-notification-queue", e))?
-                .queue_url
-                .unwrap_or_default(),
-            source_queue_arn: rust.source_queue_arn.clone(),
-            event_id: "bench-powertools".to_owned(),
-        };
-        for workspace in [&rust, &powertools] {
+        let powertools = powertools_workspace(&dynamodb, &sqs, "bench-powertools", &rust).await?;
+        let powertools_ts = powertools_workspace(&dynamodb, &sqs, "bench-powertools-ts", &rust).await?;
+        for workspace in [&rust, &powertools, &powertools_ts] {
             seed_event(&dynamodb, workspace).await?;
         }
         Ok(Self {
@@ -97,6 +86,7 @@ impl BenchStack {
             sdk: sdk.clone(),
             rust,
             powertools,
+            powertools_ts,
         })
     }
 
@@ -161,6 +151,32 @@ impl BenchStack {
                 )
             })
     }
+}
+
+/// A Powertools handler's tables (its idempotency table in Powertools' schema: `id`, TTL on
+/// `expiration`), queue and event, all named `<prefix>-…`.
+async fn powertools_workspace(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    sqs: &aws_sdk_sqs::Client,
+    prefix: &str,
+    rust: &Workspace,
+) -> Result<Workspace, BenchError> {
+    let queue = format!("{prefix}-notification-queue");
+    Ok(Workspace {
+        tickets_table: create_table(dynamodb, &format!("{prefix}-tickets"), &["pk", "sk"], None).await?,
+        idempotency_table: create_table(dynamodb, &format!("{prefix}-idempotency"), &["id"], Some("expiration"))
+            .await?,
+        notification_queue_url: sqs
+            .create_queue()
+            .queue_name(&queue)
+            .send()
+            .await
+            .map_err(|e| sdk_failure(&queue, e))?
+            .queue_url
+            .unwrap_or_default(),
+        source_queue_arn: rust.source_queue_arn.clone(),
+        event_id: prefix.to_owned(),
+    })
 }
 
 async fn create_table(

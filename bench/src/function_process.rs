@@ -5,7 +5,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use emulation::cgroup::CpuShare;
 
 use local_stack::invoke::Invocation;
 use local_stack::runtime_api::RuntimeApi;
@@ -30,7 +34,26 @@ pub struct FunctionSpec {
     /// The function's own environment variables (the template's).
     pub environment: BTreeMap<String, String>,
     pub timeout: Duration,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`.
+    pub memory_mb: u32,
+    /// Each process in a cgroup of its own with this share of a CPU (`None`: the whole machine).
+    pub cpu_share: Option<Arc<CpuShare>>,
 }
+
+impl FunctionSpec {
+    /// The same function at `memory_mb`, each process throttled to `share` (its CPU share).
+    pub fn at_memory(&self, memory_mb: u32, share: Arc<CpuShare>) -> Self {
+        Self {
+            label: format!("{} @ {memory_mb} MB", self.label),
+            memory_mb,
+            cpu_share: Some(share),
+            ..self.clone()
+        }
+    }
+}
+
+/// Numbers each process's cgroup, so every start gets a group of its own.
+static STARTS: AtomicUsize = AtomicUsize::new(0);
 
 /// The variables Lambda sets for every function, plus what points the process at the emulator.
 pub fn lambda_environment(
@@ -42,7 +65,7 @@ pub fn lambda_environment(
     let mut vars: Vec<(String, String)> = [
         ("AWS_LAMBDA_RUNTIME_API", runtime_api),
         ("AWS_LAMBDA_FUNCTION_NAME", spec.function_name.as_str()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &spec.memory_mb.to_string()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
         ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
         ("AWS_LAMBDA_LOG_LEVEL", "INFO"),
@@ -107,6 +130,16 @@ impl FunctionProcess {
             .stdout(stdout)
             .stderr(stderr)
             .kill_on_drop(true);
+        if let Some(share) = &spec.cpu_share {
+            let name = format!("bench-{}", STARTS.fetch_add(1, Ordering::Relaxed));
+            let group = share
+                .group(&name)
+                .map_err(|e| BenchError::setup(format!("{}: CPU share", spec.label), e))?;
+            // SAFETY: join_from_child only makes async-signal-safe calls (open, write, close).
+            unsafe {
+                command.pre_exec(move || group.join_from_child());
+            }
+        }
         let spawned = Instant::now();
         let mut child = command.spawn().map_err(|source| BenchError::Spawn {
             function: spec.label.clone(),

@@ -7,6 +7,9 @@
 //! - [`batch_run`]: wall time and CPU per batch of ticket requests, fresh and duplicate, and the
 //!   peak RSS of each contender;
 //! - [`round_trips`]: AWS calls per message, counted by the `emulation` proxy's counting hook;
+//! - [`lambda_like`]: issue 18, performance as Lambda bills it: cold invocations over TLS and warm
+//!   batches with the latency model, each process at its memory's CPU share; [`lambda_report`]
+//!   renders its goals, sections and the cost per million tickets;
 //! - the criterion micro-benchmark `benches/batch_overhead.rs` ([`micro`] reads its results).
 
 pub mod batch_run;
@@ -14,6 +17,8 @@ pub mod bench_stack;
 pub mod error;
 pub mod function_process;
 pub mod init_time;
+pub mod lambda_like;
+pub mod lambda_report;
 pub mod machine;
 pub mod micro;
 pub mod process_usage;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use bench::batch_run::{self, Contender, Plan};
 use bench::bench_stack::BenchStack;
 use bench::function_process::{FunctionProcess, FunctionSpec};
+use bench::lambda_like::{self, LambdaPlan};
 use bench::report::{IssuedCheck, Results, Settings};
 use bench::{BenchError, init_time, machine, micro, report, round_trips};
 use emulation::counting::CountingHook;
@@ -21,12 +22,18 @@ Options (defaults in brackets):
   --lambda-dir DIR       cargo lambda's output, DIR/<bin>/bootstrap [$CARGO_TARGET_DIR/lambda]
   --bench-python PATH    Python of the venv with Powertools and awslambdaric [.venv-bench/bin/python]
   --moto-python PATH     Python of the venv with moto [$MOTO_PYTHON or .venv/bin/python]
+  --node PATH            Node.js for the Powertools (TypeScript) contender [node on PATH]
+  --typescript-dir DIR   the TypeScript contender with its node_modules (npm ci) [bench/typescript]
   --criterion-dir DIR    criterion's results [$CARGO_TARGET_DIR/criterion]
   --output PATH          the report [BENCHMARKS.md]
   --init-runs N          starts of each function [30]
   --warmup N             batches discarded per scenario and contender [5]
   --batches N            batches measured per scenario and contender [40]
   --round-trip-batches N batches counted per scenario and contender [10]
+  --cold-runs N          cold invocations (TLS, CPU share) of each contender [10]
+  --lambda-warmup N      warm batches at Lambda's CPU share discarded per scenario and contender [3]
+  --lambda-batches N     warm batches at Lambda's CPU share measured per scenario and contender [20]
+  --lever WHAT=PATH      also run ticket-processor built otherwise (e.g. \"opt-level 3=DIR/bootstrap\") as a lever
   --smoke                1 init run, no warm-up, 1 batch each: checks the harness, writes no report
 ";
 
@@ -35,12 +42,18 @@ struct Args {
     lambda_dir: PathBuf,
     bench_python: PathBuf,
     moto_python: PathBuf,
+    node: PathBuf,
+    typescript_dir: PathBuf,
     criterion_dir: PathBuf,
     output: PathBuf,
     init_runs: usize,
     warmup: usize,
     batches: usize,
     round_trip_batches: usize,
+    cold_runs: usize,
+    lambda_warmup: usize,
+    lambda_batches: usize,
+    lever_binaries: Vec<(String, PathBuf)>,
     smoke: bool,
 }
 
@@ -57,12 +70,18 @@ fn parse_args() -> Result<Args, String> {
             .map(PathBuf::from)
             .unwrap_or_else(|| workspace.join(".venv/bin/python")),
         criterion_dir: target.join("criterion"),
+        node: on_path("node"),
+        typescript_dir: workspace.join("bench/typescript"),
         output: workspace.join("BENCHMARKS.md"),
         workspace,
         init_runs: 30,
         warmup: 5,
         batches: 40,
         round_trip_batches: 10,
+        cold_runs: 10,
+        lambda_warmup: 3,
+        lambda_batches: 20,
+        lever_binaries: Vec::new(),
         smoke: false,
     };
     let mut given = std::env::args().skip(1);
@@ -81,17 +100,29 @@ fn parse_args() -> Result<Args, String> {
             "--lambda-dir" => args.lambda_dir = value.into(),
             "--bench-python" => args.bench_python = value.into(),
             "--moto-python" => args.moto_python = value.into(),
+            "--node" => args.node = value.into(),
+            "--typescript-dir" => args.typescript_dir = value.into(),
             "--criterion-dir" => args.criterion_dir = value.into(),
             "--output" => args.output = value.into(),
             "--init-runs" => args.init_runs = number()?.max(1),
             "--warmup" => args.warmup = number()?,
             "--batches" => args.batches = number()?.max(1),
             "--round-trip-batches" => args.round_trip_batches = number()?.max(1),
+            "--cold-runs" => args.cold_runs = number()?.max(1),
+            "--lambda-warmup" => args.lambda_warmup = number()?,
+            "--lambda-batches" => args.lambda_batches = number()?.max(1),
+            "--lever" => {
+                let (what, path) = value
+                    .split_once('=')
+                    .ok_or_else(|| format!("--lever {value}: expected WHAT=PATH"))?;
+                args.lever_binaries.push((what.to_owned(), path.into()));
+            }
             other => return Err(format!("unknown option {other}\n\n{HELP}")),
         }
     }
     if args.smoke {
         (args.init_runs, args.warmup, args.batches, args.round_trip_batches) = (1, 0, 1, 1);
+        (args.cold_runs, args.lambda_warmup, args.lambda_batches) = (1, 0, 1);
     }
     Ok(args)
 }
@@ -137,10 +168,13 @@ async fn run(args: &Args) -> Result<(), BenchError> {
             task_root: None,
             environment,
             timeout: Duration::from_secs(timeout),
+            memory_mb: 128,
+            cpu_share: None,
         })
     };
     let ticket_processor = rust_spec("ticket-processor")?;
     let powertools = powertools_spec(args, &stack, &ticket_processor)?;
+    let powertools_ts = typescript_spec(args, &stack, &powertools)?;
     let hello_world = FunctionSpec {
         label: "hello-world".to_owned(),
         function_name: "bench-hello-world".to_owned(),
@@ -149,6 +183,8 @@ async fn run(args: &Args) -> Result<(), BenchError> {
         task_root: None,
         environment: Default::default(),
         timeout: Duration::from_secs(3),
+        memory_mb: 128,
+        cpu_share: None,
     };
     let mut init_specs = vec![
         hello_world,
@@ -156,6 +192,7 @@ async fn run(args: &Args) -> Result<(), BenchError> {
         rust_spec("notification-sender")?,
         rust_spec("dlq-redrive")?,
         powertools.clone(),
+        powertools_ts.clone(),
     ];
     // The init breakdown: a worker's cold-start parts one at a time, ticket-processor's config.
     let probe = bootstrap(&args.lambda_dir, "init-probe")?;
@@ -170,6 +207,8 @@ async fn run(args: &Args) -> Result<(), BenchError> {
             task_root: None,
             environment,
             timeout: ticket_processor.timeout,
+            memory_mb: 128,
+            cpu_share: None,
         });
     }
 
@@ -233,15 +272,35 @@ async fn run(args: &Args) -> Result<(), BenchError> {
     rust_process.stop().await;
     python_process.stop().await;
 
+    let lambda_plan = LambdaPlan {
+        cold_runs: args.cold_runs,
+        warm: Plan {
+            warmup: args.lambda_warmup,
+            batches: args.lambda_batches,
+            batch_size: plan.batch_size,
+        },
+        lever_binaries: args.lever_binaries.clone(),
+    };
+    let (lambda, lambda_fresh) = lambda_like::run(
+        &stack,
+        &endpoint,
+        [&ticket_processor, &powertools, &powertools_ts],
+        lambda_plan,
+        &log_dir,
+    )
+    .await?;
+
     let mut issued = Vec::new();
     for (label, workspace) in [
         (&ticket_processor.label, &stack.rust),
         (&powertools.label, &stack.powertools),
+        (&powertools_ts.label, &stack.powertools_ts),
     ] {
         let expected: u64 = batches
             .fresh_messages
             .iter()
             .chain(&counted_fresh)
+            .chain(&lambda_fresh)
             .filter(|(l, _)| l == label)
             .map(|(_, n)| n)
             .sum();
@@ -272,11 +331,15 @@ async fn run(args: &Args) -> Result<(), BenchError> {
             batches: plan.batches,
             batch_size: plan.batch_size,
             round_trip_batches: args.round_trip_batches,
+            cold_runs: args.cold_runs,
+            lambda_warmup: args.lambda_warmup,
+            lambda_batches: args.lambda_batches,
         },
         init,
         batches,
         round_trips,
         micro: micro::read(&args.criterion_dir),
+        lambda,
         issued,
         load_average_at_end: machine::load_average(),
     };
@@ -367,5 +430,53 @@ fn powertools_spec(
         task_root: Some(args.workspace.join("bench/python")),
         environment,
         timeout: ticket_processor.timeout,
+        memory_mb: 128,
+        cpu_share: None,
+    })
+}
+
+/// `program` as the shell finds it on PATH (itself when it is not there: the error names it).
+fn on_path(program: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(program))
+                .find(|candidate| candidate.is_file())
+        })
+        .unwrap_or_else(|| PathBuf::from(program))
+}
+
+/// The Powertools (TypeScript) handler under aws-lambda-ric on Node.js, configured like the
+/// Python one but with its own tables and queue.
+fn typescript_spec(args: &Args, stack: &BenchStack, powertools: &FunctionSpec) -> Result<FunctionSpec, BenchError> {
+    let ric = args.typescript_dir.join("node_modules/aws-lambda-ric/bin/index.mjs");
+    if !ric.is_file() || !args.node.is_file() {
+        return Err(BenchError::check(
+            "powertools-ts",
+            format!(
+                "{} or {} is missing: make bench installs the TypeScript contender (npm ci in bench/typescript) and needs Node.js",
+                args.node.display(),
+                ric.display()
+            ),
+        ));
+    }
+    let workspace = &stack.powertools_ts;
+    let mut environment = powertools.environment.clone();
+    environment.insert("TICKETS_TABLE_NAME".to_owned(), workspace.tickets_table.clone());
+    environment.insert("IDEMPOTENCY_TABLE_NAME".to_owned(), workspace.idempotency_table.clone());
+    environment.insert(
+        "NOTIFICATION_QUEUE_URL".to_owned(),
+        workspace.notification_queue_url.clone(),
+    );
+    Ok(FunctionSpec {
+        label: "powertools-ts".to_owned(),
+        function_name: "bench-ticket-processor-powertools-ts".to_owned(),
+        program: args.node.clone(),
+        args: vec![ric.display().to_string(), "ticket_handler.handler".to_owned()],
+        task_root: Some(args.typescript_dir.clone()),
+        environment,
+        timeout: powertools.timeout,
+        memory_mb: 128,
+        cpu_share: None,
     })
 }

@@ -11,6 +11,7 @@
 //!   reads from the emulator's queues;
 //! - [`workers`]: release binaries on their own Lambda Runtime API, in pools, each process in a
 //!   [`cgroup`] with Lambda's CPU share;
+//! - [`tls`]: TLS as AWS endpoints speak it, in front of the proxy, with a CA made per run;
 //! - [`rng`]: the seeded generator every random decision draws from; [`stats`]: summaries of
 //!   samples; [`machine`]: the host and versions, for reports.
 
@@ -29,4 +30,5 @@ pub mod rng;
 pub mod sends;
 pub mod stats;
 pub mod tables;
+pub mod tls;
 pub mod workers;
