@@ -294,8 +294,8 @@ struct ColdSamples {
     handshakes: usize,
 }
 
-/// "powertools @ 128 MB" → "powertools", "ticket-processor [lever] @ 128 MB" →
-/// "ticket-processor": the label the run's issued-tickets check counts by.
+/// `"powertools @ 128 MB"` → `"powertools"`, `"ticket-processor [lever] @ 128 MB"` →
+/// `"ticket-processor"`: the label the run's issued-tickets check counts by.
 pub fn base_label(label: &str) -> String {
     let label = label.split(" @ ").next().unwrap_or(label);
     label.split(" [").next().unwrap_or(label).to_owned()

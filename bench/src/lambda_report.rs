@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::batch_run::{Scenario, ScenarioResult};
 use crate::lambda_like::{ColdResult, LARGE_MB, SMALL_MB};
-use crate::report::Results;
+use crate::results::Results;
 use crate::stats::ratio;
 
 pub const RUST_128: &str = "ticket-processor @ 128 MB";

@@ -23,6 +23,7 @@ pub mod machine;
 pub mod micro;
 pub mod process_usage;
 pub mod report;
+pub mod results;
 pub mod round_trips;
 pub mod ticket_batches;
 
