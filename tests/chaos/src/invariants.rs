@@ -31,6 +31,8 @@ pub struct Check {
     pub violations: Vec<String>,
     /// What is worth knowing but does not break it.
     pub notes: Vec<String>,
+    /// Why the check was not made, if it was not: a check not made is SKIPPED, never PASS.
+    pub skipped: Option<String>,
 }
 
 impl Check {
@@ -40,11 +42,24 @@ impl Check {
             rule,
             violations: Vec::new(),
             notes: Vec::new(),
+            skipped: None,
         }
     }
 
+    /// Made, and nothing broke it. A skipped check has not passed.
     pub fn passed(&self) -> bool {
-        self.violations.is_empty()
+        self.skipped.is_none() && self.violations.is_empty()
+    }
+
+    /// Made, and something broke it.
+    pub fn failed(&self) -> bool {
+        !self.violations.is_empty()
+    }
+
+    /// Not made, and why: reported as SKIPPED, and counted apart in the verdict.
+    pub fn skip(mut self, why: impl Into<String>) -> Self {
+        self.skipped = Some(why.into());
+        self
     }
 }
 
@@ -71,8 +86,33 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// No check failed (skipped ones are counted by [`Verdict::skipped`], and shown).
     pub fn passed(&self) -> bool {
-        self.checks.iter().all(Check::passed)
+        !self.checks.iter().any(Check::failed)
+    }
+
+    /// Checks made.
+    pub fn checked(&self) -> usize {
+        self.checks.iter().filter(|c| c.skipped.is_none()).count()
+    }
+
+    /// Checks not made.
+    pub fn skipped(&self) -> usize {
+        self.checks.iter().filter(|c| c.skipped.is_some()).count()
+    }
+
+    /// "PASSED: 14 checked, 0 skipped" / "FAILED: 2 of 14 checked failed, 1 skipped".
+    pub fn summary(&self) -> String {
+        let failed = self.checks.iter().filter(|c| c.failed()).count();
+        if failed == 0 {
+            format!("PASSED: {} checked, {} skipped", self.checked(), self.skipped())
+        } else {
+            format!(
+                "FAILED: {failed} of {} checked failed, {} skipped",
+                self.checked(),
+                self.skipped()
+            )
+        }
     }
 }
 
@@ -522,10 +562,7 @@ pub fn sends_agree(tap: &emulation::sends::Sends, moto: Option<&emulation::sends
         "the pushes and emails the proxy saw accepted are exactly those moto's data.json holds",
     );
     let Some(moto) = moto else {
-        check
-            .notes
-            .push("not compared: data.json is read only for runs of CHAOS_DATA_JSON_MAX requests or fewer".to_owned());
-        return check;
+        return check.skip("not compared: data.json is read only for runs of CHAOS_DATA_JSON_MAX requests or fewer");
     };
     let key_push = |p: &emulation::sends::PushSend| format!("{}|{}|{:?}", p.topic_arn, p.text, p.attributes);
     let key_email = |e: &emulation::sends::EmailSend| format!("{}|{:?}|{}|{}", e.source, e.to, e.subject, e.body);

@@ -50,14 +50,12 @@ const SHOWN: usize = 10;
 
 pub fn render(figures: &RunFigures, verdict: &Verdict) -> String {
     let mut out = String::new();
-    let passed = verdict.checks.iter().filter(|c| c.passed()).count();
-    let total = verdict.checks.len();
-    let status = if verdict.passed() && figures.unexpected_exits.is_empty() {
-        "PASSED"
+    let exits = if figures.unexpected_exits.is_empty() {
+        String::new()
     } else {
-        "FAILED"
+        format!("; FAILED: {} unexpected worker exits", figures.unexpected_exits.len())
     };
-    let _ = writeln!(out, "chaos run {status}: {passed}/{total} invariants hold");
+    let _ = writeln!(out, "chaos run {}{exits}", verdict.summary());
     let parameters: Vec<String> = figures.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let _ = writeln!(out, "reproduce: {}", parameters.join(" "));
     let _ = writeln!(
@@ -162,8 +160,15 @@ pub fn render(figures: &RunFigures, verdict: &Verdict) -> String {
     }
     let _ = writeln!(out, "invariants:");
     for check in &verdict.checks {
-        let mark = if check.passed() { "PASS" } else { "FAIL" };
+        let mark = match (&check.skipped, check.failed()) {
+            (_, true) => "FAIL",
+            (Some(_), false) => "SKIPPED",
+            (None, false) => "PASS",
+        };
         let _ = writeln!(out, "  {mark} {}: {}", check.name, check.rule);
+        if let Some(why) = &check.skipped {
+            let _ = writeln!(out, "       not checked: {why}");
+        }
         for violation in check.violations.iter().take(SHOWN) {
             let _ = writeln!(out, "       - {violation}");
         }

@@ -111,7 +111,7 @@ fn verdict(plan: &LoadPlan, observed: &Observed, kills: &HashMap<String, usize>)
 }
 
 fn failed(verdict: &Verdict) -> Vec<&'static str> {
-    verdict.checks.iter().filter(|c| !c.passed()).map(|c| c.name).collect()
+    verdict.checks.iter().filter(|c| c.failed()).map(|c| c.name).collect()
 }
 
 /// `mutate` breaks the consistent state; `name` must be among the failed invariants.
@@ -361,7 +361,26 @@ fn the_proxys_sends_must_be_motos_sends() {
     moto.pushes[0].text.push('!');
     assert!(!sends_agree(&tap, Some(&moto)).passed());
     let skipped = sends_agree(&tap, None);
-    assert!(skipped.passed() && !skipped.notes.is_empty());
+    assert!(!skipped.passed() && !skipped.failed() && skipped.skipped.is_some());
+}
+
+/// A check not made is SKIPPED: never PASS, shown as such, and counted apart in the verdict.
+#[test]
+fn a_check_not_made_is_skipped_in_the_report_and_the_verdict() {
+    use chaos::invariants::sends_agree;
+    use emulation::sends::Sends;
+    let plan = plan();
+    let mut verdict = verdict(&plan, &consistent(&plan), &HashMap::new());
+    let made = verdict.checks.len();
+    verdict.checks.push(sends_agree(&Sends::default(), None));
+    assert_eq!((verdict.checked(), verdict.skipped()), (made, 1));
+    let report = chaos::report::render(&chaos::report::RunFigures::default(), &verdict);
+    assert!(
+        report.starts_with(&format!("chaos run PASSED: {made} checked, 1 skipped")),
+        "{report}"
+    );
+    assert!(report.contains("SKIPPED sends-seen-by-the-proxy-are-motos"), "{report}");
+    assert!(!report.contains("PASS sends-seen"), "{report}");
 }
 
 /// The personal-data invariant fails on a planted address in a log line or a dead letter's
