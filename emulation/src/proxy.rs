@@ -10,7 +10,8 @@
 //!   its exchange must still be seen (the chaos run's record of sends depends on it).
 //! - A hook may hold the answer back until a modelled service time has passed: the emulator's
 //!   own time then only counts where it is longer ([`Exchange::emulator_was_slower`]).
-//! - Closing with SO_LINGER 0 sends a TCP reset: what a reset fault looks like to the SDK.
+//! - Closing with SO_LINGER 0 sends a TCP reset: what a reset fault looks like to the SDK, before
+//!   forwarding (never applied) or after the emulator answered (applied, answer lost).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -161,16 +162,25 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
 /// Ask the hooks in order: timing requests add up, the first that does not forward decides.
 fn decide(hooks: &[Arc<dyn Hook>], call: &Call, now: Instant) -> (Decision, Option<&'static str>) {
     let mut combined = Decision::forward();
+    let mut decided_by = None;
     for hook in hooks {
         let decision = hook.decide(call, now);
         combined.not_before = combined.not_before.max(decision.not_before);
         combined.delay += decision.delay;
-        if decision.action != Action::Forward {
-            combined.action = decision.action;
-            return (combined, Some(hook.name()));
+        match decision.action {
+            Action::Forward => {}
+            // Still forwarded: the hooks after it see the call reach the emulator.
+            Action::LoseAnswer => {
+                combined.action = Action::LoseAnswer;
+                decided_by = Some(hook.name());
+            }
+            action => {
+                combined.action = action;
+                return (combined, Some(hook.name()));
+            }
         }
     }
-    (combined, None)
+    (combined, decided_by)
 }
 
 async fn exchange(
@@ -186,17 +196,19 @@ async fn exchange(
         // Never sent: a reset connection has no answer; only its exchange is observed.
         Action::Reset => (Response::new(Bytes::new()), Ending::Reset, None),
         Action::Answer(answer) => (answer_response(&answer), Ending::Answered, None),
-        Action::Forward => {
+        Action::Forward | Action::LoseAnswer => {
             let asked = Instant::now();
             let (response, reached) = forward(&state, parts, body.clone()).await;
-            let ending = if reached {
-                Ending::Forwarded
-            } else {
-                Ending::Unreachable
+            let ending = match (reached, &decision.action) {
+                (false, _) => Ending::Unreachable,
+                (true, Action::LoseAnswer) => Ending::AnswerLost,
+                (true, _) => Ending::Forwarded,
             };
             (response, ending, Some((asked, Instant::now())))
         }
     };
+    // The connection is reset instead of answering: never sent, or applied and its answer lost.
+    let reset = matches!(ending, Ending::Reset | Ending::AnswerLost);
     if ending != Ending::Reset {
         if let Some(not_before) = decision.not_before {
             tokio::time::sleep_until(not_before.into()).await;
@@ -228,10 +240,7 @@ async fn exchange(
     for hook in &state.hooks {
         hook.observe(&observed);
     }
-    (
-        Response::from_parts(parts, Full::new(response_body)),
-        ending == Ending::Reset,
-    )
+    (Response::from_parts(parts, Full::new(response_body)), reset)
 }
 
 fn answer_response(answer: &Answer) -> Response<Bytes> {

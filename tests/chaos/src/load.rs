@@ -82,13 +82,20 @@ impl LoadPlan {
         for (event, _) in &planned {
             demand[*event] += 1;
         }
-        // Between half and nine tenths of the demand: every event sells out, and most requests
-        // still get a ticket.
+        // Between half and nine tenths of the demand, so those events sell out and most requests
+        // still get a ticket; but every fourth event (the third of every four) has more seats than
+        // demand (1–5 spare): a "sold out" there is a violation, so sold-out-only-when-full cannot
+        // pass because every event happens to sell out.
         let events: Vec<EventSpec> = demand
             .iter()
             .enumerate()
             .map(|(i, demand)| {
-                let capacity = ((*demand as f64) * (0.5 + 0.4 * rng.unit())).round().max(1.0) as u64;
+                let draw = rng.unit();
+                let capacity = if i % 4 == 2 {
+                    demand + 1 + (draw * 5.0) as u64
+                } else {
+                    ((*demand as f64) * (0.5 + 0.4 * draw)).round().max(1.0) as u64
+                };
                 EventSpec {
                     id: format!("evt-{i:03}"),
                     capacity,

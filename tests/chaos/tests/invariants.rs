@@ -345,6 +345,7 @@ fn the_proxys_sends_must_be_motos_sends() {
     let tap = Sends {
         pushes: observed.pushes.clone(),
         emails: observed.emails.clone(),
+        ..Sends::default()
     };
     let mut moto = tap.clone();
     moto.emails.reverse();
