@@ -77,6 +77,9 @@ pub struct Outcomes {
     /// Sends beyond the first of a notification and channel, each caused by a SIGKILL between
     /// the provider's acceptance and the idempotency record.
     pub duplicate_sends_after_kill: usize,
+    /// Sends beyond the first of a notification and channel, each caused by an accepted send
+    /// whose answer was lost (notification-sender sends an ambiguous send again, by design).
+    pub duplicate_sends_after_lost_answer: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,13 +224,23 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
             None => {}
         }
     }
+    let push_of = |push: &emulation::sends::PushSend| {
+        expected.iter().find(|n| {
+            push.topic_arn == expect.push_topic && push.text == n.push_text && push.attributes == n.push_attributes
+        })
+    };
+    let email_of = |email: &emulation::sends::EmailSend| {
+        expected.iter().find(|n| {
+            email.source == expect.sender
+                && email.to == [n.email_to.clone()]
+                && email.subject == n.email_subject
+                && n.email_bodies.contains(&email.body)
+        })
+    };
     let mut sends: HashMap<(String, Channel), usize> = HashMap::new();
     let mut unexpected: Vec<String> = Vec::new();
     for push in &observed.pushes {
-        let matched = expected.iter().find(|n| {
-            push.topic_arn == expect.push_topic && push.text == n.push_text && push.attributes == n.push_attributes
-        });
-        match matched {
+        match push_of(push) {
             Some(n) => *sends.entry((n.id.clone(), Channel::Push)).or_default() += 1,
             None => unexpected.push(format!(
                 "push to {} that no outcome calls for: {:?} {:?}",
@@ -236,19 +249,23 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
         }
     }
     for email in &observed.emails {
-        let matched = expected.iter().find(|n| {
-            email.source == expect.sender
-                && email.to == [n.email_to.clone()]
-                && email.subject == n.email_subject
-                && n.email_bodies.contains(&email.body)
-        });
-        match matched {
+        match email_of(email) {
             Some(n) => *sends.entry((n.id.clone(), Channel::Email)).or_default() += 1,
             None => unexpected.push(format!(
                 "email from {} to {:?} that no outcome calls for (subject {:?})",
                 email.source, email.to, email.subject
             )),
         }
+    }
+    // Sends the provider applied whose answer the proxy replaced with a reset: notification-sender
+    // classes them ambiguous and its redelivery sends them again, by design. Each excuses one
+    // repeat of its own notification and channel, nothing else.
+    let mut lost: HashMap<(String, Channel), usize> = HashMap::new();
+    for n in observed.lost_pushes.iter().filter_map(push_of) {
+        *lost.entry((n.id.clone(), Channel::Push)).or_default() += 1;
+    }
+    for n in observed.lost_emails.iter().filter_map(email_of) {
+        *lost.entry((n.id.clone(), Channel::Email)).or_default() += 1;
     }
     // Sold-out sends as sent, matched or not: a user told "sold out" who also holds a ticket
     // must count as two outcomes, not vanish as an unexpected send.
@@ -469,24 +486,30 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
     );
     for notification in &expected {
         for channel in [Channel::Push, Channel::Email] {
-            let count = sends.get(&(notification.id.clone(), channel)).copied().unwrap_or(0);
+            let key = (notification.id.clone(), channel);
+            let count = sends.get(&key).copied().unwrap_or(0);
             let kills = expect.kills_in_flight.get(&notification.id).copied().unwrap_or(0);
+            let lost = lost.get(&key).copied().unwrap_or(0);
             match count {
                 1 => {}
                 0 => exactly_once
                     .violations
                     .push(format!("{} {channel:?}: never sent", notification.id)),
-                n if n - 1 <= kills => {
-                    outcomes.duplicate_sends_after_kill += n - 1;
+                n if n - 1 <= kills + lost => {
+                    let after_lost = (n - 1).min(lost);
+                    outcomes.duplicate_sends_after_lost_answer += after_lost;
+                    outcomes.duplicate_sends_after_kill += n - 1 - after_lost;
                     exactly_once.notes.push(format!(
-                        "{} {channel:?}: sent {n} times; {kills} SIGKILL(s) hit a process while it held this notification (a send \
-                         accepted by the provider but not yet recorded is sent again by the retry)",
+                        "{} {channel:?}: sent {n} times; {lost} accepted send(s) of it lost their answer, and {kills} \
+                         kill(s) hit a process after the provider accepted it and before its completion was recorded \
+                         (such a send is sent again by the retry)",
                         notification.id
                     ));
                 }
                 n => exactly_once.violations.push(format!(
-                    "{} {channel:?}: sent {n} times ({kills} SIGKILL(s) of a process holding it)",
-                    notification.id
+                    "{} {channel:?}: sent {n} times ({lost} lost answers and {kills} kills between acceptance and record explain {})",
+                    notification.id,
+                    kills + lost
                 )),
             }
         }

@@ -78,6 +78,10 @@ pub struct Observed {
     pub tickets: Vec<TicketState>,
     pub pushes: Vec<PushSend>,
     pub emails: Vec<EmailSend>,
+    /// Those of `pushes` and `emails` whose answer the proxy replaced with a reset (applied,
+    /// answer lost): the sender sends them again on redelivery, by design.
+    pub lost_pushes: Vec<PushSend>,
+    pub lost_emails: Vec<EmailSend>,
     pub dead_letters: Vec<DeadLetterState>,
     pub queues: Vec<QueueState>,
 }
@@ -107,6 +111,8 @@ pub async fn observe(sources: &Sources<'_>) -> Result<Observed, String> {
     read_tickets(sources, &mut observed).await?;
     observed.pushes = sources.sends.pushes.clone();
     observed.emails = sources.sends.emails.clone();
+    observed.lost_pushes = sources.sends.lost_pushes.clone();
+    observed.lost_emails = sources.sends.lost_emails.clone();
     for (role, url) in sources.queues.iter().filter(|(role, _)| role.is_dead_letter_queue()) {
         observed
             .dead_letters

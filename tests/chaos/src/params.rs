@@ -24,6 +24,8 @@ pub mod env {
     pub const LOG_DIR: &str = "CHAOS_LOG_DIR";
     pub const TEMPLATE: &str = "CHAOS_TEMPLATE";
     pub const DATA_JSON_MAX: &str = "CHAOS_DATA_JSON_MAX";
+    pub const ANSWER_LOST_RATE: &str = "CHAOS_ANSWER_LOST_RATE";
+    pub const LIMITS_SCALE: &str = "CHAOS_LIMITS_SCALE";
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +37,14 @@ pub struct Params {
     pub duplicate_rate: f64,
     /// Share of worker→emulator calls that get a fault (reset, delay, 500, throttling).
     pub fault_rate: f64,
+    /// Share of worker→emulator calls the emulator applies but whose answer is lost (the
+    /// connection is reset before it), drawn among the calls the classic faults leave alone.
+    pub answer_lost_rate: f64,
+    /// The limits model of AWS (`emulation::limits`) in slow motion ×this, after the fault hook:
+    /// DynamoDB's TransactionConflict cancellations (a transaction holds its items for its
+    /// modelled service time × scale) and per-partition throttling (rates ÷ scale). SES's and
+    /// SNS's account rates are kept at production's (the flash sale measures those). 0: off.
+    pub limits_scale: f64,
     /// A busy worker process is SIGKILLed about this often (0: never).
     pub kill_interval: Duration,
     pub seed: u64,
@@ -78,6 +88,8 @@ impl Params {
             requests: environment.parse_in(env::REQUESTS, 300, 1..=100_000)?,
             duplicate_rate: environment.parse_in(env::DUPLICATE_RATE, 0.2, 0.0..=1.0)?,
             fault_rate: environment.parse_in(env::FAULT_RATE, 0.1, 0.0..=0.5)?,
+            answer_lost_rate: environment.parse_in(env::ANSWER_LOST_RATE, 0.02, 0.0..=0.5)?,
+            limits_scale: environment.parse_in(env::LIMITS_SCALE, 4.0, 0.0..=100.0)?,
             kill_interval: Duration::from_millis(environment.parse_in(env::KILL_INTERVAL_MS, 4_000, 0..=3_600_000)?),
             seed,
             events: environment.parse_in(env::EVENTS, 4, 1..=1_000)?,
@@ -127,6 +139,8 @@ impl Params {
             (env::EVENTS, self.events.to_string()),
             (env::DUPLICATE_RATE, self.duplicate_rate.to_string()),
             (env::FAULT_RATE, self.fault_rate.to_string()),
+            (env::ANSWER_LOST_RATE, self.answer_lost_rate.to_string()),
+            (env::LIMITS_SCALE, self.limits_scale.to_string()),
             (env::KILL_INTERVAL_MS, self.kill_interval.as_millis().to_string()),
             (env::POISON, self.poison.to_string()),
             (env::WORKERS, self.workers.to_string()),
@@ -148,6 +162,8 @@ mod tests {
         assert_eq!(params.bin_dir, PathBuf::from("/t/lambda"));
         let error = Params::from_env(&Environment::from_pairs([(env::FAULT_RATE, "0.9")])).unwrap_err();
         assert!(error.to_string().contains(env::FAULT_RATE), "{error}");
+        let error = Params::from_env(&Environment::from_pairs([(env::ANSWER_LOST_RATE, "2")])).unwrap_err();
+        assert!(error.to_string().contains(env::ANSWER_LOST_RATE), "{error}");
         let error = Params::from_env(&Environment::from_pairs([(env::SEED, "x")])).unwrap_err();
         assert!(error.to_string().contains(env::SEED), "{error}");
         let error = Params::from_env(&Environment::from_pairs([(env::VISIBILITY_TIMEOUT_S, "5")])).unwrap_err();

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::invariants::Verdict;
 use emulation::call::Service;
 use emulation::faults::{FaultCounts, Outcome};
+use emulation::limits::Verdict as ModelVerdict;
 
 /// Per SQS-triggered function.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,6 +43,8 @@ pub struct RunFigures {
     pub unexpected_exits: Vec<String>,
     pub supervisor_errors: Vec<String>,
     pub proxy: FaultCounts,
+    /// What the limits model did, per operation (empty when it was off).
+    pub model: emulation::limits::ModelCounts,
     pub redrive: Vec<RedriveRound>,
     pub log_dir: String,
 }
@@ -80,6 +83,13 @@ pub fn render(figures: &RunFigures, verdict: &Verdict) -> String {
         "outcomes: {} tickets, {} sold out, {} requests dead-lettered, {} poison dead letters; {} pushes, {} emails sent",
         o.tickets, o.sold_out, o.dead_lettered, o.poison_dead_letters, o.pushes, o.emails
     );
+    if o.duplicate_sends_after_lost_answer > 0 {
+        let _ = writeln!(
+            out,
+            "  {} send(s) repeated, each matched by an accepted send of that notification and channel whose answer was lost (see notes)",
+            o.duplicate_sends_after_lost_answer
+        );
+    }
     if o.duplicate_sends_after_kill > 0 {
         let _ = writeln!(
             out,
@@ -106,12 +116,42 @@ pub fn render(figures: &RunFigures, verdict: &Verdict) -> String {
         out,
         "worker calls to the emulator: {total_calls}, faulty {faults} ({:.1}%): {}",
         percent(faults, total_calls),
-        Outcome::FAULTS
+        Outcome::ALL_FAULTS
             .iter()
             .map(|k| format!("{} {}", k.name(), by_kind(*k)))
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if !figures.model.is_empty() {
+        let verdicts = |wanted: ModelVerdict| -> u64 {
+            figures
+                .model
+                .values()
+                .flat_map(|by_verdict| by_verdict.iter())
+                .filter(|(v, _)| **v == wanted)
+                .map(|(_, n)| n)
+                .sum()
+        };
+        let transactions = |wanted: ModelVerdict| -> u64 {
+            figures
+                .model
+                .iter()
+                .filter(|(operation, _)| operation.contains("Transact"))
+                .flat_map(|(_, by_verdict)| by_verdict.iter())
+                .filter(|(v, _)| **v == wanted)
+                .map(|(_, n)| n)
+                .sum()
+        };
+        let _ = writeln!(
+            out,
+            "limits model: {} calls admitted, {} TransactionConflict ({} of them transactions), {} throttled ({} transactions)",
+            verdicts(ModelVerdict::Admitted),
+            verdicts(ModelVerdict::Conflict),
+            transactions(ModelVerdict::Conflict),
+            verdicts(ModelVerdict::Throttled),
+            transactions(ModelVerdict::Throttled)
+        );
+    }
     for service in Service::ALL {
         let calls: u64 = figures
             .proxy

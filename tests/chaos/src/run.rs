@@ -29,6 +29,8 @@ use crate::params::Params;
 use crate::report::{FunctionFigures, RedriveRound, RunFigures};
 use crate::supervisor::Supervisor;
 use emulation::faults::{FaultHook, FaultPolicy};
+use emulation::limits::LimitsModel;
+use emulation::limits::params::Limits;
 use emulation::proxy::Proxy;
 use emulation::rng::Rng;
 use emulation::sends::SendsHook;
@@ -131,9 +133,23 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
             .map_err(|e| RunError::Setup(format!("seeding {}: {e}", event.id)))?;
     }
 
-    let faults = Arc::new(FaultHook::new(params.seed, FaultPolicy::new(params.fault_rate)));
+    let faults = Arc::new(FaultHook::new(
+        params.seed,
+        FaultPolicy {
+            answer_lost_rate: params.answer_lost_rate,
+            ..FaultPolicy::new(params.fault_rate)
+        },
+    ));
     let sends = Arc::new(SendsHook::new());
-    let proxy = Proxy::start(&moto.endpoint(), vec![faults.clone(), sends.clone()])
+    // The fault hook before the limits model, so a refused call never counts against a limit
+    // (docs/limits.md).
+    let mut hooks: Vec<Arc<dyn emulation::hook::Hook>> = vec![faults.clone()];
+    let model = (params.limits_scale > 0.0).then(|| Arc::new(LimitsModel::new(chaos_limits(params))));
+    if let Some(model) = &model {
+        hooks.push(model.clone());
+    }
+    hooks.push(sends.clone());
+    let proxy = Proxy::start(&moto.endpoint(), hooks)
         .await
         .map_err(setup("proxy"))?;
     let spec = |binary: &str| -> Result<ProcessSpec, RunError> {
@@ -226,6 +242,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
     // --- calm and redrive
     let _ = killing_tx.send(false);
     faults.set_rate(0.0);
+    faults.set_answer_lost_rate(0.0);
     let mut rounds = Vec::new();
     if settled {
         for _ in 0..REDRIVE_ROUNDS {
@@ -312,10 +329,24 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         unexpected_exits: supervisor.unexpected_exits.lock().unwrap().clone(),
         supervisor_errors: supervisor.errors.lock().unwrap().clone(),
         proxy: faults.counts(),
+        model: model.map(|m| m.counts()).unwrap_or_default(),
         redrive: rounds,
         log_dir: params.log_dir.display().to_string(),
     };
     Ok((figures, verdict))
+}
+
+/// The limits model in slow motion ×`limits_scale`, with SES's and SNS's account rates kept at
+/// production's: the run is after DynamoDB's cancellations, not the sending pace.
+fn chaos_limits(params: &Params) -> Limits {
+    let production = Limits::default();
+    Limits {
+        scale: params.limits_scale,
+        ses_max_send_rate: production.ses_max_send_rate * params.limits_scale,
+        sns_publish_rate: production.sns_publish_rate * params.limits_scale,
+        seed: params.seed,
+        ..production
+    }
 }
 
 /// Every address of the load, searched in the workers' logs, the dead letters' attributes and

@@ -295,6 +295,46 @@ fn a_second_send_is_reported_unless_a_kill_explains_it() {
     );
 }
 
+/// An accepted send whose answer was lost excuses one repeat of that notification on that
+/// channel: not a second repeat, not the other channel, not another notification.
+#[test]
+fn a_lost_answer_excuses_exactly_its_own_repeat() {
+    let plan = plan();
+    let mut observed = consistent(&plan);
+    let email = observed.emails[0].clone();
+    observed.emails.push(email.clone());
+    observed.lost_emails.push(email.clone());
+    let explained = verdict(&plan, &observed, &HashMap::new());
+    assert!(explained.passed(), "{:#?}", explained.checks);
+    assert_eq!(explained.outcomes.duplicate_sends_after_lost_answer, 1);
+
+    observed.emails.push(email.clone());
+    assert_eq!(
+        failed(&verdict(&plan, &observed, &HashMap::new())),
+        ["one-push-and-one-email-per-notification"],
+        "one lost answer explains one repeat, not two"
+    );
+
+    let mut observed = consistent(&plan);
+    observed.lost_emails.push(observed.emails[0].clone());
+    let push = observed.pushes[0].clone();
+    observed.pushes.push(push);
+    assert_eq!(
+        failed(&verdict(&plan, &observed, &HashMap::new())),
+        ["one-push-and-one-email-per-notification"],
+        "a lost email does not excuse a second push"
+    );
+
+    let mut observed = consistent(&plan);
+    observed.lost_emails.push(observed.emails[1].clone());
+    observed.emails.push(observed.emails[0].clone());
+    assert_eq!(
+        failed(&verdict(&plan, &observed, &HashMap::new())),
+        ["one-push-and-one-email-per-notification"],
+        "a lost answer does not excuse another notification's repeat"
+    );
+}
+
 #[test]
 fn a_missing_wrong_or_unexpected_send_is_reported() {
     assert_breaks("one-push-and-one-email-per-notification", |_, observed| {
