@@ -101,6 +101,9 @@ pub enum Ending {
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub call: Call,
+    /// The tag of the proxy endpoint the call came through ([`crate::proxy::Proxy::tagged_endpoint`]):
+    /// which process made it, when each process has an endpoint of its own.
+    pub origin: Option<std::sync::Arc<str>>,
     /// When the request had been read in full.
     pub arrived: Instant,
     /// The hook that decided, if one did not forward.

@@ -47,11 +47,16 @@ pub struct Proxy {
     address: SocketAddr,
     state: Arc<State>,
     server: tokio::task::JoinHandle<()>,
+    /// The listeners of the tagged endpoints.
+    tagged: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
         self.server.abort();
+        for server in self.tagged.lock().unwrap().drain(..) {
+            server.abort();
+        }
     }
 }
 
@@ -84,25 +89,24 @@ impl Proxy {
             connections: AtomicUsize::new(0),
             upstream_errors: Mutex::new(Vec::new()),
         });
-        let served = state.clone();
-        let server = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                served.connections.fetch_add(1, Ordering::Relaxed);
-                #[allow(deprecated)]
-                let _ = stream.set_linger(Some(Duration::ZERO));
-                let state = served.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| handle(state.clone(), request));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Ok(Self { address, state, server })
+        let server = tokio::spawn(serve(listener, state.clone(), None));
+        Ok(Self {
+            address,
+            state,
+            server,
+            tagged: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A second endpoint of the same proxy (same hooks, same state) whose calls carry `tag` as
+    /// their [`Exchange::origin`]: give each process its own, and every exchange says which
+    /// process made the call.
+    pub async fn tagged_endpoint(&self, tag: &str) -> std::io::Result<String> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let server = tokio::spawn(serve(listener, self.state.clone(), Some(Arc::from(tag))));
+        self.tagged.lock().unwrap().push(server);
+        Ok(format!("http://{address}"))
     }
 
     /// `AWS_ENDPOINT_URL` for the processes whose calls go through the proxy.
@@ -122,6 +126,26 @@ impl Proxy {
     }
 }
 
+async fn serve(listener: tokio::net::TcpListener, state: Arc<State>, origin: Option<Arc<str>>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        state.connections.fetch_add(1, Ordering::Relaxed);
+        #[allow(deprecated)]
+        let _ = stream.set_linger(Some(Duration::ZERO));
+        let state = state.clone();
+        let origin = origin.clone();
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |request| handle(state.clone(), origin.clone(), request));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
 fn header(request: &Request<Incoming>, name: &str) -> Option<String> {
     request
         .headers()
@@ -130,7 +154,11 @@ fn header(request: &Request<Incoming>, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, ResetConnection> {
+async fn handle(
+    state: Arc<State>,
+    origin: Option<Arc<str>>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, ResetConnection> {
     let target = header(&request, "x-amz-target");
     let authorization = header(&request, "authorization");
     let (mut parts, body) = request.into_parts();
@@ -151,7 +179,18 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
     let (decision, decided_by) = decide(&state.hooks, &call, arrived);
     strip_hop_by_hop(&mut parts.headers);
     // Forwarded, held and observed in a task of its own (see the module comment).
-    let exchange = tokio::spawn(exchange(state, call, parts, body, arrived, decision, decided_by));
+    let exchange = tokio::spawn(exchange(
+        state,
+        Called {
+            call,
+            origin,
+            arrived,
+        },
+        parts,
+        body,
+        decision,
+        decided_by,
+    ));
     let (response, reset) = exchange.await.expect("an exchange does not panic");
     if reset {
         return Err(ResetConnection);
@@ -183,15 +222,22 @@ fn decide(hooks: &[Arc<dyn Hook>], call: &Call, now: Instant) -> (Decision, Opti
     (combined, decided_by)
 }
 
+/// A call as it arrived: what it is, through which endpoint, and when.
+struct Called {
+    call: Call,
+    origin: Option<Arc<str>>,
+    arrived: Instant,
+}
+
 async fn exchange(
     state: Arc<State>,
-    call: Call,
+    called: Called,
     parts: hyper::http::request::Parts,
     body: Bytes,
-    arrived: Instant,
     decision: Decision,
     decided_by: Option<&'static str>,
 ) -> (Response<Full<Bytes>>, bool) {
+    let Called { call, origin, arrived } = called;
     let (response, ending, upstream) = match decision.action {
         // Never sent: a reset connection has no answer; only its exchange is observed.
         Action::Reset => (Response::new(Bytes::new()), Ending::Reset, None),
@@ -227,6 +273,7 @@ async fn exchange(
     let observed = Exchange {
         error_code: error_code(status, &parts.headers, &response_body),
         call,
+        origin,
         arrived,
         decided_by,
         ending,

@@ -120,7 +120,8 @@ impl Hook for SendsHook {
     }
 }
 
-fn push(body: &[u8]) -> PushSend {
+/// The send of an SNS Publish request body.
+pub fn push(body: &[u8]) -> PushSend {
     let form = form_fields(body);
     let mut attributes = BTreeMap::new();
     for n in 1.. {
@@ -141,7 +142,8 @@ fn push(body: &[u8]) -> PushSend {
     }
 }
 
-fn email(body: &[u8]) -> Option<EmailSend> {
+/// The email of a SESv2 SendEmail request body (`None`: not one).
+pub fn email(body: &[u8]) -> Option<EmailSend> {
     let request = serde_json::from_slice::<serde_json::Value>(body).ok()?;
     let simple = &request["Content"]["Simple"];
     let html = simple["Body"]["Html"]["Data"].as_str();
