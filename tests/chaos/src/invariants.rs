@@ -17,9 +17,9 @@ pub struct Expectations<'a> {
     pub sender: &'a str,
     /// The push topic's ARN.
     pub push_topic: &'a str,
-    /// notificationId → how many SIGKILLs hit a notification-sender process while its batch held
-    /// that notification.
-    pub kills_in_flight: &'a HashMap<String, usize>,
+    /// Per process, when sends and completions were accepted and when processes were killed:
+    /// what a repeated send is excused by.
+    pub timeline: &'a crate::ledger::Timeline,
 }
 
 /// One invariant's result.
@@ -123,6 +123,16 @@ impl Verdict {
 enum Channel {
     Push,
     Email,
+}
+
+impl Channel {
+    /// As notification-sender names it in a step's key (`<notificationId>#push`).
+    fn key(self) -> &'static str {
+        match self {
+            Channel::Push => "push",
+            Channel::Email => "email",
+        }
+    }
 }
 
 /// A notification the final state calls for, and its rendered content.
@@ -488,7 +498,26 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
         for channel in [Channel::Push, Channel::Email] {
             let key = (notification.id.clone(), channel);
             let count = sends.get(&key).copied().unwrap_or(0);
-            let kills = expect.kills_in_flight.get(&notification.id).copied().unwrap_or(0);
+            let kills = if count > 1 {
+                let timed: Vec<&crate::ledger::TimedSend> = expect
+                    .timeline
+                    .sends
+                    .iter()
+                    .filter(|timed| {
+                        let matched = match (&timed.send, channel) {
+                            (crate::ledger::SendKind::Push(push), Channel::Push) => push_of(push),
+                            (crate::ledger::SendKind::Email(email), Channel::Email) => email_of(email),
+                            _ => None,
+                        };
+                        matched.is_some_and(|n| n.id == notification.id)
+                    })
+                    .collect();
+                expect
+                    .timeline
+                    .kills_between_acceptance_and_record(&format!("{}#{}", notification.id, channel.key()), &timed)
+            } else {
+                0
+            };
             let lost = lost.get(&key).copied().unwrap_or(0);
             match count {
                 1 => {}
@@ -564,19 +593,6 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
     }
 }
 
-/// notificationId → SIGKILLs of notification-sender processes whose batch held it.
-pub fn kills_in_flight(kills: &[emulation::workers::Kill], binary: &str) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for kill in kills.iter().filter(|k| k.binary == binary) {
-        for body in &kill.bodies {
-            if let Ok(notification) = serde_json::from_str::<Notification>(body) {
-                *counts.entry(notification.notification_id).or_default() += 1;
-            }
-        }
-    }
-    counts
-}
-
 /// The proxy's record of accepted sends against moto's own (`/moto-api/data.json`): the same
 /// pushes and emails, as many times each. `None`: data.json was not read (too large a run).
 pub fn sends_agree(tap: &emulation::sends::Sends, moto: Option<&emulation::sends::Sends>) -> Check {
@@ -638,6 +654,53 @@ pub fn personal_data(found: &[moto_harness::personal_data::Found], searched: Str
         .extend(found.iter().take(20).map(|finding| finding.to_string()));
     if found.len() > 20 {
         check.violations.push(format!("… and {} more", found.len() - 20));
+    }
+    check
+}
+
+/// "Sold out" decided only when full, judged in time on the proxy's [`crate::ledger::Ledger`]:
+/// when a sold-out notification for an event reached the emulator, at least that event's capacity
+/// of ticket transactions had been applied (counted from when each was forwarded). The end state
+/// cannot show this: a sold-out sent while a seat was free passes there once the event fills up.
+pub fn sold_out_in_time(plan: &LoadPlan, ledger: &crate::ledger::Ledger) -> Check {
+    let mut check = Check::new(
+        "sold-out-decided-when-full",
+        "every sold-out notification was enqueued after its event's capacity of ticket transactions had been \
+         applied (the proxy's record of committed transactions, in time)",
+    );
+    let capacities: HashMap<&str, u64> = plan.events.iter().map(|e| (e.id.as_str(), e.capacity)).collect();
+    let mut commits: HashMap<&str, Vec<std::time::Instant>> = HashMap::new();
+    for commit in &ledger.commits {
+        commits.entry(commit.event_id.as_str()).or_default().push(commit.asked);
+    }
+    for times in commits.values_mut() {
+        times.sort();
+    }
+    for sent in &ledger.sold_out {
+        let Some(capacity) = capacities.get(sent.event_id.as_str()) else {
+            check.violations.push(format!(
+                "{}/{}: sold out for an event the load does not have",
+                sent.event_id, sent.user_id
+            ));
+            continue;
+        };
+        let before = commits
+            .get(sent.event_id.as_str())
+            .map_or(0, |times| times.partition_point(|t| *t < sent.arrived)) as u64;
+        if before < *capacity {
+            check.violations.push(format!(
+                "{}/{}: told sold out when {before} of its {capacity} seats had been committed",
+                sent.event_id, sent.user_id
+            ));
+        }
+    }
+    check.notes.push(format!(
+        "{} sold-out enqueues judged against {} applied ticket transactions",
+        ledger.sold_out.len(),
+        ledger.commits.len()
+    ));
+    if ledger.commits.is_empty() {
+        return check.skip("the proxy recorded no ticket transaction: nothing to judge the sold-outs by");
     }
     check
 }

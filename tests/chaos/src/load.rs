@@ -290,7 +290,7 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_has_unique_requests_sold_out_events_duplicates_and_every_poison() {
+    fn the_plan_has_unique_requests_sold_out_and_spare_events_duplicates_and_every_poison() {
         let plan = LoadPlan::generate(3, 1_000, 5, 0.2, 9);
         let pairs: HashSet<(&str, &str)> = plan
             .requests
@@ -298,12 +298,19 @@ mod tests {
             .map(|r| (r.event_id.as_str(), r.user_id.as_str()))
             .collect();
         assert_eq!(pairs.len(), 1_000);
-        for event in &plan.events {
+        for (i, event) in plan.events.iter().enumerate() {
             let demand = plan.requests.iter().filter(|r| r.event_id == event.id).count() as u64;
-            assert!(
-                event.capacity >= 1 && event.capacity < demand,
-                "{event:?} demand {demand}"
-            );
+            if i % 4 == 2 {
+                assert!(
+                    (demand + 1..=demand + 5).contains(&event.capacity),
+                    "{event:?} has seats to spare for demand {demand}"
+                );
+            } else {
+                assert!(
+                    event.capacity >= 1 && event.capacity < demand,
+                    "{event:?} sells out for demand {demand}"
+                );
+            }
         }
         let duplicates = plan.duplicates();
         assert!(

@@ -26,6 +26,7 @@ pub mod env {
     pub const DATA_JSON_MAX: &str = "CHAOS_DATA_JSON_MAX";
     pub const ANSWER_LOST_RATE: &str = "CHAOS_ANSWER_LOST_RATE";
     pub const LIMITS_SCALE: &str = "CHAOS_LIMITS_SCALE";
+    pub const FREEZE_INTERVAL_MS: &str = "CHAOS_FREEZE_INTERVAL_MS";
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +48,9 @@ pub struct Params {
     pub limits_scale: f64,
     /// A busy worker process is SIGKILLed about this often (0: never).
     pub kill_interval: Duration,
+    /// A busy worker process is frozen (SIGSTOP) about this often (0: never), and killed by its
+    /// Runtime API when its invocation passes the deadline, as Lambda's timeout does.
+    pub freeze_interval: Duration,
     pub seed: u64,
     pub events: usize,
     /// Poison messages on ticket-issue-queue; a third as many go to notification-queue.
@@ -91,6 +95,11 @@ impl Params {
             answer_lost_rate: environment.parse_in(env::ANSWER_LOST_RATE, 0.02, 0.0..=0.5)?,
             limits_scale: environment.parse_in(env::LIMITS_SCALE, 4.0, 0.0..=100.0)?,
             kill_interval: Duration::from_millis(environment.parse_in(env::KILL_INTERVAL_MS, 4_000, 0..=3_600_000)?),
+            freeze_interval: Duration::from_millis(environment.parse_in(
+                env::FREEZE_INTERVAL_MS,
+                30_000,
+                0..=3_600_000,
+            )?),
             seed,
             events: environment.parse_in(env::EVENTS, 4, 1..=1_000)?,
             poison: environment.parse_in(env::POISON, 6, 0..=10_000)?,
@@ -142,6 +151,7 @@ impl Params {
             (env::ANSWER_LOST_RATE, self.answer_lost_rate.to_string()),
             (env::LIMITS_SCALE, self.limits_scale.to_string()),
             (env::KILL_INTERVAL_MS, self.kill_interval.as_millis().to_string()),
+            (env::FREEZE_INTERVAL_MS, self.freeze_interval.as_millis().to_string()),
             (env::POISON, self.poison.to_string()),
             (env::WORKERS, self.workers.to_string()),
             (env::FUNCTION_TIMEOUT_MS, self.function_timeout.as_millis().to_string()),

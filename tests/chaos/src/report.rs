@@ -19,6 +19,8 @@ pub struct FunctionFigures {
     /// Invocations that failed as a whole (a kill, a timeout).
     pub failed: u64,
     pub kills: usize,
+    /// Processes its Runtime API killed at an invocation's deadline (after a freeze).
+    pub timeouts: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,6 +42,8 @@ pub struct RunFigures {
     pub poison: usize,
     pub events: usize,
     pub functions: BTreeMap<String, FunctionFigures>,
+    /// Processes frozen (SIGSTOP) by the supervisor.
+    pub freezes: usize,
     pub unexpected_exits: Vec<String>,
     pub supervisor_errors: Vec<String>,
     pub proxy: FaultCounts,
@@ -178,10 +182,11 @@ pub fn render(figures: &RunFigures, verdict: &Verdict) -> String {
     for (binary, f) in &figures.functions {
         let _ = writeln!(
             out,
-            "{binary}: {} invocations, {} handed to a second process too, {} failed whole, {} SIGKILLs",
-            f.invocations, f.duplicated, f.failed, f.kills
+            "{binary}: {} invocations, {} handed to a second process too, {} failed whole, {} SIGKILLs, {} killed at the deadline (timeout)",
+            f.invocations, f.duplicated, f.failed, f.kills, f.timeouts
         );
     }
+    let _ = writeln!(out, "processes frozen until their deadline: {}", figures.freezes);
     let _ = writeln!(out, "unexpected worker exits: {}", figures.unexpected_exits.len());
     for exit in figures.unexpected_exits.iter().take(SHOWN) {
         let _ = writeln!(out, "  - {exit}");

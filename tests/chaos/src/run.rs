@@ -22,7 +22,8 @@ use moto_harness::MotoServer;
 use serde_json::{Value, json};
 
 use crate::duplicates::DuplicatingInvoker;
-use crate::invariants::{Expectations, Verdict, check, kills_in_flight, personal_data, sends_agree};
+use crate::invariants::{Expectations, Verdict, check, personal_data, sends_agree};
+use crate::ledger::{KillAt, LedgerHook};
 use crate::load::{LoadPlan, Queues, send};
 use crate::observe::{QueueRole, Sources, observe, queue_state};
 use crate::params::Params;
@@ -149,6 +150,8 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         hooks.push(model.clone());
     }
     hooks.push(sends.clone());
+    let ledger = Arc::new(LedgerHook::default());
+    hooks.push(ledger.clone());
     let proxy = Proxy::start(&moto.endpoint(), hooks)
         .await
         .map_err(setup("proxy"))?;
@@ -169,7 +172,17 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
     };
     let mut pools: BTreeMap<&str, Arc<WorkerPool>> = BTreeMap::new();
     for binary in [TICKET_PROCESSOR, NOTIFICATION_SENDER] {
-        let pool = WorkerPool::start(spec(binary)?, params.workers + 1, params.function_timeout)
+        // Each process its own endpoint of the proxy, tagged `<binary>/<slot>`: every call says
+        // which process made it (the kill allowance is judged per process).
+        let mut slots = Vec::new();
+        for slot in 0..params.workers + 1 {
+            let endpoint = proxy
+                .tagged_endpoint(&crate::ledger::origin(binary, slot))
+                .await
+                .map_err(setup("proxy"))?;
+            slots.push(BTreeMap::from([("AWS_ENDPOINT_URL".to_owned(), endpoint)]));
+        }
+        let pool = WorkerPool::start_with(spec(binary)?, slots, params.function_timeout)
             .await
             .map_err(setup("worker pool"))?;
         pools.insert(binary, pool);
@@ -180,7 +193,12 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (killing_tx, killing_rx) = tokio::sync::watch::channel(true);
-    let supervisor = Supervisor::new(pools.values().cloned().collect(), params.kill_interval, params.seed);
+    let supervisor = Supervisor::new(
+        pools.values().cloned().collect(),
+        params.kill_interval,
+        params.freeze_interval,
+        params.seed,
+    );
     let supervising = tokio::spawn(supervisor.clone().run(killing_rx, stop_rx.clone()));
 
     let mut mappings = Vec::new();
@@ -288,17 +306,27 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
     } else {
         None
     };
-    let kills = supervisor.kills.lock().unwrap().clone();
-    let in_flight = kills_in_flight(&kills, NOTIFICATION_SENDER);
+    let kills = supervisor.all_kills();
+    let mut ledger = ledger.ledger();
+    ledger.timeline.kills = kills
+        .iter()
+        .map(|kill| KillAt {
+            origin: crate::ledger::origin(&kill.binary, kill.slot),
+            at: kill.at,
+        })
+        .collect();
     let mut verdict = check(
         &Expectations {
             plan: &plan,
             sender: SENDER,
             push_topic: &push_topic,
-            kills_in_flight: &in_flight,
+            timeline: &ledger.timeline,
         },
         &observed,
     );
+    verdict
+        .checks
+        .push(crate::invariants::sold_out_in_time(&plan, &ledger));
     verdict.checks.push(sends_agree(&sends, moto_sends.as_ref()));
     verdict
         .checks
@@ -312,7 +340,8 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
                 invocations: invoker.invocations.load(Ordering::Relaxed),
                 duplicated: invoker.duplicated.load(Ordering::Relaxed),
                 failed: pool.function_errors.load(Ordering::Relaxed),
-                kills: kills.iter().filter(|k| &k.binary == binary).count(),
+                kills: kills.iter().filter(|k| &k.binary == binary && !k.timeout).count(),
+                timeouts: kills.iter().filter(|k| &k.binary == binary && k.timeout).count(),
             },
         );
     }
@@ -326,6 +355,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         poison: plan.poison.len(),
         events: plan.events.len(),
         functions,
+        freezes: *supervisor.freezes.lock().unwrap(),
         unexpected_exits: supervisor.unexpected_exits.lock().unwrap().clone(),
         supervisor_errors: supervisor.errors.lock().unwrap().clone(),
         proxy: faults.counts(),
