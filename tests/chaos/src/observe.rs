@@ -72,8 +72,23 @@ pub struct QueueState {
     pub delayed: u64,
 }
 
+/// One record of the idempotency table (`shared::idempotency::dynamodb`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub key: String,
+    /// INPROGRESS or COMPLETED.
+    pub status: String,
+    /// When an in-progress lock expires, epoch milliseconds.
+    pub in_progress_expiration: Option<u64>,
+    /// The stored result of a completed record.
+    pub data: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Observed {
+    /// The idempotency table once everything drained, and when it was read (epoch ms).
+    pub idempotency: Vec<IdempotencyRecord>,
+    pub idempotency_read_at_ms: u64,
     pub events: BTreeMap<String, EventState>,
     pub tickets: Vec<TicketState>,
     pub pushes: Vec<PushSend>,
@@ -91,6 +106,7 @@ pub struct Sources<'a> {
     pub dynamodb: &'a aws_sdk_dynamodb::Client,
     pub sqs: &'a aws_sdk_sqs::Client,
     pub tickets_table: &'a str,
+    pub idempotency_table: &'a str,
     pub queues: Vec<(QueueRole, String)>,
     pub sends: Sends,
 }
@@ -109,6 +125,10 @@ pub async fn observe(sources: &Sources<'_>) -> Result<Observed, String> {
         observed.queues.push(queue_state(sources.sqs, *role, url).await?);
     }
     read_tickets(sources, &mut observed).await?;
+    observed.idempotency_read_at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    observed.idempotency = read_idempotency(sources.dynamodb, sources.idempotency_table).await?;
     observed.pushes = sources.sends.pushes.clone();
     observed.emails = sources.sends.emails.clone();
     observed.lost_pushes = sources.sends.lost_pushes.clone();
@@ -181,6 +201,37 @@ async fn read_tickets(sources: &Sources<'_>, observed: &mut Observed) -> Result<
         }
     }
     Ok(())
+}
+
+/// Every record of the idempotency table (Scan, consistent reads).
+async fn read_idempotency(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<IdempotencyRecord>, String> {
+    let mut records = Vec::new();
+    let mut start: Option<std::collections::HashMap<String, AttributeValue>> = None;
+    loop {
+        let page = dynamodb
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| text("Scan", table, e))?;
+        for item in page.items() {
+            let string = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            let number = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok());
+            records.push(IdempotencyRecord {
+                key: string("id").unwrap_or_default(),
+                status: string("status").unwrap_or_default(),
+                in_progress_expiration: number("in_progress_expiration"),
+                data: string("data"),
+            });
+        }
+        match page.last_evaluated_key() {
+            Some(key) if !key.is_empty() => start = Some(key.clone()),
+            _ => break,
+        }
+    }
+    Ok(records)
 }
 
 /// SNS `Topic[].sent_notifications` (`[id, message, subject, attributes, group]`) and SES

@@ -103,6 +103,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         (QueueRole::NotificationDlq, queue("NotificationDeadLetterQueue")?),
     ];
     let tickets_table = queue("TicketsTable")?;
+    let idempotency_table = queue("IdempotencyTable")?;
     let push_topic = queue("PushTopic")?;
     for (role, url) in &queues[..2] {
         sqs.set_queue_attributes()
@@ -293,6 +294,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         dynamodb: &dynamodb,
         sqs: &sqs,
         tickets_table: &tickets_table,
+        idempotency_table: &idempotency_table,
         queues: queues.clone(),
         sends: sends.clone(),
     })
@@ -327,6 +329,9 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
     verdict
         .checks
         .push(crate::invariants::sold_out_in_time(&plan, &ledger));
+    verdict
+        .checks
+        .extend(crate::invariants::idempotency_checks(&plan, &observed));
     verdict.checks.push(sends_agree(&sends, moto_sends.as_ref()));
     verdict
         .checks

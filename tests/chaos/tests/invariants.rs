@@ -580,3 +580,67 @@ fn the_ledger_reads_ticket_transactions_and_sold_out_enqueues() {
     let body = serde_json::json!({"QueueUrl": "q", "MessageBody": serde_json::to_string(&issued).unwrap()});
     assert_eq!(sold_out_notification(body.to_string().as_bytes()), None);
 }
+
+/// The idempotency table's end state: a live INPROGRESS lock, or a completed ticket record whose
+/// stored result disagrees with the tickets table, is reported; an expired lock is not.
+#[test]
+fn a_live_lock_or_a_stored_result_that_disagrees_with_the_tickets_is_reported() {
+    use chaos::invariants::idempotency_checks;
+    use chaos::observe::IdempotencyRecord;
+    let plan = plan();
+    let mut observed = consistent(&plan);
+    observed.idempotency_read_at_ms = 1_000_000;
+    let ticket = observed.tickets[0].clone();
+    let (event_id, user_id) = sold_out_user(&plan, &observed);
+    let completed = |key: &str, data: serde_json::Value| IdempotencyRecord {
+        key: key.to_owned(),
+        status: "COMPLETED".to_owned(),
+        in_progress_expiration: None,
+        data: Some(data.to_string()),
+    };
+    let issued = serde_json::json!({"outcome": "issued", "ticketId": ticket.ticket_id,
+                                    "notificationId": format!("ticket-issued#{}", ticket.ticket_id)});
+    let sold_out = serde_json::json!({"outcome": "sold-out",
+                                      "notificationId": format!("sold-out#{event_id}#{user_id}")});
+    observed.idempotency = vec![
+        completed("ticket-processor#m-1", issued),
+        completed("ticket-processor#m-2", sold_out),
+        IdempotencyRecord {
+            key: "notification-sender#n-1#push".to_owned(),
+            status: "INPROGRESS".to_owned(),
+            in_progress_expiration: Some(999_000),
+            data: None,
+        },
+    ];
+    let names = |checks: &[chaos::invariants::Check]| -> Vec<&'static str> {
+        checks.iter().filter(|c| c.failed()).map(|c| c.name).collect()
+    };
+    let checks = idempotency_checks(&plan, &observed);
+    assert!(checks.iter().all(|c| c.passed()), "{checks:#?}");
+
+    let mut live = observed.clone();
+    live.idempotency[2].in_progress_expiration = Some(1_005_000);
+    assert_eq!(names(&idempotency_checks(&plan, &live)), ["no-live-lock-left-in-progress"]);
+
+    let mut lost_ticket = observed.clone();
+    lost_ticket.tickets.retain(|t| t.ticket_id != ticket.ticket_id);
+    assert_eq!(
+        names(&idempotency_checks(&plan, &lost_ticket)),
+        ["stored-results-agree-with-tickets"]
+    );
+
+    let mut wrong_sold_out = observed.clone();
+    wrong_sold_out.idempotency[1] = completed(
+        "ticket-processor#m-2",
+        serde_json::json!({"outcome": "sold-out",
+                           "notificationId": format!("sold-out#{}#{}", ticket.event_id, ticket.user_id)}),
+    );
+    assert_eq!(
+        names(&idempotency_checks(&plan, &wrong_sold_out)),
+        ["stored-results-agree-with-tickets"],
+        "a sold-out stored for a user who holds a ticket"
+    );
+
+    let empty = idempotency_checks(&plan, &consistent(&plan));
+    assert!(empty.iter().all(|c| c.skipped.is_some()), "nothing read: not checked");
+}
