@@ -27,6 +27,7 @@ pub mod env {
     pub const ANSWER_LOST_RATE: &str = "CHAOS_ANSWER_LOST_RATE";
     pub const LIMITS_SCALE: &str = "CHAOS_LIMITS_SCALE";
     pub const FREEZE_INTERVAL_MS: &str = "CHAOS_FREEZE_INTERVAL_MS";
+    pub const REDRIVE_CHAOS_ROUNDS: &str = "CHAOS_REDRIVE_CHAOS_ROUNDS";
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +52,9 @@ pub struct Params {
     /// A busy worker process is frozen (SIGSTOP) about this often (0: never), and killed by its
     /// Runtime API when its invocation passes the deadline, as Lambda's timeout does.
     pub freeze_interval: Duration,
+    /// dlq-redrive rounds run before the calm ones with faults and kills still on, each with a
+    /// SIGKILL of dlq-redrive's process at a random point (0–1.5 s into it) of the replay.
+    pub redrive_chaos_rounds: usize,
     pub seed: u64,
     pub events: usize,
     /// Poison messages on ticket-issue-queue; a third as many go to notification-queue.
@@ -100,6 +104,7 @@ impl Params {
                 30_000,
                 0..=3_600_000,
             )?),
+            redrive_chaos_rounds: environment.parse_in(env::REDRIVE_CHAOS_ROUNDS, 1, 0..=10)?,
             seed,
             events: environment.parse_in(env::EVENTS, 4, 1..=1_000)?,
             poison: environment.parse_in(env::POISON, 6, 0..=10_000)?,
@@ -152,6 +157,7 @@ impl Params {
             (env::LIMITS_SCALE, self.limits_scale.to_string()),
             (env::KILL_INTERVAL_MS, self.kill_interval.as_millis().to_string()),
             (env::FREEZE_INTERVAL_MS, self.freeze_interval.as_millis().to_string()),
+            (env::REDRIVE_CHAOS_ROUNDS, self.redrive_chaos_rounds.to_string()),
             (env::POISON, self.poison.to_string()),
             (env::WORKERS, self.workers.to_string()),
             (env::FUNCTION_TIMEOUT_MS, self.function_timeout.as_millis().to_string()),

@@ -29,6 +29,12 @@ pub struct RedriveRound {
     pub summary: String,
     /// dlq-redrive's whole answer, for the personal-data scan.
     pub report: String,
+    /// The invocation failed (e.g. its process was killed).
+    pub failed: bool,
+    /// Run under faults, with the supervisor killing workers.
+    pub chaotic: bool,
+    /// dlq-redrive's own process was SIGKILLed during it.
+    pub killed: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -197,8 +203,10 @@ pub fn render(figures: &RunFigures, verdict: &Verdict) -> String {
     for (round, r) in figures.redrive.iter().enumerate() {
         let _ = writeln!(
             out,
-            "dlq-redrive round {}: moved {} ({})",
+            "dlq-redrive round {}{}{}: moved {} ({})",
             round + 1,
+            if r.chaotic { " under faults and kills" } else { "" },
+            if r.killed { ", its process killed mid-replay" } else { "" },
             r.moved,
             r.summary
         );

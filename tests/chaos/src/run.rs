@@ -3,10 +3,12 @@
 //!    the run), the events seeded, the proxy, the worker pools, the event source mappings;
 //! 2. **storm**: the load is sent while faults, kills and duplicate deliveries go on, until every
 //!    source queue is drained and nothing is running;
-//! 3. **calm and redrive**: faults and kills stop (as after an incident), dlq-redrive replays what
+//! 3. **redrive under chaos** (`CHAOS_REDRIVE_CHAOS_ROUNDS`): dlq-redrive replays with faults
+//!    and kills still on, and its own process is SIGKILLed at a random point of the replay;
+//! 4. **calm and redrive**: faults and kills stop (as after an incident), dlq-redrive replays what
 //!    exhausted its retries (`error-kind` absent), and the queues drain again; repeated while it
-//!    moves anything;
-//! 4. **check**: the emulator's state against the invariants.
+//!    moves anything (or fails);
+//! 5. **check**: the emulator's state against the invariants.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -44,7 +46,7 @@ const NOTIFICATION_SENDER: &str = "notification-sender";
 const DLQ_REDRIVE: &str = "dlq-redrive";
 /// Replays what the redrive policy moved (no `error-kind`): retries exhausted. Poison stays.
 const REDRIVE_REQUEST: &str = r#"{"mode":"replay","dryRun":false,"filter":{"errorKind":"retries-exhausted"}}"#;
-const REDRIVE_ROUNDS: usize = 4;
+const REDRIVE_ROUNDS: usize = 6;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -258,11 +260,50 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         },
     );
 
+    // --- redrive under chaos: faults and kills go on, and dlq-redrive's own process is killed
+    // at a random point of its replay
+    let mut rounds = Vec::new();
+    let mut redrive_kills = Vec::new();
+    if settled {
+        for round_index in 0..params.redrive_chaos_rounds {
+            let delay = Rng::fork(params.seed, &format!("redrive-kill-{round_index}")).between(0, 1_500);
+            let killer = {
+                let redrive = redrive.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                    match redrive.busy().first() {
+                        Some(slot) => redrive.kill_and_restart(*slot).await.ok(),
+                        None => None,
+                    }
+                })
+            };
+            let mut round = redrive_round(&redrive).await;
+            round.chaotic = true;
+            if let Ok(Some(kill)) = killer.await {
+                round.killed = true;
+                redrive_kills.push(kill);
+            }
+            progress(
+                started,
+                &format!(
+                    "dlq-redrive under faults{} moved {}: {}",
+                    if round.killed { ", killed mid-replay," } else { "" },
+                    round.moved,
+                    round.summary
+                ),
+            );
+            rounds.push(round);
+            settled = settle(&sqs, &queues, &mappings, deadline).await;
+            if !settled {
+                break;
+            }
+        }
+    }
+
     // --- calm and redrive
     let _ = killing_tx.send(false);
     faults.set_rate(0.0);
     faults.set_answer_lost_rate(0.0);
-    let mut rounds = Vec::new();
     if settled {
         for _ in 0..REDRIVE_ROUNDS {
             let round = redrive_round(&redrive).await;
@@ -270,9 +311,9 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
                 started,
                 &format!("dlq-redrive moved {}: {}", round.moved, round.summary),
             );
-            let moved = round.moved;
+            let done = round.moved == 0 && !round.failed;
             rounds.push(round);
-            if moved == 0 {
+            if done {
                 break;
             }
             settled = settle(&sqs, &queues, &mappings, deadline).await;
@@ -458,9 +499,10 @@ async fn redrive_round(redrive: &WorkerPool) -> RedriveRound {
     let report: Value = serde_json::from_slice(&invocation.payload).unwrap_or(Value::Null);
     if invocation.function_error.is_some() || report.is_null() {
         return RedriveRound {
-            moved: 0,
             summary: format!("failed: {text}"),
             report: text,
+            failed: true,
+            ..RedriveRound::default()
         };
     }
     let queues = report["queues"].as_array().cloned().unwrap_or_default();
@@ -478,5 +520,6 @@ async fn redrive_round(redrive: &WorkerPool) -> RedriveRound {
         moved,
         summary: format!("ok={} {summary}", report["ok"]),
         report: text,
+        ..RedriveRound::default()
     }
 }
