@@ -593,49 +593,106 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
     }
 }
 
-/// The proxy's record of accepted sends against moto's own (`/moto-api/data.json`): the same
-/// pushes and emails, as many times each. `None`: data.json was not read (too large a run).
-pub fn sends_agree(tap: &emulation::sends::Sends, moto: Option<&emulation::sends::Sends>) -> Check {
+/// What moto itself says was sent: its `/moto-api/data.json` (small runs only), the pushes it
+/// delivered to a queue subscribed to the push topic, and its count of emails accepted
+/// ([`crate::tap`]).
+#[derive(Debug, Clone, Default)]
+pub struct MotoSends {
+    pub data_json: Option<emulation::sends::Sends>,
+    pub delivered_pushes: Option<Vec<emulation::sends::PushSend>>,
+    pub emails_accepted: Option<u64>,
+}
+
+fn push_key(p: &emulation::sends::PushSend) -> String {
+    format!("{}|{}|{:?}", p.topic_arn, p.text, p.attributes)
+}
+
+fn email_key(e: &emulation::sends::EmailSend) -> String {
+    format!("{}|{:?}|{}|{}", e.source, e.to, e.subject, e.body)
+}
+
+fn counted(keys: impl Iterator<Item = String>) -> BTreeMap<String, i64> {
+    let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+    for key in keys {
+        *counts.entry(key).or_default() += 1;
+    }
+    counts
+}
+
+fn compare(
+    check: &mut Check,
+    what: &str,
+    theirs_name: &str,
+    ours: BTreeMap<String, i64>,
+    theirs: BTreeMap<String, i64>,
+) {
+    let keys: std::collections::BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
+    for key in keys {
+        let (a, b) = (
+            ours.get(key).copied().unwrap_or(0),
+            theirs.get(key).copied().unwrap_or(0),
+        );
+        if a != b {
+            check.violations.push(format!(
+                "{what} seen {a} times by the proxy, {b} times by {theirs_name}: {key:.160}"
+            ));
+        }
+    }
+}
+
+/// The proxy's record of accepted sends against moto's own: the same pushes and emails, as many
+/// times each, in data.json when it was read; the same pushes as moto delivered to the tap's
+/// queue; as many emails as moto counted. SKIPPED only when none of them was read.
+pub fn sends_agree(tap: &emulation::sends::Sends, moto: &MotoSends) -> Check {
     let mut check = Check::new(
         "sends-seen-by-the-proxy-are-motos",
-        "the pushes and emails the proxy saw accepted are exactly those moto's data.json holds",
+        "the pushes and emails the proxy saw accepted are exactly those moto holds (data.json in small runs; \
+         in every run, the pushes moto delivered to a subscribed queue and its count of emails)",
     );
-    let Some(moto) = moto else {
-        return check.skip("not compared: data.json is read only for runs of CHAOS_DATA_JSON_MAX requests or fewer");
-    };
-    let key_push = |p: &emulation::sends::PushSend| format!("{}|{}|{:?}", p.topic_arn, p.text, p.attributes);
-    let key_email = |e: &emulation::sends::EmailSend| format!("{}|{:?}|{}|{}", e.source, e.to, e.subject, e.body);
-    let count = |keys: Vec<String>| {
-        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
-        for key in keys {
-            *counts.entry(key).or_default() += 1;
-        }
-        counts
-    };
-    for (what, ours, theirs) in [
-        (
+    if let Some(data) = &moto.data_json {
+        compare(
+            &mut check,
             "push",
-            count(tap.pushes.iter().map(key_push).collect()),
-            count(moto.pushes.iter().map(key_push).collect()),
-        ),
-        (
+            "moto's data.json",
+            counted(tap.pushes.iter().map(push_key)),
+            counted(data.pushes.iter().map(push_key)),
+        );
+        compare(
+            &mut check,
             "email",
-            count(tap.emails.iter().map(key_email).collect()),
-            count(moto.emails.iter().map(key_email).collect()),
-        ),
-    ] {
-        let keys: std::collections::BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
-        for key in keys {
-            let (a, b) = (
-                ours.get(key).copied().unwrap_or(0),
-                theirs.get(key).copied().unwrap_or(0),
-            );
-            if a != b {
-                check.violations.push(format!(
-                    "{what} seen {a} times by the proxy, {b} times by moto: {key:.160}"
-                ));
-            }
+            "moto's data.json",
+            counted(tap.emails.iter().map(email_key)),
+            counted(data.emails.iter().map(email_key)),
+        );
+        check.notes.push(format!(
+            "data.json: {} pushes, {} emails",
+            data.pushes.len(),
+            data.emails.len()
+        ));
+    }
+    if let Some(delivered) = &moto.delivered_pushes {
+        compare(
+            &mut check,
+            "push",
+            "the topic's subscribed queue",
+            counted(tap.pushes.iter().map(push_key)),
+            counted(delivered.iter().map(push_key)),
+        );
+        check
+            .notes
+            .push(format!("{} pushes delivered to the subscribed queue", delivered.len()));
+    }
+    if let Some(accepted) = moto.emails_accepted {
+        let recipients: u64 = tap.emails.iter().map(|e| e.to.len() as u64).sum();
+        if recipients != accepted {
+            check.violations.push(format!(
+                "the proxy saw {recipients} email recipients accepted, moto counts {accepted} (GetSendQuota)"
+            ));
         }
+        check.notes.push(format!("moto counts {accepted} emails sent"));
+    }
+    if moto.data_json.is_none() && moto.delivered_pushes.is_none() && moto.emails_accepted.is_none() {
+        return check.skip("no record of moto's was read");
     }
     check
 }
@@ -727,9 +784,10 @@ pub fn idempotency_checks(plan: &LoadPlan, observed: &Observed) -> Vec<Check> {
         .map(|t| (t.event_id.as_str(), t.user_id.as_str()))
         .collect();
     let full = |event_id: &str| {
-        plan.events.iter().find(|e| e.id == event_id).is_some_and(|e| {
-            observed.tickets.iter().filter(|t| t.event_id == event_id).count() as u64 >= e.capacity
-        })
+        plan.events
+            .iter()
+            .find(|e| e.id == event_id)
+            .is_some_and(|e| observed.tickets.iter().filter(|t| t.event_id == event_id).count() as u64 >= e.capacity)
     };
     let (mut in_progress, mut compared) = (0, 0);
     for record in &observed.idempotency {
@@ -770,31 +828,23 @@ pub fn idempotency_checks(plan: &LoadPlan, observed: &Observed) -> Vec<Check> {
                                     None
                                 }
                             }
-                            _ => Some(format!(
-                                "sold out with notification {:?}",
-                                processed.notification_id
-                            )),
+                            _ => Some(format!("sold out with notification {:?}", processed.notification_id)),
                         }
                     }
                     (_, None) => Some("issued without a ticket id".to_owned()),
                     (_, Some(ticket_id)) if !tickets.contains_key(ticket_id.as_str()) => {
                         Some(format!("ticket {ticket_id} is not in the tickets table"))
                     }
-                    (_, Some(ticket_id)) if processed.notification_id != format!("ticket-issued#{ticket_id}") => {
-                        Some(format!(
-                            "ticket {ticket_id} with notification {:?}",
-                            processed.notification_id
-                        ))
-                    }
+                    (_, Some(ticket_id)) if processed.notification_id != format!("ticket-issued#{ticket_id}") => Some(
+                        format!("ticket {ticket_id} with notification {:?}", processed.notification_id),
+                    ),
                     _ => None,
                 };
                 if let Some(broken) = broken {
                     results.violations.push(format!("{}: {broken}", record.key));
                 }
             }
-            other => locks
-                .violations
-                .push(format!("{}: status {other:?}", record.key)),
+            other => locks.violations.push(format!("{}: status {other:?}", record.key)),
         }
     }
     locks.notes.push(format!(

@@ -151,7 +151,8 @@ impl Hook for LedgerHook {
                 }
             }
             (Service::DynamoDb, "TransactWriteItems") => {
-                if let (Some(event_id), Some((asked, _))) = (ticket_transaction_event(&exchange.request), exchange.upstream)
+                if let (Some(event_id), Some((asked, _))) =
+                    (ticket_transaction_event(&exchange.request), exchange.upstream)
                 {
                     self.ledger.lock().unwrap().commits.push(Commit { event_id, asked });
                 }

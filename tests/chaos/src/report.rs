@@ -206,7 +206,11 @@ pub fn render(figures: &RunFigures, verdict: &Verdict) -> String {
             "dlq-redrive round {}{}{}: moved {} ({})",
             round + 1,
             if r.chaotic { " under faults and kills" } else { "" },
-            if r.killed { ", its process killed mid-replay" } else { "" },
+            if r.killed {
+                ", its process killed mid-replay"
+            } else {
+                ""
+            },
             r.moved,
             r.summary
         );

@@ -24,7 +24,7 @@ use moto_harness::MotoServer;
 use serde_json::{Value, json};
 
 use crate::duplicates::DuplicatingInvoker;
-use crate::invariants::{Expectations, Verdict, check, personal_data, sends_agree};
+use crate::invariants::{Expectations, MotoSends, Verdict, check, personal_data, sends_agree};
 use crate::ledger::{KillAt, LedgerHook};
 use crate::load::{LoadPlan, Queues, send};
 use crate::observe::{QueueRole, Sources, observe, queue_state};
@@ -155,9 +155,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
     hooks.push(sends.clone());
     let ledger = Arc::new(LedgerHook::default());
     hooks.push(ledger.clone());
-    let proxy = Proxy::start(&moto.endpoint(), hooks)
-        .await
-        .map_err(setup("proxy"))?;
+    let proxy = Proxy::start(&moto.endpoint(), hooks).await.map_err(setup("proxy"))?;
     let spec = |binary: &str| -> Result<ProcessSpec, RunError> {
         let function = stack
             .function(binary)
@@ -195,6 +193,10 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         .map_err(setup("dlq-redrive"))?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // moto's own record of the pushes, independent of the proxy's (crate::tap).
+    let push_tap = crate::tap::PushTap::start(&sqs, &aws_sdk_sns::Client::new(&sdk), &push_topic, stop_rx.clone())
+        .await
+        .map_err(RunError::Setup)?;
     let (killing_tx, killing_rx) = tokio::sync::watch::channel(true);
     let supervisor = Supervisor::new(
         pools.values().cloned().collect(),
@@ -341,14 +343,20 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
     })
     .await
     .map_err(RunError::Setup)?;
-    let moto_sends = if params.requests <= params.data_json_max {
+    let mut moto_sends = MotoSends {
+        delivered_pushes: Some(push_tap.pushes().await),
+        ..MotoSends::default()
+    };
+    match crate::tap::moto_emails_sent(&moto.endpoint()).await {
+        Ok(count) => moto_sends.emails_accepted = Some(count),
+        Err(error) => progress(started, &format!("moto's email count not read: {error}")),
+    }
+    if params.requests <= params.data_json_max {
         let data = crate::observe::moto_data(&moto.endpoint())
             .await
             .map_err(RunError::Setup)?;
-        Some(crate::observe::read_sends(&data))
-    } else {
-        None
-    };
+        moto_sends.data_json = Some(crate::observe::read_sends(&data));
+    }
     let kills = supervisor.all_kills();
     let mut ledger = ledger.ledger();
     ledger.timeline.kills = kills
@@ -367,13 +375,11 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         },
         &observed,
     );
-    verdict
-        .checks
-        .push(crate::invariants::sold_out_in_time(&plan, &ledger));
+    verdict.checks.push(crate::invariants::sold_out_in_time(&plan, &ledger));
     verdict
         .checks
         .extend(crate::invariants::idempotency_checks(&plan, &observed));
-    verdict.checks.push(sends_agree(&sends, moto_sends.as_ref()));
+    verdict.checks.push(sends_agree(&sends, &moto_sends));
     verdict
         .checks
         .push(scan_personal_data(&plan, &params.log_dir, &observed, &rounds)?);
