@@ -28,6 +28,8 @@ pub mod env {
     pub const LIMITS_SCALE: &str = "CHAOS_LIMITS_SCALE";
     pub const FREEZE_INTERVAL_MS: &str = "CHAOS_FREEZE_INTERVAL_MS";
     pub const REDRIVE_CHAOS_ROUNDS: &str = "CHAOS_REDRIVE_CHAOS_ROUNDS";
+    pub const CLOCK_SKEW_MS: &str = "CHAOS_CLOCK_SKEW_MS";
+    pub const FAKETIME_LIBRARY: &str = "CHAOS_FAKETIME_LIBRARY";
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +57,11 @@ pub struct Params {
     /// dlq-redrive rounds run before the calm ones with faults and kills still on, each with a
     /// SIGKILL of dlq-redrive's process at a random point (0–1.5 s into it) of the replay.
     pub redrive_chaos_rounds: usize,
+    /// Each worker process's wall clock is off by a seeded offset within ± this (libfaketime;
+    /// monotonic clocks untouched). 0: no offsets.
+    pub clock_skew_ms: u64,
+    /// libfaketime's multi-threaded preload library (Debian's `faketime` package).
+    pub faketime_library: PathBuf,
     pub seed: u64,
     pub events: usize,
     /// Poison messages on ticket-issue-queue; a third as many go to notification-queue.
@@ -105,6 +112,11 @@ impl Params {
                 0..=3_600_000,
             )?),
             redrive_chaos_rounds: environment.parse_in(env::REDRIVE_CHAOS_ROUNDS, 1, 0..=10)?,
+            clock_skew_ms: environment.parse_in(env::CLOCK_SKEW_MS, 1_000, 0..=60_000)?,
+            faketime_library: environment
+                .optional(env::FAKETIME_LIBRARY)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")),
             seed,
             events: environment.parse_in(env::EVENTS, 4, 1..=1_000)?,
             poison: environment.parse_in(env::POISON, 6, 0..=10_000)?,
@@ -158,6 +170,7 @@ impl Params {
             (env::KILL_INTERVAL_MS, self.kill_interval.as_millis().to_string()),
             (env::FREEZE_INTERVAL_MS, self.freeze_interval.as_millis().to_string()),
             (env::REDRIVE_CHAOS_ROUNDS, self.redrive_chaos_rounds.to_string()),
+            (env::CLOCK_SKEW_MS, self.clock_skew_ms.to_string()),
             (env::POISON, self.poison.to_string()),
             (env::WORKERS, self.workers.to_string()),
             (env::FUNCTION_TIMEOUT_MS, self.function_timeout.as_millis().to_string()),

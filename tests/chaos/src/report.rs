@@ -50,6 +50,8 @@ pub struct RunFigures {
     pub functions: BTreeMap<String, FunctionFigures>,
     /// Processes frozen (SIGSTOP) by the supervisor.
     pub freezes: usize,
+    /// Each worker slot's wall-clock offset (`<binary>/<slot>: +350 ms`); empty: none.
+    pub clock_offsets: Vec<String>,
     pub unexpected_exits: Vec<String>,
     pub supervisor_errors: Vec<String>,
     pub proxy: FaultCounts,
@@ -193,6 +195,13 @@ pub fn render(figures: &RunFigures, verdict: &Verdict) -> String {
         );
     }
     let _ = writeln!(out, "processes frozen until their deadline: {}", figures.freezes);
+    if !figures.clock_offsets.is_empty() {
+        let _ = writeln!(
+            out,
+            "wall-clock offsets (libfaketime): {}",
+            figures.clock_offsets.join(", ")
+        );
+    }
     let _ = writeln!(out, "unexpected worker exits: {}", figures.unexpected_exits.len());
     for exit in figures.unexpected_exits.iter().take(SHOWN) {
         let _ = writeln!(out, "  - {exit}");

@@ -171,6 +171,14 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
             cpu_share: None,
         })
     };
+    if params.clock_skew_ms > 0 && !params.faketime_library.exists() {
+        return Err(RunError::Setup(format!(
+            "{} is missing: clock offsets need libfaketime (apt-get install faketime; the Makefile does), or set {}=0",
+            params.faketime_library.display(),
+            crate::params::env::CLOCK_SKEW_MS
+        )));
+    }
+    let mut clock_offsets = Vec::new();
     let mut pools: BTreeMap<&str, Arc<WorkerPool>> = BTreeMap::new();
     for binary in [TICKET_PROCESSOR, NOTIFICATION_SENDER] {
         // Each process its own endpoint of the proxy, tagged `<binary>/<slot>`: every call says
@@ -181,7 +189,12 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
                 .tagged_endpoint(&crate::ledger::origin(binary, slot))
                 .await
                 .map_err(setup("proxy"))?;
-            slots.push(BTreeMap::from([("AWS_ENDPOINT_URL".to_owned(), endpoint)]));
+            let mut environment = BTreeMap::from([("AWS_ENDPOINT_URL".to_owned(), endpoint)]);
+            if let Some(offset) = clock_offset(params, binary, slot) {
+                environment.extend(skewed_clock(params, offset));
+                clock_offsets.push(format!("{}: {offset:+} ms", crate::ledger::origin(binary, slot)));
+            }
+            slots.push(environment);
         }
         let pool = WorkerPool::start_with(spec(binary)?, slots, params.function_timeout)
             .await
@@ -408,6 +421,7 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         events: plan.events.len(),
         functions,
         freezes: *supervisor.freezes.lock().unwrap(),
+        clock_offsets,
         unexpected_exits: supervisor.unexpected_exits.lock().unwrap().clone(),
         supervisor_errors: supervisor.errors.lock().unwrap().clone(),
         proxy: faults.counts(),
@@ -416,6 +430,26 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
         log_dir: params.log_dir.display().to_string(),
     };
     Ok((figures, verdict))
+}
+
+/// The wall-clock offset of a slot's processes, in ms (`None`: no offsets in this run). Drawn
+/// from the seed within ± `clock_skew_ms`.
+fn clock_offset(params: &Params, binary: &str, slot: usize) -> Option<i64> {
+    (params.clock_skew_ms > 0).then(|| {
+        let max = params.clock_skew_ms as i64;
+        Rng::fork(params.seed, &format!("clock-{binary}-{slot}")).between(0, 2 * max as u64) as i64 - max
+    })
+}
+
+/// libfaketime's environment for a wall clock off by `offset_ms`; the monotonic clocks (tokio's
+/// timers, the SDK's timeouts) are left alone, as a host's NTP offset would leave them.
+fn skewed_clock(params: &Params, offset_ms: i64) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("LD_PRELOAD".to_owned(), params.faketime_library.display().to_string()),
+        ("FAKETIME".to_owned(), format!("{:+.3}", offset_ms as f64 / 1000.0)),
+        ("FAKETIME_DONT_FAKE_MONOTONIC".to_owned(), "1".to_owned()),
+        ("FAKETIME_DONT_RESET".to_owned(), "1".to_owned()),
+    ])
 }
 
 /// The limits model in slow motion ×`limits_scale`, with SES's and SNS's account rates kept at
