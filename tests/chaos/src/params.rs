@@ -29,6 +29,7 @@ pub mod env {
     pub const FREEZE_INTERVAL_MS: &str = "CHAOS_FREEZE_INTERVAL_MS";
     pub const REDRIVE_CHAOS_ROUNDS: &str = "CHAOS_REDRIVE_CHAOS_ROUNDS";
     pub const CLOCK_SKEW_MS: &str = "CHAOS_CLOCK_SKEW_MS";
+    pub const PARTITION_WRITE_UNITS: &str = "CHAOS_PARTITION_WRITE_UNITS";
     pub const FAKETIME_LIBRARY: &str = "CHAOS_FAKETIME_LIBRARY";
 }
 
@@ -49,6 +50,10 @@ pub struct Params {
     /// modelled service time × scale) and per-partition throttling (rates ÷ scale). SES's and
     /// SNS's account rates are kept at production's (the flash sale measures those). 0: off.
     pub limits_scale: f64,
+    /// Write units one DynamoDB partition serves per second in the run (the model's time), in
+    /// place of production's 1,000: lowered so that the run's hot items (an event's counter, the
+    /// send budget's bucket) are throttled now and then, the rate parameter of that fault.
+    pub partition_write_units: f64,
     /// A busy worker process is SIGKILLed about this often (0: never).
     pub kill_interval: Duration,
     /// A busy worker process is frozen (SIGSTOP) about this often (0: never), and killed by its
@@ -105,6 +110,7 @@ impl Params {
             fault_rate: environment.parse_in(env::FAULT_RATE, 0.1, 0.0..=0.5)?,
             answer_lost_rate: environment.parse_in(env::ANSWER_LOST_RATE, 0.02, 0.0..=0.5)?,
             limits_scale: environment.parse_in(env::LIMITS_SCALE, 4.0, 0.0..=100.0)?,
+            partition_write_units: environment.parse_in(env::PARTITION_WRITE_UNITS, 100.0, 1.0..=1_000.0)?,
             kill_interval: Duration::from_millis(environment.parse_in(env::KILL_INTERVAL_MS, 4_000, 0..=3_600_000)?),
             freeze_interval: Duration::from_millis(environment.parse_in(
                 env::FREEZE_INTERVAL_MS,
@@ -167,6 +173,7 @@ impl Params {
             (env::FAULT_RATE, self.fault_rate.to_string()),
             (env::ANSWER_LOST_RATE, self.answer_lost_rate.to_string()),
             (env::LIMITS_SCALE, self.limits_scale.to_string()),
+            (env::PARTITION_WRITE_UNITS, self.partition_write_units.to_string()),
             (env::KILL_INTERVAL_MS, self.kill_interval.as_millis().to_string()),
             (env::FREEZE_INTERVAL_MS, self.freeze_interval.as_millis().to_string()),
             (env::REDRIVE_CHAOS_ROUNDS, self.redrive_chaos_rounds.to_string()),

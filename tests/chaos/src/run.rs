@@ -453,11 +453,13 @@ fn skewed_clock(params: &Params, offset_ms: i64) -> BTreeMap<String, String> {
 }
 
 /// The limits model in slow motion ×`limits_scale`, with SES's and SNS's account rates kept at
-/// production's: the run is after DynamoDB's cancellations, not the sending pace.
+/// production's (the run is after DynamoDB's cancellations, not the sending pace), and a
+/// partition's write capacity lowered to `partition_write_units` so hot items are throttled.
 fn chaos_limits(params: &Params) -> Limits {
     let production = Limits::default();
     Limits {
         scale: params.limits_scale,
+        partition_write_units_per_second: params.partition_write_units,
         ses_max_send_rate: production.ses_max_send_rate * params.limits_scale,
         sns_publish_rate: production.sns_publish_rate * params.limits_scale,
         seed: params.seed,
