@@ -137,8 +137,7 @@ async fn serve(listener: tokio::net::TcpListener, state: Arc<State>, origin: Opt
         let state = state.clone();
         let origin = origin.clone();
         tokio::spawn(async move {
-            let service =
-                hyper::service::service_fn(move |request| handle(state.clone(), origin.clone(), request));
+            let service = hyper::service::service_fn(move |request| handle(state.clone(), origin.clone(), request));
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
@@ -181,11 +180,7 @@ async fn handle(
     // Forwarded, held and observed in a task of its own (see the module comment).
     let exchange = tokio::spawn(exchange(
         state,
-        Called {
-            call,
-            origin,
-            arrived,
-        },
+        Called { call, origin, arrived },
         parts,
         body,
         decision,

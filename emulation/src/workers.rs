@@ -134,6 +134,8 @@ struct Slot {
     child: tokio::sync::Mutex<Child>,
     /// The payload of the invocation this process is running, if any.
     in_flight: Mutex<Option<Arc<Vec<u8>>>>,
+    /// The process is stopped (SIGSTOP) until it is killed.
+    frozen: std::sync::atomic::AtomicBool,
 }
 
 /// The processes of one function. Implements [`Invoker`]: each invocation goes to an idle process.
@@ -191,6 +193,7 @@ impl WorkerPool {
                 group,
                 child: tokio::sync::Mutex::new(child),
                 in_flight: Mutex::new(None),
+                frozen: std::sync::atomic::AtomicBool::new(false),
             }));
         }
         let pool = Arc::new(Self {
@@ -251,6 +254,15 @@ impl WorkerPool {
             .collect()
     }
 
+    /// Slots running an invocation now whose process is not frozen.
+    pub fn busy_running(&self) -> Vec<usize> {
+        self.slots
+            .iter()
+            .filter(|slot| slot.in_flight.lock().unwrap().is_some() && !slot.frozen.load(Ordering::SeqCst))
+            .map(|slot| slot.index)
+            .collect()
+    }
+
     /// SIGKILL the process of `index`, fail its invocation as Lambda does, start a new one.
     pub async fn kill_and_restart(&self, index: usize) -> Result<Kill, WorkerError> {
         let slot = &self.slots[index];
@@ -262,6 +274,7 @@ impl WorkerPool {
         slot.api.fail_in_flight("Runtime.ExitError");
         slot.api.reset_ready();
         *child = spawn(&self.spec, &slot.environment, &slot.api.address(), slot.group.as_ref())?;
+        slot.frozen.store(false, Ordering::SeqCst);
         slot.api.set_process(child.id());
         drop(child);
         self.wait_ready(slot).await?;
@@ -277,12 +290,16 @@ impl WorkerPool {
     /// Stop the process of `index` (SIGSTOP) without failing its invocation, as a host that stops
     /// scheduling it would: it answers nothing more, and its Runtime API kills it at the deadline.
     pub async fn freeze(&self, index: usize) -> bool {
-        let child = self.slots[index].child.lock().await;
-        match child.id() {
-            // SAFETY: kill(2) on our own child with a valid signal.
-            Some(pid) => unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) == 0 },
-            None => false,
+        let slot = &self.slots[index];
+        let child = slot.child.lock().await;
+        // SAFETY: kill(2) on our own child with a valid signal.
+        let stopped = child
+            .id()
+            .is_some_and(|pid| unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) == 0 });
+        if stopped {
+            slot.frozen.store(true, Ordering::SeqCst);
         }
+        stopped
     }
 
     /// If the Runtime API of `slot` killed its process for a timeout: restart it and record the
@@ -295,6 +312,7 @@ impl WorkerPool {
         let payload = slot.in_flight.lock().unwrap().clone();
         slot.api.reset_ready();
         *child = spawn(&self.spec, &slot.environment, &slot.api.address(), slot.group.as_ref())?;
+        slot.frozen.store(false, Ordering::SeqCst);
         slot.api.set_process(child.id());
         self.timeouts.lock().unwrap().push(Kill {
             binary: self.spec.binary.clone(),
@@ -324,6 +342,7 @@ impl WorkerPool {
                 slot.api.fail_in_flight("Runtime.ExitError");
                 slot.api.reset_ready();
                 *child = spawn(&self.spec, &slot.environment, &slot.api.address(), slot.group.as_ref())?;
+                slot.frozen.store(false, Ordering::SeqCst);
                 slot.api.set_process(child.id());
                 drop(child);
                 self.wait_ready(slot).await?;

@@ -498,6 +498,7 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
         for channel in [Channel::Push, Channel::Email] {
             let key = (notification.id.clone(), channel);
             let count = sends.get(&key).copied().unwrap_or(0);
+            let mut story = String::new();
             let kills = if count > 1 {
                 let timed: Vec<&crate::ledger::TimedSend> = expect
                     .timeline
@@ -512,9 +513,9 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
                         matched.is_some_and(|n| n.id == notification.id)
                     })
                     .collect();
-                expect
-                    .timeline
-                    .kills_between_acceptance_and_record(&format!("{}#{}", notification.id, channel.key()), &timed)
+                let step = format!("{}#{}", notification.id, channel.key());
+                story = expect.timeline.explain(&step, &timed);
+                expect.timeline.kills_between_acceptance_and_record(&step, &timed)
             } else {
                 0
             };
@@ -536,7 +537,7 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
                     ));
                 }
                 n => exactly_once.violations.push(format!(
-                    "{} {channel:?}: sent {n} times ({lost} lost answers and {kills} kills between acceptance and record explain {})",
+                    "{} {channel:?}: sent {n} times ({lost} lost answers and {kills} kills between sending and record explain {}): {story}",
                     notification.id,
                     kills + lost
                 )),
@@ -789,9 +790,12 @@ pub fn idempotency_checks(plan: &LoadPlan, observed: &Observed) -> Vec<Check> {
             .find(|e| e.id == event_id)
             .is_some_and(|e| observed.tickets.iter().filter(|t| t.event_id == event_id).count() as u64 >= e.capacity)
     };
-    let (mut in_progress, mut compared) = (0, 0);
+    let (mut in_progress, mut compared, mut others) = (0, 0, 0);
     for record in &observed.idempotency {
         match record.status.as_str() {
+            // Not an idempotency record: notification-sender's send budget keeps its buckets in
+            // the same table, without a status.
+            "" => others += 1,
             "INPROGRESS" => {
                 in_progress += 1;
                 match record.in_progress_expiration {
@@ -848,7 +852,7 @@ pub fn idempotency_checks(plan: &LoadPlan, observed: &Observed) -> Vec<Check> {
         }
     }
     locks.notes.push(format!(
-        "{} records, {in_progress} INPROGRESS with an expired lock",
+        "{} records, {in_progress} INPROGRESS with an expired lock, {others} items without a status (the send budget's)",
         observed.idempotency.len()
     ));
     results

@@ -45,11 +45,13 @@ pub struct Ledger {
     pub timeline: Timeline,
 }
 
-/// One accepted send: which process sent it (its endpoint's tag, `<binary>/<slot>`), when the
-/// provider's answer reached the proxy, and what it was.
+/// One accepted send: which process sent it (its endpoint's tag, `<binary>/<slot>`), when its
+/// request had reached the proxy (the process had let it go), when the provider's answer reached
+/// the proxy, and what it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimedSend {
     pub origin: String,
+    pub sent: Instant,
     pub accepted: Instant,
     pub send: SendKind,
 }
@@ -78,9 +80,11 @@ pub struct Timeline {
 
 impl Timeline {
     /// How many kills excuse a repeat of the step `step_key` (`<notificationId>#push`): kills of
-    /// the process that sent one of `sends` (the accepted sends of that step), after the provider
-    /// accepted it, before the next kill of that slot (a restarted process is another process) and
-    /// before any completion of the step was accepted.
+    /// the process that sent one of `sends` (the sends of that step the provider accepted), after
+    /// its request had left the process (reached the proxy, which forwarded it: a request in flight
+    /// when its process dies is still accepted, and that process can never record it), before the
+    /// next kill of that slot (a restarted process is another process) and before any completion
+    /// of the step was accepted.
     pub fn kills_between_acceptance_and_record(&self, step_key: &str, sends: &[&TimedSend]) -> usize {
         let suffix = format!("#{step_key}");
         let completed = self
@@ -94,17 +98,44 @@ impl Timeline {
             let before_record = completed.is_none_or(|done| kill.at < done);
             let killed_a_sender = sends.iter().any(|send| {
                 send.origin == kill.origin
-                    && send.accepted < kill.at
+                    && send.sent < kill.at
                     && !self
                         .kills
                         .iter()
-                        .any(|other| other.origin == kill.origin && send.accepted < other.at && other.at < kill.at)
+                        .any(|other| other.origin == kill.origin && send.sent < other.at && other.at < kill.at)
             });
             if before_record && killed_a_sender {
                 excusing += 1;
             }
         }
         excusing
+    }
+
+    /// The step's story for a report: its sends (process, when sent and accepted), the kills of
+    /// those processes and its completions, in ms from its first send.
+    pub fn explain(&self, step_key: &str, sends: &[&TimedSend]) -> String {
+        let Some(t0) = sends.iter().map(|s| s.sent).min() else {
+            return "no timed send".to_owned();
+        };
+        let ms = |at: Instant| {
+            if at >= t0 {
+                format!("+{}", at.duration_since(t0).as_millis())
+            } else {
+                format!("-{}", t0.duration_since(at).as_millis())
+            }
+        };
+        let mut parts: Vec<String> = sends
+            .iter()
+            .map(|s| format!("sent by {} at {} accepted {}", s.origin, ms(s.sent), ms(s.accepted)))
+            .collect();
+        for kill in self.kills.iter().filter(|k| sends.iter().any(|s| s.origin == k.origin)) {
+            parts.push(format!("{} killed at {}", kill.origin, ms(kill.at)));
+        }
+        let suffix = format!("#{step_key}");
+        for (_, at) in self.completions.iter().filter(|(key, _)| key.ends_with(&suffix)) {
+            parts.push(format!("completed at {}", ms(*at)));
+        }
+        parts.join("; ")
     }
 }
 
@@ -134,6 +165,7 @@ impl Hook for LedgerHook {
         let timed = |send: SendKind| {
             self.ledger.lock().unwrap().timeline.sends.push(TimedSend {
                 origin: origin.clone(),
+                sent: exchange.arrived,
                 accepted,
                 send,
             })

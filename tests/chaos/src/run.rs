@@ -307,8 +307,14 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
                     round.summary
                 ),
             );
+            let killed = round.killed;
             rounds.push(round);
             settled = settle(&sqs, &queues, &mappings, deadline).await;
+            if killed && settled {
+                // What the killed replay had received stays hidden in the DLQs for their
+                // visibility timeout: the next replay (an operator's retry) comes after it.
+                settled = dead_letters_visible(&sqs, &queues, deadline).await;
+            }
             if !settled {
                 break;
             }
@@ -531,6 +537,22 @@ async fn settle(
         if quiet >= 3 {
             return true;
         }
+    }
+    false
+}
+
+/// Wait until nothing is in flight in the DLQs (a killed replay's receipts have expired). False
+/// when `deadline` comes first.
+async fn dead_letters_visible(sqs: &aws_sdk_sqs::Client, queues: &[(QueueRole, String)], deadline: Instant) -> bool {
+    while Instant::now() < deadline {
+        let mut hidden = 0;
+        for (role, url) in queues.iter().filter(|(role, _)| role.is_dead_letter_queue()) {
+            hidden += queue_state(sqs, *role, url).await.map_or(1, |state| state.in_flight);
+        }
+        if hidden == 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     false
 }

@@ -97,11 +97,12 @@ impl Supervisor {
         kills
     }
 
+    /// A busy process that is not frozen: a frozen one is left to its Runtime API's deadline.
     fn pick_busy(&self) -> Option<(Arc<WorkerPool>, usize)> {
         let busy: Vec<(Arc<WorkerPool>, usize)> = self
             .pools
             .iter()
-            .flat_map(|pool| pool.busy().into_iter().map(move |slot| (pool.clone(), slot)))
+            .flat_map(|pool| pool.busy_running().into_iter().map(move |slot| (pool.clone(), slot)))
             .collect();
         if busy.is_empty() {
             return None;

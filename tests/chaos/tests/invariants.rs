@@ -297,11 +297,13 @@ fn a_second_send_is_reported_unless_a_kill_between_acceptance_and_record_explain
         sends: vec![
             TimedSend {
                 origin: "notification-sender/1".to_owned(),
+                sent: at(90),
                 accepted: at(100),
                 send: SendKind::Email(email.clone()),
             },
             TimedSend {
                 origin: "notification-sender/2".to_owned(),
+                sent: at(4_900),
                 accepted: at(5_000),
                 send: SendKind::Email(email.clone()),
             },
@@ -315,6 +317,9 @@ fn a_second_send_is_reported_unless_a_kill_between_acceptance_and_record_explain
     let explained = verdict(&plan, &observed, &timeline("notification-sender/1", 200, Some(6_000)));
     assert!(explained.passed(), "{:#?}", explained.checks);
     assert_eq!(explained.outcomes.duplicate_sends_after_kill, 1);
+    // Killed while its request was on its way: the provider accepts it after the process died.
+    let in_flight = verdict(&plan, &observed, &timeline("notification-sender/1", 95, Some(6_000)));
+    assert!(in_flight.passed(), "{:#?}", in_flight.checks);
     for (why, timeline) in [
         (
             "a kill of another process",
@@ -677,6 +682,12 @@ fn a_live_lock_or_a_stored_result_that_disagrees_with_the_tickets_is_reported() 
         completed("ticket-processor#m-1", issued),
         completed("ticket-processor#m-2", sold_out),
         IdempotencyRecord {
+            key: "notification-sender#send-budget#email-sends".to_owned(),
+            status: String::new(),
+            in_progress_expiration: None,
+            data: None,
+        },
+        IdempotencyRecord {
             key: "notification-sender#n-1#push".to_owned(),
             status: "INPROGRESS".to_owned(),
             in_progress_expiration: Some(999_000),
@@ -690,7 +701,7 @@ fn a_live_lock_or_a_stored_result_that_disagrees_with_the_tickets_is_reported() 
     assert!(checks.iter().all(|c| c.passed()), "{checks:#?}");
 
     let mut live = observed.clone();
-    live.idempotency[2].in_progress_expiration = Some(1_005_000);
+    live.idempotency[3].in_progress_expiration = Some(1_005_000);
     assert_eq!(
         names(&idempotency_checks(&plan, &live)),
         ["no-live-lock-left-in-progress"]
