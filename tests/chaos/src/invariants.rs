@@ -440,7 +440,8 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
     // 6. One ticket per user and event, and only for requests.
     let mut one_ticket = Check::new(
         "one-ticket-per-user-and-event",
-        "no user holds two tickets for one event, every ticket answers a request, ticket ids are unique",
+        "no user holds two tickets for one event (users read from the items, each stored under its own key), every \
+         ticket answers a request, ticket ids are unique",
     );
     let mut ids: HashMap<&str, usize> = HashMap::new();
     for ((event_id, user_id), ticket_ids) in &tickets {
@@ -459,6 +460,7 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
             *ids.entry(id).or_default() += 1;
         }
     }
+    one_ticket.violations.extend(observed.misfiled_tickets.iter().cloned());
     for (id, count) in ids {
         if count > 1 || id.is_empty() {
             one_ticket

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use emulation::sends::{EmailSend, PushSend, Sends};
 use serde_json::Value;
-use ticket_processor::schema::{Counter, StoredItem, parse_item};
+use ticket_processor::schema::{Counter, Key, Layout, PARTITION_KEY, SORT_KEY, StoredItem, parse_item};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum QueueRole {
@@ -91,6 +91,10 @@ pub struct Observed {
     pub idempotency_read_at_ms: u64,
     pub events: BTreeMap<String, EventState>,
     pub tickets: Vec<TicketState>,
+    /// Ticket items whose key is not the one ticket-processor's schema gives their own event and
+    /// user (`userId` is read from the item, not from its key: a ticket stored under another
+    /// user's key would otherwise pass as that user's).
+    pub misfiled_tickets: Vec<String>,
     pub pushes: Vec<PushSend>,
     pub emails: Vec<EmailSend>,
     /// Those of `pushes` and `emails` whose answer the proxy replaced with a reset (applied,
@@ -156,6 +160,7 @@ pub async fn queue_state(sqs: &aws_sdk_sqs::Client, role: QueueRole, url: &str) 
 async fn read_tickets(sources: &Sources<'_>, observed: &mut Observed) -> Result<(), String> {
     let mut start: Option<std::collections::HashMap<String, AttributeValue>> = None;
     let mut counters: BTreeMap<String, Vec<Counter>> = BTreeMap::new();
+    let mut ticket_keys: Vec<(String, String, Key)> = Vec::new();
     loop {
         let page = sources
             .dynamodb
@@ -180,17 +185,41 @@ async fn read_tickets(sources: &Sources<'_>, observed: &mut Observed) -> Result<
                 Some(StoredItem::Counter { event_id, counter, .. }) => {
                     counters.entry(event_id).or_default().push(counter)
                 }
-                Some(StoredItem::Ticket(ticket)) => observed.tickets.push(TicketState {
-                    event_id: ticket.event_id,
-                    user_id: ticket.user_id,
-                    ticket_id: ticket.ticket_id,
-                }),
+                Some(StoredItem::Ticket(ticket)) => {
+                    let key = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                    ticket_keys.push((
+                        ticket.event_id.clone(),
+                        ticket.user_id.clone(),
+                        Key {
+                            pk: key(PARTITION_KEY),
+                            sk: key(SORT_KEY),
+                        },
+                    ));
+                    observed.tickets.push(TicketState {
+                        event_id: ticket.event_id,
+                        user_id: ticket.user_id,
+                        ticket_id: ticket.ticket_id,
+                    })
+                }
                 None => {}
             }
         }
         match page.last_evaluated_key() {
             Some(key) if !key.is_empty() => start = Some(key.clone()),
             _ => break,
+        }
+    }
+    for (event_id, user_id, key) in ticket_keys {
+        let layout = observed
+            .events
+            .get(&event_id)
+            .and_then(|event| Layout::new(event.shards))
+            .unwrap_or(Layout::single());
+        let expected = layout.ticket_key(&event_id, &user_id);
+        if key != expected {
+            observed.misfiled_tickets.push(format!(
+                "the ticket of {event_id}/{user_id} is stored under {key}, its key is {expected}"
+            ));
         }
     }
     for (event_id, counters) in counters {

@@ -729,3 +729,14 @@ fn a_live_lock_or_a_stored_result_that_disagrees_with_the_tickets_is_reported() 
     let empty = idempotency_checks(&plan, &consistent(&plan));
     assert!(empty.iter().all(|c| c.skipped.is_some()), "nothing read: not checked");
 }
+
+/// A ticket item stored under a key that is not its own event's and user's (as a bug writing
+/// two tickets for one user under different keys would leave) is reported.
+#[test]
+fn a_ticket_stored_under_another_key_is_reported() {
+    assert_breaks("one-ticket-per-user-and-event", |_, observed| {
+        observed
+            .misfiled_tickets
+            .push("the ticket of evt-000/user-1 is stored under EVENT#evt-000/TICKET#user-2".to_owned());
+    });
+}
