@@ -201,7 +201,11 @@ pub async fn run(params: &Params) -> Result<(RunFigures, Verdict), RunError> {
             .map_err(setup("worker pool"))?;
         pools.insert(binary, pool);
     }
-    let redrive = WorkerPool::start(spec(DLQ_REDRIVE)?, 1, Duration::from_secs(300))
+    // Twice the workers' timeout (the template's is 900 s): dlq-redrive receives with a
+    // visibility timeout of its remaining time + 30 s, so what a killed replay had received is
+    // visible again within a minute, not fifteen (a round that runs out of time reports what
+    // remains, and the next round goes on).
+    let redrive = WorkerPool::start(spec(DLQ_REDRIVE)?, 1, params.function_timeout * 2)
         .await
         .map_err(setup("dlq-redrive"))?;
 
