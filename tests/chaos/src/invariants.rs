@@ -104,11 +104,19 @@ impl Verdict {
         self.checks.iter().filter(|c| c.skipped.is_some()).count()
     }
 
-    /// "PASSED: 14 checked, 0 skipped" / "FAILED: 2 of 14 checked failed, 1 skipped".
+    /// Every check made and none failed: a run with a check skipped has not passed.
+    pub fn complete_and_passed(&self) -> bool {
+        self.passed() && self.skipped() == 0
+    }
+
+    /// "PASSED: 14 checked, 0 skipped" / "INCOMPLETE: 13 checked, 1 skipped" (none failed, but
+    /// not every check was made) / "FAILED: 2 of 14 checked failed, 1 skipped".
     pub fn summary(&self) -> String {
         let failed = self.checks.iter().filter(|c| c.failed()).count();
-        if failed == 0 {
-            format!("PASSED: {} checked, {} skipped", self.checked(), self.skipped())
+        if failed == 0 && self.skipped() == 0 {
+            format!("PASSED: {} checked, 0 skipped", self.checked())
+        } else if failed == 0 {
+            format!("INCOMPLETE: {} checked, {} skipped", self.checked(), self.skipped())
         } else {
             format!(
                 "FAILED: {failed} of {} checked failed, {} skipped",

@@ -528,11 +528,15 @@ fn a_check_not_made_is_skipped_in_the_report_and_the_verdict() {
     assert_eq!((verdict.checked(), verdict.skipped()), (made, 1));
     let report = chaos::report::render(&chaos::report::RunFigures::default(), &verdict);
     assert!(
-        report.starts_with(&format!("chaos run PASSED: {made} checked, 1 skipped")),
+        report.starts_with(&format!("chaos run INCOMPLETE: {made} checked, 1 skipped")),
         "{report}"
     );
     assert!(report.contains("SKIPPED sends-seen-by-the-proxy-are-motos"), "{report}");
     assert!(!report.contains("PASS sends-seen"), "{report}");
+    assert!(
+        verdict.passed() && !verdict.complete_and_passed(),
+        "a skipped check fails the run"
+    );
 }
 
 /// The personal-data invariant fails on a planted address in a log line or a dead letter's
