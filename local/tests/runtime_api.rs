@@ -8,11 +8,19 @@ use local_stack::runtime_api::RuntimeApi;
 
 /// A "function" that takes its invocation and never answers.
 fn hanging_process(api: &RuntimeApi) -> std::process::Child {
-    let (host, port) = api.address().rsplit_once(':').map(|(h, p)| (h.to_owned(), p.to_owned())).unwrap();
+    let (host, port) = api
+        .address()
+        .rsplit_once(':')
+        .map(|(h, p)| (h.to_owned(), p.to_owned()))
+        .unwrap();
     let script = format!(
         "exec 3<>/dev/tcp/{host}/{port}; printf 'GET /2018-06-01/runtime/invocation/next HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; sleep 60"
     );
-    std::process::Command::new("bash").arg("-c").arg(script).spawn().expect("bash starts")
+    std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .spawn()
+        .expect("bash starts")
 }
 
 #[tokio::test]
@@ -28,7 +36,10 @@ async fn an_invocation_past_its_deadline_times_out_and_its_process_is_killed() {
     let killed_at = api.take_timeout_kill().expect("the process was killed at the deadline");
     assert!(killed_at >= started + Duration::from_millis(1_000));
     assert_eq!(api.take_timeout_kill(), None, "each kill is reported once");
-    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
 }
 
@@ -40,7 +51,10 @@ async fn without_a_registered_process_nothing_is_killed() {
     let invocation = api.invoke_payload(b"{}".to_vec()).await;
     assert_eq!(invocation.function_error.as_deref(), Some("Sandbox.Timedout"));
     assert_eq!(api.take_timeout_kill(), None);
-    assert!(child.try_wait().unwrap().is_none(), "still running: nobody registered it");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still running: nobody registered it"
+    );
     child.kill().unwrap();
     let _ = child.wait();
 }
