@@ -35,7 +35,7 @@ LAMBDA_BINS := ticket-processor notification-sender dlq-redrive
 BENCH_BINS := hello-world init-probe
 
 .PHONY: help venv checkov-venv test fmt-check clippy rustdoc unit-tests template-lint checkov sam-build demo up down \
-	release-bins chaos-short chaos fuzz bench-venv bench-node bench-build bench bench-smoke flash-sale flash-sale-baseline \
+	release-bins faketime chaos-short chaos fuzz bench-venv bench-node bench-build bench bench-smoke flash-sale flash-sale-baseline \
 	flash-sale-short
 
 help:
@@ -47,7 +47,7 @@ help:
 	@echo "make sam-build       sam build of every function (x86_64, and arm64 when its Rust target is installed)"
 	@echo "make bench           the workers vs Powertools handlers (Python, TypeScript) on moto, also over TLS at Lambda's CPU share; writes BENCHMARKS.md (~20-25 min)"
 	@echo "make bench-smoke     one batch of each contender through the whole benchmark harness (no report)"
-	@echo "make chaos           the full chaos run (docs/chaos.md): 2,000 requests under faults, kills, duplicates"
+	@echo "make chaos           the full chaos run (docs/chaos.md): 5,000 requests under faults, kills, duplicates"
 	@echo "make chaos-short     the short chaos run make test does"
 	@echo "make flash-sale      one event's sale (2,000 seats, 10,000 people) on the limits model; writes FLASH-SALE.md (~15 min)"
 	@echo "make flash-sale-baseline   the same, kept as the baseline (docs/flash-sale/baseline.json)"
@@ -155,11 +155,16 @@ release-bins: venv
 
 # The chaos run (tests/chaos; method and figures in docs/chaos.md). Every CHAOS_* variable in the
 # environment overrides these; the same CHAOS_SEED reproduces the load and the fault draws.
-chaos-short: release-bins
+# Per-process clock offsets need libfaketime (Debian's faketime package): installed when missing.
+FAKETIME_LIB := /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
+faketime:
+	@test -e $(FAKETIME_LIB) || { apt-get update -qq && apt-get install -y -qq faketime; }
+
+chaos-short: release-bins faketime
 	cargo run --locked --quiet -p chaos
 
-chaos: release-bins
-	CHAOS_REQUESTS=$${CHAOS_REQUESTS:-2000} CHAOS_EVENTS=$${CHAOS_EVENTS:-8} \
+chaos: release-bins faketime
+	CHAOS_REQUESTS=$${CHAOS_REQUESTS:-5000} CHAOS_EVENTS=$${CHAOS_EVENTS:-8} \
 	CHAOS_DUPLICATE_RATE=$${CHAOS_DUPLICATE_RATE:-0.2} CHAOS_FAULT_RATE=$${CHAOS_FAULT_RATE:-0.1} \
 	CHAOS_KILL_INTERVAL_MS=$${CHAOS_KILL_INTERVAL_MS:-3000} CHAOS_POISON=$${CHAOS_POISON:-30} \
 	CHAOS_TIME_LIMIT_S=$${CHAOS_TIME_LIMIT_S:-2400} \

@@ -6,15 +6,18 @@
 //! - **delay**: forwarded, and the answer held back 50–1,000 ms (below every SDK attempt timeout
 //!   of the workers, so a delay slows a call but never makes the SDK send it twice);
 //! - **server error**: answered 500 InternalFailure in the service's protocol, not forwarded;
-//! - **throttling**: answered with the service's throttling error, not forwarded.
+//! - **throttling**: answered with the service's throttling error, not forwarded;
+//! - **answer lost** (its own rate, [`FaultPolicy::answer_lost_rate`]): forwarded, the emulator
+//!   applies it, and the connection is reset before its answer goes back. The SDK sees the same
+//!   I/O error as a reset, but the write happened: a retried conditional write finds its own
+//!   effect, a retried SendMessage enqueues a second copy, and an SNS Publish or SES SendEmail
+//!   (no idempotency token) is classed ambiguous by notification-sender and sent again by the
+//!   redelivery, by design (see docs/chaos.md; the run excuses exactly those repeats).
 //!
-//! Faults that answer without forwarding never leave a half-applied write behind, so a retry is
-//! always safe at the HTTP level; the run tests what the workers do with failed calls, kills and
-//! redeliveries. (A response lost *after* the emulator applied the request is not injected: for
-//! SNS Publish and SES SendEmail, which take no idempotency token, the worker classes it
-//! ambiguous and its redelivery sends again, by design, and no worker can tell; see
-//! docs/chaos.md. A reset or a 500 here looks just as ambiguous to the worker, which sends again
-//! on redelivery: the emulator never saw the first, so the run still expects one send.)
+//! The four classic faults answer without forwarding and never leave a half-applied write
+//! behind; answer-lost is the one that does. A reset or a 500 looks just as ambiguous to the
+//! worker as a lost answer, which sends again on redelivery: the emulator never saw the first, so
+//! the run still expects one send.
 //!
 //! The n-th call draws the n-th decision of the seed's sequence; which call is n-th depends on
 //! scheduling, so a seed reproduces the faults' mix and rate, not which call gets which.
@@ -37,14 +40,25 @@ pub enum Outcome {
     Delayed,
     ServerError,
     Throttled,
+    AnswerLost,
 }
 
 impl Outcome {
+    /// The classic faults, drawn at [`FaultPolicy::rate`].
     pub const FAULTS: [Outcome; 4] = [
         Outcome::Reset,
         Outcome::Delayed,
         Outcome::ServerError,
         Outcome::Throttled,
+    ];
+
+    /// Every fault, as reported.
+    pub const ALL_FAULTS: [Outcome; 5] = [
+        Outcome::Reset,
+        Outcome::Delayed,
+        Outcome::ServerError,
+        Outcome::Throttled,
+        Outcome::AnswerLost,
     ];
 
     pub fn name(self) -> &'static str {
@@ -54,6 +68,7 @@ impl Outcome {
             Outcome::Delayed => "delayed",
             Outcome::ServerError => "500",
             Outcome::Throttled => "throttled",
+            Outcome::AnswerLost => "answer-lost",
         }
     }
 }
@@ -62,6 +77,8 @@ impl Outcome {
 #[derive(Debug, Clone)]
 pub struct FaultPolicy {
     pub rate: f64,
+    /// Share of the calls the classic faults leave alone that are applied but lose their answer.
+    pub answer_lost_rate: f64,
     /// The kinds drawn, equally likely. Default: all four.
     pub kinds: Vec<Outcome>,
     pub delay: (Duration, Duration),
@@ -71,6 +88,7 @@ impl FaultPolicy {
     pub fn new(rate: f64) -> Self {
         Self {
             rate,
+            answer_lost_rate: 0.0,
             kinds: Outcome::FAULTS.to_vec(),
             delay: (Duration::from_millis(50), Duration::from_millis(1_000)),
         }
@@ -78,6 +96,13 @@ impl FaultPolicy {
 
     /// Every call gets `kind`: for tests of one fault's shape.
     pub fn always(kind: Outcome) -> Self {
+        if kind == Outcome::AnswerLost {
+            return Self {
+                rate: 0.0,
+                answer_lost_rate: 1.0,
+                ..Self::new(0.0)
+            };
+        }
         Self {
             rate: 1.0,
             kinds: vec![kind],
@@ -92,8 +117,9 @@ pub type FaultCounts = BTreeMap<(Service, Outcome), u64>;
 pub struct FaultHook {
     rng: Mutex<Rng>,
     policy: FaultPolicy,
-    /// The rate in force, as f64 bits: the chaos run turns faults off for its calm phase.
+    /// The rates in force, as f64 bits: the chaos run turns faults off for its calm phase.
     rate: AtomicU64,
+    answer_lost_rate: AtomicU64,
     counts: Mutex<FaultCounts>,
 }
 
@@ -102,14 +128,20 @@ impl FaultHook {
         Self {
             rng: Mutex::new(Rng::fork(seed, "proxy")),
             rate: AtomicU64::new(policy.rate.to_bits()),
+            answer_lost_rate: AtomicU64::new(policy.answer_lost_rate.to_bits()),
             policy,
             counts: Mutex::new(BTreeMap::new()),
         }
     }
 
-    /// Change the fault rate from now on (0: every call is forwarded untouched).
+    /// Change the classic faults' rate from now on (0: none).
     pub fn set_rate(&self, rate: f64) {
         self.rate.store(rate.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Change the answer-lost rate from now on (0: none).
+    pub fn set_answer_lost_rate(&self, rate: f64) {
+        self.answer_lost_rate.store(rate.to_bits(), Ordering::Relaxed);
     }
 
     pub fn counts(&self) -> FaultCounts {
@@ -118,13 +150,20 @@ impl FaultHook {
 
     fn draw(&self) -> (Outcome, Duration) {
         let rate = f64::from_bits(self.rate.load(Ordering::Relaxed));
+        let lost_rate = f64::from_bits(self.answer_lost_rate.load(Ordering::Relaxed));
         let mut rng = self.rng.lock().unwrap();
-        // Every draw happens whatever the rate, so the sequence does not depend on it.
+        // Every draw happens whatever the rates, so the sequence does not depend on them.
         let faulty = rng.chance(rate);
         let kind = self.policy.kinds[rng.below(self.policy.kinds.len() as u64) as usize];
         let (low, high) = self.policy.delay;
         let delay = Duration::from_millis(rng.between(low.as_millis() as u64, high.as_millis() as u64));
-        (if faulty { kind } else { Outcome::Forwarded }, delay)
+        let lost = rng.chance(lost_rate);
+        let outcome = match (faulty, lost) {
+            (true, _) => kind,
+            (false, true) => Outcome::AnswerLost,
+            (false, false) => Outcome::Forwarded,
+        };
+        (outcome, delay)
     }
 }
 
@@ -140,6 +179,7 @@ impl Hook for FaultHook {
             Outcome::Forwarded => Decision::forward(),
             Outcome::Delayed => Decision::forward().delayed(delay),
             Outcome::Reset => Decision::reset(),
+            Outcome::AnswerLost => Decision::lose_answer(),
             Outcome::ServerError => Decision::answer(fault(call.service, ErrorAnswer::ServerError)),
             Outcome::Throttled => Decision::answer(fault(call.service, ErrorAnswer::Throttling)),
         }

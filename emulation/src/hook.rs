@@ -23,6 +23,10 @@ pub enum Action {
     Answer(Answer),
     /// The connection is closed with a TCP reset before anything is forwarded.
     Reset,
+    /// Forwarded (the emulator applies it), then the connection is closed with a TCP reset
+    /// before the answer goes back: applied, but its answer lost. The hooks after the one that
+    /// decided this are still asked (the call reaches the emulator).
+    LoseAnswer,
 }
 
 /// A hook's decision on one call.
@@ -59,6 +63,13 @@ impl Decision {
         }
     }
 
+    pub fn lose_answer() -> Self {
+        Self {
+            action: Action::LoseAnswer,
+            ..Self::forward()
+        }
+    }
+
     pub fn not_before(mut self, at: Instant) -> Self {
         self.not_before = Some(at);
         self
@@ -79,6 +90,9 @@ pub enum Ending {
     Answered,
     /// A hook reset the connection.
     Reset,
+    /// The emulator answered, and a hook reset the connection instead of passing the answer
+    /// on: the call was applied, its caller saw a reset.
+    AnswerLost,
     /// The emulator could not be reached (answered 502): the proxy's own failure.
     Unreachable,
 }
@@ -87,6 +101,9 @@ pub enum Ending {
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub call: Call,
+    /// The tag of the proxy endpoint the call came through ([`crate::proxy::Proxy::tagged_endpoint`]):
+    /// which process made it, when each process has an endpoint of its own.
+    pub origin: Option<std::sync::Arc<str>>,
     /// When the request had been read in full.
     pub arrived: Instant,
     /// The hook that decided, if one did not forward.
@@ -98,7 +115,8 @@ pub struct Exchange {
     pub not_before: Option<Instant>,
     /// When the answer was handed back to the caller.
     pub answered: Instant,
-    /// The HTTP status the caller got (0 for a reset connection).
+    /// The HTTP status the caller got (0 for a reset connection); for [`Ending::AnswerLost`],
+    /// the status the emulator answered, which the caller never got.
     pub status: u16,
     /// The error code of the answer, `None` for a success.
     pub error_code: Option<String>,
@@ -107,6 +125,11 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// The emulator answered 200: the call was applied, whether or not its caller got the answer.
+    pub fn applied(&self) -> bool {
+        matches!(self.ending, Ending::Forwarded | Ending::AnswerLost) && self.status == 200
+    }
+
     /// The emulator took longer than the hooks' earliest answer time: its own time, not the
     /// model's, decided when the caller got the answer.
     pub fn emulator_was_slower(&self) -> bool {

@@ -10,7 +10,8 @@
 //!   its exchange must still be seen (the chaos run's record of sends depends on it).
 //! - A hook may hold the answer back until a modelled service time has passed: the emulator's
 //!   own time then only counts where it is longer ([`Exchange::emulator_was_slower`]).
-//! - Closing with SO_LINGER 0 sends a TCP reset: what a reset fault looks like to the SDK.
+//! - Closing with SO_LINGER 0 sends a TCP reset: what a reset fault looks like to the SDK, before
+//!   forwarding (never applied) or after the emulator answered (applied, answer lost).
 //! - One emulator serves every service by default; [`Upstreams::with`] sends one service's calls
 //!   to another (the flash sale runs DynamoDB in a moto process of its own, so its serialised
 //!   requests no longer wait for SQS's and SES's on one Python interpreter's lock).
@@ -81,11 +82,16 @@ pub struct Proxy {
     address: SocketAddr,
     state: Arc<State>,
     server: tokio::task::JoinHandle<()>,
+    /// The listeners of the tagged endpoints.
+    tagged: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
         self.server.abort();
+        for server in self.tagged.lock().unwrap().drain(..) {
+            server.abort();
+        }
     }
 }
 
@@ -122,25 +128,24 @@ impl Proxy {
             connections: AtomicUsize::new(0),
             upstream_errors: Mutex::new(Vec::new()),
         });
-        let served = state.clone();
-        let server = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                served.connections.fetch_add(1, Ordering::Relaxed);
-                #[allow(deprecated)]
-                let _ = stream.set_linger(Some(Duration::ZERO));
-                let state = served.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| handle(state.clone(), request));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Ok(Self { address, state, server })
+        let server = tokio::spawn(serve(listener, state.clone(), None));
+        Ok(Self {
+            address,
+            state,
+            server,
+            tagged: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A second endpoint of the same proxy (same hooks, same state) whose calls carry `tag` as
+    /// their [`Exchange::origin`]: give each process its own, and every exchange says which
+    /// process made the call.
+    pub async fn tagged_endpoint(&self, tag: &str) -> std::io::Result<String> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let server = tokio::spawn(serve(listener, self.state.clone(), Some(Arc::from(tag))));
+        self.tagged.lock().unwrap().push(server);
+        Ok(format!("http://{address}"))
     }
 
     /// `AWS_ENDPOINT_URL` for the processes whose calls go through the proxy.
@@ -160,6 +165,25 @@ impl Proxy {
     }
 }
 
+async fn serve(listener: tokio::net::TcpListener, state: Arc<State>, origin: Option<Arc<str>>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        state.connections.fetch_add(1, Ordering::Relaxed);
+        #[allow(deprecated)]
+        let _ = stream.set_linger(Some(Duration::ZERO));
+        let state = state.clone();
+        let origin = origin.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| handle(state.clone(), origin.clone(), request));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
 fn header(request: &Request<Incoming>, name: &str) -> Option<String> {
     request
         .headers()
@@ -168,7 +192,11 @@ fn header(request: &Request<Incoming>, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, ResetConnection> {
+async fn handle(
+    state: Arc<State>,
+    origin: Option<Arc<str>>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, ResetConnection> {
     let target = header(&request, "x-amz-target");
     let authorization = header(&request, "authorization");
     let (mut parts, body) = request.into_parts();
@@ -189,7 +217,14 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
     let (decision, decided_by) = decide(&state.hooks, &call, arrived);
     strip_hop_by_hop(&mut parts.headers);
     // Forwarded, held and observed in a task of its own (see the module comment).
-    let exchange = tokio::spawn(exchange(state, call, parts, body, arrived, decision, decided_by));
+    let exchange = tokio::spawn(exchange(
+        state,
+        Called { call, origin, arrived },
+        parts,
+        body,
+        decision,
+        decided_by,
+    ));
     let (response, reset) = exchange.await.expect("an exchange does not panic");
     if reset {
         return Err(ResetConnection);
@@ -200,43 +235,61 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
 /// Ask the hooks in order: timing requests add up, the first that does not forward decides.
 fn decide(hooks: &[Arc<dyn Hook>], call: &Call, now: Instant) -> (Decision, Option<&'static str>) {
     let mut combined = Decision::forward();
+    let mut decided_by = None;
     for hook in hooks {
         let decision = hook.decide(call, now);
         combined.not_before = combined.not_before.max(decision.not_before);
         combined.delay += decision.delay;
-        if decision.action != Action::Forward {
-            combined.action = decision.action;
-            return (combined, Some(hook.name()));
+        match decision.action {
+            Action::Forward => {}
+            // Still forwarded: the hooks after it see the call reach the emulator.
+            Action::LoseAnswer => {
+                combined.action = Action::LoseAnswer;
+                decided_by = Some(hook.name());
+            }
+            action => {
+                combined.action = action;
+                return (combined, Some(hook.name()));
+            }
         }
     }
-    (combined, None)
+    (combined, decided_by)
+}
+
+/// A call as it arrived: what it is, through which endpoint, and when.
+struct Called {
+    call: Call,
+    origin: Option<Arc<str>>,
+    arrived: Instant,
 }
 
 async fn exchange(
     state: Arc<State>,
-    call: Call,
+    called: Called,
     parts: hyper::http::request::Parts,
     body: Bytes,
-    arrived: Instant,
     decision: Decision,
     decided_by: Option<&'static str>,
 ) -> (Response<Full<Bytes>>, bool) {
+    let Called { call, origin, arrived } = called;
     let (response, ending, upstream) = match decision.action {
         // Never sent: a reset connection has no answer; only its exchange is observed.
         Action::Reset => (Response::new(Bytes::new()), Ending::Reset, None),
         Action::Answer(answer) => (answer_response(&answer), Ending::Answered, None),
-        Action::Forward => {
+        Action::Forward | Action::LoseAnswer => {
             let asked = Instant::now();
             let upstream = state.upstreams.of(call.service);
             let (response, reached) = forward(&state, upstream, parts, body.clone()).await;
-            let ending = if reached {
-                Ending::Forwarded
-            } else {
-                Ending::Unreachable
+            let ending = match (reached, &decision.action) {
+                (false, _) => Ending::Unreachable,
+                (true, Action::LoseAnswer) => Ending::AnswerLost,
+                (true, _) => Ending::Forwarded,
             };
             (response, ending, Some((asked, Instant::now())))
         }
     };
+    // The connection is reset instead of answering: never sent, or applied and its answer lost.
+    let reset = matches!(ending, Ending::Reset | Ending::AnswerLost);
     if ending != Ending::Reset {
         if let Some(not_before) = decision.not_before {
             tokio::time::sleep_until(not_before.into()).await;
@@ -255,6 +308,7 @@ async fn exchange(
     let observed = Exchange {
         error_code: error_code(status, &parts.headers, &response_body),
         call,
+        origin,
         arrived,
         decided_by,
         ending,
@@ -268,10 +322,7 @@ async fn exchange(
     for hook in &state.hooks {
         hook.observe(&observed);
     }
-    (
-        Response::from_parts(parts, Full::new(response_body)),
-        ending == Ending::Reset,
-    )
+    (Response::from_parts(parts, Full::new(response_body)), reset)
 }
 
 fn answer_response(answer: &Answer) -> Response<Bytes> {

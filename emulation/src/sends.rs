@@ -1,4 +1,5 @@
-//! A hook that records every SNS Publish and SESv2 SendEmail the emulator accepted (HTTP 200):
+//! A hook that records every SNS Publish and SESv2 SendEmail the emulator accepted (HTTP 200,
+//! whether its answer reached the sender or was lost to an injected reset):
 //! what was sent, read on the wire at the emulator's door, and when the sender got the answer.
 //! (moto's `/moto-api/data.json` holds the same facts, but it serialises every model instance
 //! moto ever created, and after a long run that takes gigabytes and minutes.)
@@ -33,6 +34,10 @@ pub struct EmailSend {
 pub struct Sends {
     pub pushes: Vec<PushSend>,
     pub emails: Vec<EmailSend>,
+    /// Those of `pushes` and `emails` the emulator accepted but whose answer a hook replaced
+    /// with a reset ([`Ending::AnswerLost`]): the sender could not know they went out.
+    pub lost_pushes: Vec<PushSend>,
+    pub lost_emails: Vec<EmailSend>,
 }
 
 /// Each accepted send with when its sender got the answer.
@@ -40,6 +45,8 @@ pub struct Sends {
 struct Timed {
     pushes: Vec<(Instant, PushSend)>,
     emails: Vec<(Instant, EmailSend)>,
+    lost_pushes: Vec<PushSend>,
+    lost_emails: Vec<EmailSend>,
 }
 
 #[derive(Debug, Default)]
@@ -58,6 +65,8 @@ impl SendsHook {
         Sends {
             pushes: timed.pushes.iter().map(|(_, push)| push.clone()).collect(),
             emails: timed.emails.iter().map(|(_, email)| email.clone()).collect(),
+            lost_pushes: timed.lost_pushes.clone(),
+            lost_emails: timed.lost_emails.clone(),
         }
     }
 
@@ -83,16 +92,27 @@ impl Hook for SendsHook {
     }
 
     fn observe(&self, exchange: &Exchange) {
-        if exchange.ending != Ending::Forwarded || exchange.status != 200 {
+        if !exchange.applied() {
             return;
         }
         let body = &exchange.request;
         let at = exchange.answered;
+        let lost = exchange.ending == Ending::AnswerLost;
+        let mut timed = self.timed.lock().unwrap();
         match (exchange.call.service, exchange.call.operation.as_str()) {
-            (Service::Sns, "Publish") => self.timed.lock().unwrap().pushes.push((at, push(body))),
+            (Service::Sns, "Publish") => {
+                let push = push(body);
+                if lost {
+                    timed.lost_pushes.push(push.clone());
+                }
+                timed.pushes.push((at, push));
+            }
             (Service::Ses, "SendEmail") => {
                 if let Some(email) = email(body) {
-                    self.timed.lock().unwrap().emails.push((at, email));
+                    if lost {
+                        timed.lost_emails.push(email.clone());
+                    }
+                    timed.emails.push((at, email));
                 }
             }
             _ => {}
@@ -100,7 +120,8 @@ impl Hook for SendsHook {
     }
 }
 
-fn push(body: &[u8]) -> PushSend {
+/// The send of an SNS Publish request body.
+pub fn push(body: &[u8]) -> PushSend {
     let form = form_fields(body);
     let mut attributes = BTreeMap::new();
     for n in 1.. {
@@ -121,7 +142,8 @@ fn push(body: &[u8]) -> PushSend {
     }
 }
 
-fn email(body: &[u8]) -> Option<EmailSend> {
+/// The email of a SESv2 SendEmail request body (`None`: not one).
+pub fn email(body: &[u8]) -> Option<EmailSend> {
     let request = serde_json::from_slice::<serde_json::Value>(body).ok()?;
     let simple = &request["Content"]["Simple"];
     let html = simple["Body"]["Html"]["Data"].as_str();

@@ -80,7 +80,12 @@ pub fn lambda_environment(function_name: &str, endpoint: &str) -> BTreeMap<Strin
 
 const READY_WITHIN: Duration = Duration::from_secs(30);
 
-fn spawn(spec: &ProcessSpec, runtime_api: &str, group: Option<&CpuGroup>) -> Result<Child, WorkerError> {
+fn spawn(
+    spec: &ProcessSpec,
+    slot_environment: &BTreeMap<String, String>,
+    runtime_api: &str,
+    group: Option<&CpuGroup>,
+) -> Result<Child, WorkerError> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -105,6 +110,7 @@ fn spawn(spec: &ProcessSpec, runtime_api: &str, group: Option<&CpuGroup>) -> Res
     command
         .env_clear()
         .envs(&spec.environment)
+        .envs(slot_environment)
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
         .stdin(std::process::Stdio::null())
@@ -121,11 +127,15 @@ fn spawn(spec: &ProcessSpec, runtime_api: &str, group: Option<&CpuGroup>) -> Res
 
 struct Slot {
     index: usize,
+    /// What this slot's processes get on top of the spec's environment.
+    environment: BTreeMap<String, String>,
     api: RuntimeApi,
     group: Option<CpuGroup>,
     child: tokio::sync::Mutex<Child>,
     /// The payload of the invocation this process is running, if any.
     in_flight: Mutex<Option<Arc<Vec<u8>>>>,
+    /// The process is stopped (SIGSTOP) until it is killed.
+    frozen: std::sync::atomic::AtomicBool,
 }
 
 /// The processes of one function. Implements [`Invoker`]: each invocation goes to an idle process.
@@ -136,14 +146,28 @@ pub struct WorkerPool {
     idle_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<usize>>,
     pub invocations: AtomicU64,
     pub function_errors: AtomicU64,
+    /// Processes the Runtime API killed because their invocation passed its deadline (Lambda's
+    /// timeout), each restarted.
+    pub timeouts: Mutex<Vec<Kill>>,
 }
 
 impl WorkerPool {
     /// Start `count` processes and wait until each asks for its first invocation.
     pub async fn start(spec: ProcessSpec, count: usize, timeout: Duration) -> Result<Arc<Self>, WorkerError> {
+        Self::start_with(spec, vec![BTreeMap::new(); count], timeout).await
+    }
+
+    /// As [`WorkerPool::start`], one process per entry of `slot_environments`, each with that
+    /// entry on top of the spec's environment (e.g. its own `AWS_ENDPOINT_URL`, a tagged endpoint
+    /// of the proxy, so every call says which slot's process made it).
+    pub async fn start_with(
+        spec: ProcessSpec,
+        slot_environments: Vec<BTreeMap<String, String>>,
+        timeout: Duration,
+    ) -> Result<Arc<Self>, WorkerError> {
         let (idle_tx, idle_rx) = mpsc::unbounded_channel();
-        let mut slots = Vec::with_capacity(count);
-        for index in 0..count {
+        let mut slots = Vec::with_capacity(slot_environments.len());
+        for (index, environment) in slot_environments.into_iter().enumerate() {
             let api = RuntimeApi::start(&spec.function_name, timeout)
                 .await
                 .map_err(|source| WorkerError::RuntimeApi {
@@ -160,13 +184,16 @@ impl WorkerPool {
                     })?),
                     None => None,
                 };
-            let child = spawn(&spec, &api.address(), group.as_ref())?;
+            let child = spawn(&spec, &environment, &api.address(), group.as_ref())?;
+            api.set_process(child.id());
             slots.push(Arc::new(Slot {
                 index,
+                environment,
                 api,
                 group,
                 child: tokio::sync::Mutex::new(child),
                 in_flight: Mutex::new(None),
+                frozen: std::sync::atomic::AtomicBool::new(false),
             }));
         }
         let pool = Arc::new(Self {
@@ -176,6 +203,7 @@ impl WorkerPool {
             idle_rx: tokio::sync::Mutex::new(idle_rx),
             invocations: AtomicU64::new(0),
             function_errors: AtomicU64::new(0),
+            timeouts: Mutex::new(Vec::new()),
         });
         for slot in &pool.slots {
             pool.wait_ready(slot).await?;
@@ -226,6 +254,15 @@ impl WorkerPool {
             .collect()
     }
 
+    /// Slots running an invocation now whose process is not frozen.
+    pub fn busy_running(&self) -> Vec<usize> {
+        self.slots
+            .iter()
+            .filter(|slot| slot.in_flight.lock().unwrap().is_some() && !slot.frozen.load(Ordering::SeqCst))
+            .map(|slot| slot.index)
+            .collect()
+    }
+
     /// SIGKILL the process of `index`, fail its invocation as Lambda does, start a new one.
     pub async fn kill_and_restart(&self, index: usize) -> Result<Kill, WorkerError> {
         let slot = &self.slots[index];
@@ -236,7 +273,9 @@ impl WorkerPool {
         let killed_at = Instant::now();
         slot.api.fail_in_flight("Runtime.ExitError");
         slot.api.reset_ready();
-        *child = spawn(&self.spec, &slot.api.address(), slot.group.as_ref())?;
+        *child = spawn(&self.spec, &slot.environment, &slot.api.address(), slot.group.as_ref())?;
+        slot.frozen.store(false, Ordering::SeqCst);
+        slot.api.set_process(child.id());
         drop(child);
         self.wait_ready(slot).await?;
         Ok(Kill {
@@ -244,7 +283,45 @@ impl WorkerPool {
             slot: index,
             at: killed_at,
             bodies: payload.map(|p| record_bodies(&p)).unwrap_or_default(),
+            timeout: false,
         })
+    }
+
+    /// Stop the process of `index` (SIGSTOP) without failing its invocation, as a host that stops
+    /// scheduling it would: it answers nothing more, and its Runtime API kills it at the deadline.
+    pub async fn freeze(&self, index: usize) -> bool {
+        let slot = &self.slots[index];
+        let child = slot.child.lock().await;
+        // SAFETY: kill(2) on our own child with a valid signal.
+        let stopped = child
+            .id()
+            .is_some_and(|pid| unsafe { libc::kill(pid as libc::pid_t, libc::SIGSTOP) == 0 });
+        if stopped {
+            slot.frozen.store(true, Ordering::SeqCst);
+        }
+        stopped
+    }
+
+    /// If the Runtime API of `slot` killed its process for a timeout: restart it and record the
+    /// kill. Called with the slot's child locked; true when it was such a kill.
+    async fn restart_after_timeout(&self, slot: &Slot, child: &mut Child) -> Result<bool, WorkerError> {
+        let Some(killed_at) = slot.api.take_timeout_kill() else {
+            return Ok(false);
+        };
+        let _ = child.wait().await;
+        let payload = slot.in_flight.lock().unwrap().clone();
+        slot.api.reset_ready();
+        *child = spawn(&self.spec, &slot.environment, &slot.api.address(), slot.group.as_ref())?;
+        slot.frozen.store(false, Ordering::SeqCst);
+        slot.api.set_process(child.id());
+        self.timeouts.lock().unwrap().push(Kill {
+            binary: self.spec.binary.clone(),
+            slot: slot.index,
+            at: killed_at,
+            bodies: payload.map(|p| record_bodies(&p)).unwrap_or_default(),
+            timeout: true,
+        });
+        Ok(true)
     }
 
     /// Processes that exited by themselves since the last check; each is restarted.
@@ -253,13 +330,20 @@ impl WorkerPool {
         for slot in &self.slots {
             let mut child = slot.child.lock().await;
             if let Ok(Some(status)) = child.try_wait() {
+                if self.restart_after_timeout(slot, &mut child).await? {
+                    drop(child);
+                    self.wait_ready(slot).await?;
+                    continue;
+                }
                 exits.push(format!(
                     "{} process {} exited by itself: {status}",
                     self.spec.binary, slot.index
                 ));
                 slot.api.fail_in_flight("Runtime.ExitError");
                 slot.api.reset_ready();
-                *child = spawn(&self.spec, &slot.api.address(), slot.group.as_ref())?;
+                *child = spawn(&self.spec, &slot.environment, &slot.api.address(), slot.group.as_ref())?;
+                slot.frozen.store(false, Ordering::SeqCst);
+                slot.api.set_process(child.id());
                 drop(child);
                 self.wait_ready(slot).await?;
             }
@@ -281,6 +365,16 @@ impl WorkerPool {
         let invocation = slot.api.invoke_payload(payload).await;
         if invocation.function_error.is_some() {
             self.function_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        if invocation.function_error.as_deref() == Some("Sandbox.Timedout") {
+            // Its Runtime API killed the process at the deadline: a new one takes the slot
+            // before it is handed another invocation.
+            let mut child = slot.child.lock().await;
+            let restarted = self.restart_after_timeout(slot, &mut child).await;
+            drop(child);
+            if matches!(restarted, Ok(true)) {
+                let _ = self.wait_ready(slot).await;
+            }
         }
         *slot.in_flight.lock().unwrap() = None;
         let _ = self.idle_tx.send(index);
@@ -316,4 +410,7 @@ pub struct Kill {
     pub slot: usize,
     pub at: Instant,
     pub bodies: Vec<String>,
+    /// Killed by its Runtime API at the invocation's deadline (Lambda's timeout), not by the
+    /// supervisor.
+    pub timeout: bool,
 }

@@ -125,3 +125,58 @@ async fn at_rate_zero_nothing_is_touched_and_the_rate_applies_from_the_next_requ
     faults.set_rate(1.0);
     assert!(!call(Service::Sqs, &sdk).await.ok);
 }
+
+/// Applied, answer lost: the SDK sees a dispatch failure and retries, and every attempt was
+/// applied by the emulator (a SendMessage retried three times enqueued three copies); the sends
+/// recorder counts a Publish whose answer was lost as accepted, and as lost.
+#[tokio::test]
+async fn a_lost_answer_is_a_dispatch_failure_after_the_emulator_applied_the_call() {
+    use emulation::sends::SendsHook;
+    let moto = MotoServer::shared();
+    let faults = Arc::new(FaultHook::new(1, FaultPolicy::always(Outcome::AnswerLost)));
+    let sends = Arc::new(SendsHook::new());
+    let proxy = Proxy::start(&moto.endpoint(), vec![faults.clone(), sends.clone()])
+        .await
+        .expect("the proxy listens");
+    let direct = moto.sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&direct);
+    let queue = sqs
+        .create_queue()
+        .queue_name("answer-lost-test")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let through = sdk(&proxy.endpoint()).await;
+    let sent = answer(
+        aws_sdk_sqs::Client::new(&through)
+            .send_message()
+            .queue_url(&queue)
+            .message_body("once?")
+            .send()
+            .await,
+    );
+    assert!(sent.dispatch_failure, "{sent:?}");
+    assert_eq!(
+        faults.counts().get(&(Service::Sqs, Outcome::AnswerLost)).copied(),
+        Some(u64::from(ATTEMPTS))
+    );
+    let depth = emulation::queues::depth(&sqs, &queue).await.unwrap();
+    assert_eq!(depth.visible, u64::from(ATTEMPTS), "every attempt was applied");
+
+    let sns = aws_sdk_sns::Client::new(&direct);
+    let topic = sns.create_topic().name("answer-lost-test").send().await.unwrap();
+    let published = answer(
+        aws_sdk_sns::Client::new(&through)
+            .publish()
+            .topic_arn(topic.topic_arn().unwrap())
+            .message("lost")
+            .send()
+            .await,
+    );
+    assert!(published.dispatch_failure, "{published:?}");
+    let recorded = sends.sends();
+    assert_eq!(recorded.pushes.len(), ATTEMPTS as usize);
+    assert_eq!(recorded.lost_pushes.len(), ATTEMPTS as usize);
+}

@@ -2,6 +2,12 @@
 //! binaries run locally exactly as on Lambda: the process polls `invocation/next`, answers on
 //! `invocation/{id}/response` or `/error`. Used where the runner must own the process (the chaos
 //! run kills workers; the benchmark times init to the first `next`).
+//!
+//! **Timeouts.** An invocation not answered by its deadline fails with `Sandbox.Timedout`, and, as
+//! Lambda does, the process is killed then (SIGKILL), when its owner registered it
+//! ([`RuntimeApi::set_process`]): a process left running past its deadline would go on writing
+//! after Lambda has given its batch back to SQS. The owner restarts it and learns of the kill
+//! from [`RuntimeApi::take_timeout_kill`].
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -41,6 +47,10 @@ pub struct RuntimeApi {
     state: Arc<State>,
     server: tokio::task::JoinHandle<()>,
     timeout: Duration,
+    /// The process serving this API, killed when an invocation passes its deadline.
+    process: Mutex<Option<u32>>,
+    /// When the last such kill happened, until the owner takes it.
+    timeout_kill: Mutex<Option<Instant>>,
 }
 
 impl Drop for RuntimeApi {
@@ -78,7 +88,31 @@ impl RuntimeApi {
             state,
             server,
             timeout,
+            process: Mutex::new(None),
+            timeout_kill: Mutex::new(None),
         })
+    }
+
+    /// The process serving this API (its pid), killed if an invocation passes its deadline;
+    /// `None`: nobody is killed (a process the caller does not own, e.g. `cargo lambda watch`).
+    pub fn set_process(&self, pid: Option<u32>) {
+        *self.process.lock().unwrap() = pid;
+    }
+
+    /// When this API killed its process for a timeout, once (then `None` until the next).
+    pub fn take_timeout_kill(&self) -> Option<Instant> {
+        self.timeout_kill.lock().unwrap().take()
+    }
+
+    /// Kill the registered process: its invocation passed its deadline.
+    fn kill_for_timeout(&self) {
+        let Some(pid) = *self.process.lock().unwrap() else {
+            return;
+        };
+        // SAFETY: kill(2) with a pid this API's owner registered and a valid signal.
+        if unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0 {
+            *self.timeout_kill.lock().unwrap() = Some(Instant::now());
+        }
     }
 
     /// `AWS_LAMBDA_RUNTIME_API` for the process.
@@ -125,8 +159,20 @@ impl RuntimeApi {
         self.state.queued.notify_one();
         match tokio::time::timeout(self.timeout + Duration::from_millis(500), result).await {
             Ok(Ok(invocation)) => invocation,
-            Ok(Err(_)) | Err(_) => {
+            Ok(Err(_)) => {
                 self.state.in_flight.lock().unwrap().remove(&request_id);
+                Invocation {
+                    function_error: Some("Sandbox.Timedout".to_owned()),
+                    payload: br#"{"errorType":"Sandbox.Timedout","errorMessage":"Task timed out"}"#.to_vec(),
+                }
+            }
+            Err(_) => {
+                // Past the deadline: Lambda stops the process, so nothing it does from now on
+                // lands after its batch went back to SQS.
+                let running = self.state.in_flight.lock().unwrap().remove(&request_id).is_some();
+                if running {
+                    self.kill_for_timeout();
+                }
                 Invocation {
                     function_error: Some("Sandbox.Timedout".to_owned()),
                     payload: br#"{"errorType":"Sandbox.Timedout","errorMessage":"Task timed out"}"#.to_vec(),

@@ -17,9 +17,9 @@ pub struct Expectations<'a> {
     pub sender: &'a str,
     /// The push topic's ARN.
     pub push_topic: &'a str,
-    /// notificationId → how many SIGKILLs hit a notification-sender process while its batch held
-    /// that notification.
-    pub kills_in_flight: &'a HashMap<String, usize>,
+    /// Per process, when sends and completions were accepted and when processes were killed:
+    /// what a repeated send is excused by.
+    pub timeline: &'a crate::ledger::Timeline,
 }
 
 /// One invariant's result.
@@ -31,6 +31,8 @@ pub struct Check {
     pub violations: Vec<String>,
     /// What is worth knowing but does not break it.
     pub notes: Vec<String>,
+    /// Why the check was not made, if it was not: a check not made is SKIPPED, never PASS.
+    pub skipped: Option<String>,
 }
 
 impl Check {
@@ -40,11 +42,24 @@ impl Check {
             rule,
             violations: Vec::new(),
             notes: Vec::new(),
+            skipped: None,
         }
     }
 
+    /// Made, and nothing broke it. A skipped check has not passed.
     pub fn passed(&self) -> bool {
-        self.violations.is_empty()
+        self.skipped.is_none() && self.violations.is_empty()
+    }
+
+    /// Made, and something broke it.
+    pub fn failed(&self) -> bool {
+        !self.violations.is_empty()
+    }
+
+    /// Not made, and why: reported as SKIPPED, and counted apart in the verdict.
+    pub fn skip(mut self, why: impl Into<String>) -> Self {
+        self.skipped = Some(why.into());
+        self
     }
 }
 
@@ -62,6 +77,9 @@ pub struct Outcomes {
     /// Sends beyond the first of a notification and channel, each caused by a SIGKILL between
     /// the provider's acceptance and the idempotency record.
     pub duplicate_sends_after_kill: usize,
+    /// Sends beyond the first of a notification and channel, each caused by an accepted send
+    /// whose answer was lost (notification-sender sends an ambiguous send again, by design).
+    pub duplicate_sends_after_lost_answer: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,8 +89,41 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// No check failed (skipped ones are counted by [`Verdict::skipped`], and shown).
     pub fn passed(&self) -> bool {
-        self.checks.iter().all(Check::passed)
+        !self.checks.iter().any(Check::failed)
+    }
+
+    /// Checks made.
+    pub fn checked(&self) -> usize {
+        self.checks.iter().filter(|c| c.skipped.is_none()).count()
+    }
+
+    /// Checks not made.
+    pub fn skipped(&self) -> usize {
+        self.checks.iter().filter(|c| c.skipped.is_some()).count()
+    }
+
+    /// Every check made and none failed: a run with a check skipped has not passed.
+    pub fn complete_and_passed(&self) -> bool {
+        self.passed() && self.skipped() == 0
+    }
+
+    /// "PASSED: 14 checked, 0 skipped" / "INCOMPLETE: 13 checked, 1 skipped" (none failed, but
+    /// not every check was made) / "FAILED: 2 of 14 checked failed, 1 skipped".
+    pub fn summary(&self) -> String {
+        let failed = self.checks.iter().filter(|c| c.failed()).count();
+        if failed == 0 && self.skipped() == 0 {
+            format!("PASSED: {} checked, 0 skipped", self.checked())
+        } else if failed == 0 {
+            format!("INCOMPLETE: {} checked, {} skipped", self.checked(), self.skipped())
+        } else {
+            format!(
+                "FAILED: {failed} of {} checked failed, {} skipped",
+                self.checked(),
+                self.skipped()
+            )
+        }
     }
 }
 
@@ -80,6 +131,16 @@ impl Verdict {
 enum Channel {
     Push,
     Email,
+}
+
+impl Channel {
+    /// As notification-sender names it in a step's key (`<notificationId>#push`).
+    fn key(self) -> &'static str {
+        match self {
+            Channel::Push => "push",
+            Channel::Email => "email",
+        }
+    }
 }
 
 /// A notification the final state calls for, and its rendered content.
@@ -181,13 +242,54 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
             None => {}
         }
     }
+    // Indexes of the expected notifications by what identifies a send (linear search over every
+    // notification per send is quadratic: minutes to hours at 5,000 requests).
+    let by_push: HashMap<(&str, &BTreeMap<String, String>), &ExpectedNotification> = expected
+        .iter()
+        .map(|n| ((n.push_text.as_str(), &n.push_attributes), n))
+        .collect();
+    let by_email: HashMap<(&str, &str), Vec<&ExpectedNotification>> =
+        expected.iter().fold(HashMap::new(), |mut index, n| {
+            index
+                .entry((n.email_to.as_str(), n.email_subject.as_str()))
+                .or_default()
+                .push(n);
+            index
+        });
+    let push_of = |push: &emulation::sends::PushSend| {
+        if push.topic_arn != expect.push_topic {
+            return None;
+        }
+        by_push.get(&(push.text.as_str(), &push.attributes)).copied()
+    };
+    let email_of = |email: &emulation::sends::EmailSend| {
+        let [to] = email.to.as_slice() else {
+            return None;
+        };
+        if email.source != expect.sender {
+            return None;
+        }
+        by_email
+            .get(&(to.as_str(), email.subject.as_str()))?
+            .iter()
+            .find(|n| n.email_bodies.contains(&email.body))
+            .copied()
+    };
+    // Each timed send's notification and channel, once.
+    let mut timed_by_step: HashMap<(&str, Channel), Vec<&crate::ledger::TimedSend>> = HashMap::new();
+    for timed in &expect.timeline.sends {
+        let matched = match &timed.send {
+            crate::ledger::SendKind::Push(push) => push_of(push).map(|n| (n.id.as_str(), Channel::Push)),
+            crate::ledger::SendKind::Email(email) => email_of(email).map(|n| (n.id.as_str(), Channel::Email)),
+        };
+        if let Some(step) = matched {
+            timed_by_step.entry(step).or_default().push(timed);
+        }
+    }
     let mut sends: HashMap<(String, Channel), usize> = HashMap::new();
     let mut unexpected: Vec<String> = Vec::new();
     for push in &observed.pushes {
-        let matched = expected.iter().find(|n| {
-            push.topic_arn == expect.push_topic && push.text == n.push_text && push.attributes == n.push_attributes
-        });
-        match matched {
+        match push_of(push) {
             Some(n) => *sends.entry((n.id.clone(), Channel::Push)).or_default() += 1,
             None => unexpected.push(format!(
                 "push to {} that no outcome calls for: {:?} {:?}",
@@ -196,19 +298,23 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
         }
     }
     for email in &observed.emails {
-        let matched = expected.iter().find(|n| {
-            email.source == expect.sender
-                && email.to == [n.email_to.clone()]
-                && email.subject == n.email_subject
-                && n.email_bodies.contains(&email.body)
-        });
-        match matched {
+        match email_of(email) {
             Some(n) => *sends.entry((n.id.clone(), Channel::Email)).or_default() += 1,
             None => unexpected.push(format!(
                 "email from {} to {:?} that no outcome calls for (subject {:?})",
                 email.source, email.to, email.subject
             )),
         }
+    }
+    // Sends the provider applied whose answer the proxy replaced with a reset: notification-sender
+    // classes them ambiguous and its redelivery sends them again, by design. Each excuses one
+    // repeat of its own notification and channel, nothing else.
+    let mut lost: HashMap<(String, Channel), usize> = HashMap::new();
+    for n in observed.lost_pushes.iter().filter_map(push_of) {
+        *lost.entry((n.id.clone(), Channel::Push)).or_default() += 1;
+    }
+    for n in observed.lost_emails.iter().filter_map(email_of) {
+        *lost.entry((n.id.clone(), Channel::Email)).or_default() += 1;
     }
     // Sold-out sends as sent, matched or not: a user told "sold out" who also holds a ticket
     // must count as two outcomes, not vanish as an unexpected send.
@@ -373,7 +479,8 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
     // 6. One ticket per user and event, and only for requests.
     let mut one_ticket = Check::new(
         "one-ticket-per-user-and-event",
-        "no user holds two tickets for one event, every ticket answers a request, ticket ids are unique",
+        "no user holds two tickets for one event (users read from the items, each stored under its own key), every \
+         ticket answers a request, ticket ids are unique",
     );
     let mut ids: HashMap<&str, usize> = HashMap::new();
     for ((event_id, user_id), ticket_ids) in &tickets {
@@ -392,6 +499,7 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
             *ids.entry(id).or_default() += 1;
         }
     }
+    one_ticket.violations.extend(observed.misfiled_tickets.iter().cloned());
     for (id, count) in ids {
         if count > 1 || id.is_empty() {
             one_ticket
@@ -429,24 +537,41 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
     );
     for notification in &expected {
         for channel in [Channel::Push, Channel::Email] {
-            let count = sends.get(&(notification.id.clone(), channel)).copied().unwrap_or(0);
-            let kills = expect.kills_in_flight.get(&notification.id).copied().unwrap_or(0);
+            let key = (notification.id.clone(), channel);
+            let count = sends.get(&key).copied().unwrap_or(0);
+            let mut story = String::new();
+            let kills = if count > 1 {
+                let timed: Vec<&crate::ledger::TimedSend> = timed_by_step
+                    .get(&(notification.id.as_str(), channel))
+                    .cloned()
+                    .unwrap_or_default();
+                let step = format!("{}#{}", notification.id, channel.key());
+                story = expect.timeline.explain(&step, &timed);
+                expect.timeline.kills_between_acceptance_and_record(&step, &timed)
+            } else {
+                0
+            };
+            let lost = lost.get(&key).copied().unwrap_or(0);
             match count {
                 1 => {}
                 0 => exactly_once
                     .violations
                     .push(format!("{} {channel:?}: never sent", notification.id)),
-                n if n - 1 <= kills => {
-                    outcomes.duplicate_sends_after_kill += n - 1;
+                n if n - 1 <= kills + lost => {
+                    let after_lost = (n - 1).min(lost);
+                    outcomes.duplicate_sends_after_lost_answer += after_lost;
+                    outcomes.duplicate_sends_after_kill += n - 1 - after_lost;
                     exactly_once.notes.push(format!(
-                        "{} {channel:?}: sent {n} times; {kills} SIGKILL(s) hit a process while it held this notification (a send \
-                         accepted by the provider but not yet recorded is sent again by the retry)",
+                        "{} {channel:?}: sent {n} times; {lost} accepted send(s) of it lost their answer, and {kills} \
+                         kill(s) hit a process after the provider accepted it and before its completion was recorded \
+                         (such a send is sent again by the retry)",
                         notification.id
                     ));
                 }
                 n => exactly_once.violations.push(format!(
-                    "{} {channel:?}: sent {n} times ({kills} SIGKILL(s) of a process holding it)",
-                    notification.id
+                    "{} {channel:?}: sent {n} times ({lost} lost answers and {kills} kills between sending and record explain {}): {story}",
+                    notification.id,
+                    kills + lost
                 )),
             }
         }
@@ -501,65 +626,106 @@ pub fn check(expect: &Expectations<'_>, observed: &Observed) -> Verdict {
     }
 }
 
-/// notificationId → SIGKILLs of notification-sender processes whose batch held it.
-pub fn kills_in_flight(kills: &[emulation::workers::Kill], binary: &str) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for kill in kills.iter().filter(|k| k.binary == binary) {
-        for body in &kill.bodies {
-            if let Ok(notification) = serde_json::from_str::<Notification>(body) {
-                *counts.entry(notification.notification_id).or_default() += 1;
-            }
-        }
+/// What moto itself says was sent: its `/moto-api/data.json` (small runs only), the pushes it
+/// delivered to a queue subscribed to the push topic, and its count of emails accepted
+/// ([`crate::tap`]).
+#[derive(Debug, Clone, Default)]
+pub struct MotoSends {
+    pub data_json: Option<emulation::sends::Sends>,
+    pub delivered_pushes: Option<Vec<emulation::sends::PushSend>>,
+    pub emails_accepted: Option<u64>,
+}
+
+fn push_key(p: &emulation::sends::PushSend) -> String {
+    format!("{}|{}|{:?}", p.topic_arn, p.text, p.attributes)
+}
+
+fn email_key(e: &emulation::sends::EmailSend) -> String {
+    format!("{}|{:?}|{}|{}", e.source, e.to, e.subject, e.body)
+}
+
+fn counted(keys: impl Iterator<Item = String>) -> BTreeMap<String, i64> {
+    let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+    for key in keys {
+        *counts.entry(key).or_default() += 1;
     }
     counts
 }
 
-/// The proxy's record of accepted sends against moto's own (`/moto-api/data.json`): the same
-/// pushes and emails, as many times each. `None`: data.json was not read (too large a run).
-pub fn sends_agree(tap: &emulation::sends::Sends, moto: Option<&emulation::sends::Sends>) -> Check {
+fn compare(
+    check: &mut Check,
+    what: &str,
+    theirs_name: &str,
+    ours: BTreeMap<String, i64>,
+    theirs: BTreeMap<String, i64>,
+) {
+    let keys: std::collections::BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
+    for key in keys {
+        let (a, b) = (
+            ours.get(key).copied().unwrap_or(0),
+            theirs.get(key).copied().unwrap_or(0),
+        );
+        if a != b {
+            check.violations.push(format!(
+                "{what} seen {a} times by the proxy, {b} times by {theirs_name}: {key:.160}"
+            ));
+        }
+    }
+}
+
+/// The proxy's record of accepted sends against moto's own: the same pushes and emails, as many
+/// times each, in data.json when it was read; the same pushes as moto delivered to the tap's
+/// queue; as many emails as moto counted. SKIPPED only when none of them was read.
+pub fn sends_agree(tap: &emulation::sends::Sends, moto: &MotoSends) -> Check {
     let mut check = Check::new(
         "sends-seen-by-the-proxy-are-motos",
-        "the pushes and emails the proxy saw accepted are exactly those moto's data.json holds",
+        "the pushes and emails the proxy saw accepted are exactly those moto holds (data.json in small runs; \
+         in every run, the pushes moto delivered to a subscribed queue and its count of emails)",
     );
-    let Some(moto) = moto else {
+    if let Some(data) = &moto.data_json {
+        compare(
+            &mut check,
+            "push",
+            "moto's data.json",
+            counted(tap.pushes.iter().map(push_key)),
+            counted(data.pushes.iter().map(push_key)),
+        );
+        compare(
+            &mut check,
+            "email",
+            "moto's data.json",
+            counted(tap.emails.iter().map(email_key)),
+            counted(data.emails.iter().map(email_key)),
+        );
+        check.notes.push(format!(
+            "data.json: {} pushes, {} emails",
+            data.pushes.len(),
+            data.emails.len()
+        ));
+    }
+    if let Some(delivered) = &moto.delivered_pushes {
+        compare(
+            &mut check,
+            "push",
+            "the topic's subscribed queue",
+            counted(tap.pushes.iter().map(push_key)),
+            counted(delivered.iter().map(push_key)),
+        );
         check
             .notes
-            .push("not compared: data.json is read only for runs of CHAOS_DATA_JSON_MAX requests or fewer".to_owned());
-        return check;
-    };
-    let key_push = |p: &emulation::sends::PushSend| format!("{}|{}|{:?}", p.topic_arn, p.text, p.attributes);
-    let key_email = |e: &emulation::sends::EmailSend| format!("{}|{:?}|{}|{}", e.source, e.to, e.subject, e.body);
-    let count = |keys: Vec<String>| {
-        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
-        for key in keys {
-            *counts.entry(key).or_default() += 1;
+            .push(format!("{} pushes delivered to the subscribed queue", delivered.len()));
+    }
+    if let Some(accepted) = moto.emails_accepted {
+        let recipients: u64 = tap.emails.iter().map(|e| e.to.len() as u64).sum();
+        if recipients != accepted {
+            check.violations.push(format!(
+                "the proxy saw {recipients} email recipients accepted, moto counts {accepted} (GetSendQuota)"
+            ));
         }
-        counts
-    };
-    for (what, ours, theirs) in [
-        (
-            "push",
-            count(tap.pushes.iter().map(key_push).collect()),
-            count(moto.pushes.iter().map(key_push).collect()),
-        ),
-        (
-            "email",
-            count(tap.emails.iter().map(key_email).collect()),
-            count(moto.emails.iter().map(key_email).collect()),
-        ),
-    ] {
-        let keys: std::collections::BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
-        for key in keys {
-            let (a, b) = (
-                ours.get(key).copied().unwrap_or(0),
-                theirs.get(key).copied().unwrap_or(0),
-            );
-            if a != b {
-                check.violations.push(format!(
-                    "{what} seen {a} times by the proxy, {b} times by moto: {key:.160}"
-                ));
-            }
-        }
+        check.notes.push(format!("moto counts {accepted} emails sent"));
+    }
+    if moto.data_json.is_none() && moto.delivered_pushes.is_none() && moto.emails_accepted.is_none() {
+        return check.skip("no record of moto's was read");
     }
     check
 }
@@ -580,4 +746,155 @@ pub fn personal_data(found: &[moto_harness::personal_data::Found], searched: Str
         check.violations.push(format!("… and {} more", found.len() - 20));
     }
     check
+}
+
+/// "Sold out" decided only when full, judged in time on the proxy's [`crate::ledger::Ledger`]:
+/// when a sold-out notification for an event reached the emulator, at least that event's capacity
+/// of ticket transactions had been applied (counted from when each was forwarded). The end state
+/// cannot show this: a sold-out sent while a seat was free passes there once the event fills up.
+pub fn sold_out_in_time(plan: &LoadPlan, ledger: &crate::ledger::Ledger) -> Check {
+    let mut check = Check::new(
+        "sold-out-decided-when-full",
+        "every sold-out notification was enqueued after its event's capacity of ticket transactions had been \
+         applied (the proxy's record of committed transactions, in time)",
+    );
+    let capacities: HashMap<&str, u64> = plan.events.iter().map(|e| (e.id.as_str(), e.capacity)).collect();
+    let mut commits: HashMap<&str, Vec<std::time::Instant>> = HashMap::new();
+    for commit in &ledger.commits {
+        commits.entry(commit.event_id.as_str()).or_default().push(commit.asked);
+    }
+    for times in commits.values_mut() {
+        times.sort();
+    }
+    for sent in &ledger.sold_out {
+        let Some(capacity) = capacities.get(sent.event_id.as_str()) else {
+            check.violations.push(format!(
+                "{}/{}: sold out for an event the load does not have",
+                sent.event_id, sent.user_id
+            ));
+            continue;
+        };
+        let before = commits
+            .get(sent.event_id.as_str())
+            .map_or(0, |times| times.partition_point(|t| *t < sent.arrived)) as u64;
+        if before < *capacity {
+            check.violations.push(format!(
+                "{}/{}: told sold out when {before} of its {capacity} seats had been committed",
+                sent.event_id, sent.user_id
+            ));
+        }
+    }
+    check.notes.push(format!(
+        "{} sold-out enqueues judged against {} applied ticket transactions",
+        ledger.sold_out.len(),
+        ledger.commits.len()
+    ));
+    if ledger.commits.is_empty() {
+        return check.skip("the proxy recorded no ticket transaction: nothing to judge the sold-outs by");
+    }
+    check
+}
+
+/// The idempotency table once everything drained: no lock left in progress that has not expired
+/// (a record still INPROGRESS whose lock is live would block its message's next delivery), and
+/// every completed ticket-processor record's stored result agrees with the tickets table (an
+/// issued ticket exists under that id and its notification is that ticket's; a sold-out names a
+/// user without a ticket for an event that is full).
+pub fn idempotency_checks(plan: &LoadPlan, observed: &Observed) -> Vec<Check> {
+    let mut locks = Check::new(
+        "no-live-lock-left-in-progress",
+        "once everything drained, no idempotency record is INPROGRESS with a lock that has not expired",
+    );
+    let mut results = Check::new(
+        "stored-results-agree-with-tickets",
+        "every completed ticket-processor record's stored result agrees with the tickets table",
+    );
+    let tickets: HashMap<&str, &crate::observe::TicketState> =
+        observed.tickets.iter().map(|t| (t.ticket_id.as_str(), t)).collect();
+    let holders: std::collections::HashSet<(&str, &str)> = observed
+        .tickets
+        .iter()
+        .map(|t| (t.event_id.as_str(), t.user_id.as_str()))
+        .collect();
+    let full = |event_id: &str| {
+        plan.events
+            .iter()
+            .find(|e| e.id == event_id)
+            .is_some_and(|e| observed.tickets.iter().filter(|t| t.event_id == event_id).count() as u64 >= e.capacity)
+    };
+    let (mut in_progress, mut compared, mut others) = (0, 0, 0);
+    for record in &observed.idempotency {
+        match record.status.as_str() {
+            // Not an idempotency record: notification-sender's send budget keeps its buckets in
+            // the same table, without a status.
+            "" => others += 1,
+            "INPROGRESS" => {
+                in_progress += 1;
+                match record.in_progress_expiration {
+                    Some(expiry) if expiry <= observed.idempotency_read_at_ms => {}
+                    Some(expiry) => locks.violations.push(format!(
+                        "{}: INPROGRESS, its lock expires {} ms after the end",
+                        record.key,
+                        expiry - observed.idempotency_read_at_ms
+                    )),
+                    None => locks
+                        .violations
+                        .push(format!("{}: INPROGRESS with no lock expiry", record.key)),
+                }
+            }
+            "COMPLETED" => {
+                let Some(processed) = record
+                    .data
+                    .as_deref()
+                    .and_then(|data| serde_json::from_str::<ticket_processor::Processed>(data).ok())
+                else {
+                    continue;
+                };
+                compared += 1;
+                let broken = match (processed.outcome, &processed.ticket_id) {
+                    (ticket_processor::TicketOutcome::SoldOut, _) => {
+                        let mut parts = processed.notification_id.splitn(3, '#');
+                        match (parts.next(), parts.next(), parts.next()) {
+                            (Some("sold-out"), Some(event_id), Some(user_id)) => {
+                                if holders.contains(&(event_id, user_id)) {
+                                    Some(format!("sold out, but {event_id}/{user_id} holds a ticket"))
+                                } else if !full(event_id) {
+                                    Some(format!("sold out, but {event_id} has a seat free"))
+                                } else {
+                                    None
+                                }
+                            }
+                            _ => Some(format!("sold out with notification {:?}", processed.notification_id)),
+                        }
+                    }
+                    (_, None) => Some("issued without a ticket id".to_owned()),
+                    (_, Some(ticket_id)) if !tickets.contains_key(ticket_id.as_str()) => {
+                        Some(format!("ticket {ticket_id} is not in the tickets table"))
+                    }
+                    (_, Some(ticket_id)) if processed.notification_id != format!("ticket-issued#{ticket_id}") => Some(
+                        format!("ticket {ticket_id} with notification {:?}", processed.notification_id),
+                    ),
+                    _ => None,
+                };
+                if let Some(broken) = broken {
+                    results.violations.push(format!("{}: {broken}", record.key));
+                }
+            }
+            other => locks.violations.push(format!("{}: status {other:?}", record.key)),
+        }
+    }
+    locks.notes.push(format!(
+        "{} records, {in_progress} INPROGRESS with an expired lock, {others} items without a status (the send budget's)",
+        observed.idempotency.len()
+    ));
+    results
+        .notes
+        .push(format!("{compared} completed ticket-processor records compared"));
+    if observed.idempotency.is_empty() {
+        locks = locks.skip("the idempotency table was not read, or is empty");
+    }
+    if compared == 0 {
+        results = results.skip("no completed ticket-processor record to compare");
+    }
+    vec![locks, results]
 }

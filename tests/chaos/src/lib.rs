@@ -11,13 +11,17 @@
 //!   Runtime APIs come from the `emulation` toolkit; [`supervisor`] kills the pools' processes;
 //! - [`duplicates`]: an invoker that also hands a batch to a second process, concurrently;
 //! - [`observe`]: the emulator's state at the end; [`invariants`]: what must hold in it;
+//! - [`ledger`]: the proxy's record, in time, of ticket transactions and sold-out enqueues;
+//! - [`tap`]: a record of the sends independent of the proxy (moto's own deliveries and count);
 //! - [`run`]: the phases of a run; [`report`]: the figures and the verdict.
 
 pub mod duplicates;
 pub mod invariants;
+pub mod ledger;
 pub mod load;
 pub mod observe;
 pub mod params;
 pub mod report;
 pub mod run;
 pub mod supervisor;
+pub mod tap;

@@ -82,13 +82,20 @@ impl LoadPlan {
         for (event, _) in &planned {
             demand[*event] += 1;
         }
-        // Between half and nine tenths of the demand: every event sells out, and most requests
-        // still get a ticket.
+        // Between half and nine tenths of the demand, so those events sell out and most requests
+        // still get a ticket; but every fourth event (the third of every four) has more seats than
+        // demand (1–5 spare): a "sold out" there is a violation, so sold-out-only-when-full cannot
+        // pass because every event happens to sell out.
         let events: Vec<EventSpec> = demand
             .iter()
             .enumerate()
             .map(|(i, demand)| {
-                let capacity = ((*demand as f64) * (0.5 + 0.4 * rng.unit())).round().max(1.0) as u64;
+                let draw = rng.unit();
+                let capacity = if i % 4 == 2 {
+                    demand + 1 + (draw * 5.0) as u64
+                } else {
+                    ((*demand as f64) * (0.5 + 0.4 * draw)).round().max(1.0) as u64
+                };
                 EventSpec {
                     id: format!("evt-{i:03}"),
                     capacity,
@@ -283,7 +290,7 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_has_unique_requests_sold_out_events_duplicates_and_every_poison() {
+    fn the_plan_has_unique_requests_sold_out_and_spare_events_duplicates_and_every_poison() {
         let plan = LoadPlan::generate(3, 1_000, 5, 0.2, 9);
         let pairs: HashSet<(&str, &str)> = plan
             .requests
@@ -291,12 +298,19 @@ mod tests {
             .map(|r| (r.event_id.as_str(), r.user_id.as_str()))
             .collect();
         assert_eq!(pairs.len(), 1_000);
-        for event in &plan.events {
+        for (i, event) in plan.events.iter().enumerate() {
             let demand = plan.requests.iter().filter(|r| r.event_id == event.id).count() as u64;
-            assert!(
-                event.capacity >= 1 && event.capacity < demand,
-                "{event:?} demand {demand}"
-            );
+            if i % 4 == 2 {
+                assert!(
+                    (demand + 1..=demand + 5).contains(&event.capacity),
+                    "{event:?} has seats to spare for demand {demand}"
+                );
+            } else {
+                assert!(
+                    event.capacity >= 1 && event.capacity < demand,
+                    "{event:?} sells out for demand {demand}"
+                );
+            }
         }
         let duplicates = plan.duplicates();
         assert!(

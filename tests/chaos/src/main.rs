@@ -1,6 +1,6 @@
 //! `chaos`: one chaos run with the parameters in the environment (see `chaos::params`). Prints the
-//! figures and each invariant's result; exits 1 if any invariant fails, 2 if the run could not
-//! be set up.
+//! figures and each invariant's result; exits 1 if any invariant fails or was not checked
+//! (SKIPPED), 2 if the run could not be set up.
 
 use chaos::params::Params;
 use shared::config::Environment;
@@ -26,7 +26,8 @@ async fn main() {
     match chaos::run::run(&params).await {
         Ok((figures, verdict)) => {
             print!("{}", chaos::report::render(&figures, &verdict));
-            if !(verdict.passed() && figures.unexpected_exits.is_empty() && figures.settled) {
+            // A skipped check fails the run too: it proves nothing (the report says INCOMPLETE).
+            if !(verdict.complete_and_passed() && figures.unexpected_exits.is_empty() && figures.settled) {
                 std::process::exit(1);
             }
         }

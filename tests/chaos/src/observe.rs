@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use emulation::sends::{EmailSend, PushSend, Sends};
 use serde_json::Value;
-use ticket_processor::schema::{Counter, StoredItem, parse_item};
+use ticket_processor::schema::{Counter, Key, Layout, PARTITION_KEY, SORT_KEY, StoredItem, parse_item};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum QueueRole {
@@ -72,12 +72,35 @@ pub struct QueueState {
     pub delayed: u64,
 }
 
+/// One record of the idempotency table (`shared::idempotency::dynamodb`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub key: String,
+    /// INPROGRESS or COMPLETED.
+    pub status: String,
+    /// When an in-progress lock expires, epoch milliseconds.
+    pub in_progress_expiration: Option<u64>,
+    /// The stored result of a completed record.
+    pub data: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Observed {
+    /// The idempotency table once everything drained, and when it was read (epoch ms).
+    pub idempotency: Vec<IdempotencyRecord>,
+    pub idempotency_read_at_ms: u64,
     pub events: BTreeMap<String, EventState>,
     pub tickets: Vec<TicketState>,
+    /// Ticket items whose key is not the one ticket-processor's schema gives their own event and
+    /// user (`userId` is read from the item, not from its key: a ticket stored under another
+    /// user's key would otherwise pass as that user's).
+    pub misfiled_tickets: Vec<String>,
     pub pushes: Vec<PushSend>,
     pub emails: Vec<EmailSend>,
+    /// Those of `pushes` and `emails` whose answer the proxy replaced with a reset (applied,
+    /// answer lost): the sender sends them again on redelivery, by design.
+    pub lost_pushes: Vec<PushSend>,
+    pub lost_emails: Vec<EmailSend>,
     pub dead_letters: Vec<DeadLetterState>,
     pub queues: Vec<QueueState>,
 }
@@ -87,6 +110,7 @@ pub struct Sources<'a> {
     pub dynamodb: &'a aws_sdk_dynamodb::Client,
     pub sqs: &'a aws_sdk_sqs::Client,
     pub tickets_table: &'a str,
+    pub idempotency_table: &'a str,
     pub queues: Vec<(QueueRole, String)>,
     pub sends: Sends,
 }
@@ -105,8 +129,14 @@ pub async fn observe(sources: &Sources<'_>) -> Result<Observed, String> {
         observed.queues.push(queue_state(sources.sqs, *role, url).await?);
     }
     read_tickets(sources, &mut observed).await?;
+    observed.idempotency_read_at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    observed.idempotency = read_idempotency(sources.dynamodb, sources.idempotency_table).await?;
     observed.pushes = sources.sends.pushes.clone();
     observed.emails = sources.sends.emails.clone();
+    observed.lost_pushes = sources.sends.lost_pushes.clone();
+    observed.lost_emails = sources.sends.lost_emails.clone();
     for (role, url) in sources.queues.iter().filter(|(role, _)| role.is_dead_letter_queue()) {
         observed
             .dead_letters
@@ -130,6 +160,7 @@ pub async fn queue_state(sqs: &aws_sdk_sqs::Client, role: QueueRole, url: &str) 
 async fn read_tickets(sources: &Sources<'_>, observed: &mut Observed) -> Result<(), String> {
     let mut start: Option<std::collections::HashMap<String, AttributeValue>> = None;
     let mut counters: BTreeMap<String, Vec<Counter>> = BTreeMap::new();
+    let mut ticket_keys: Vec<(String, String, Key)> = Vec::new();
     loop {
         let page = sources
             .dynamodb
@@ -154,17 +185,41 @@ async fn read_tickets(sources: &Sources<'_>, observed: &mut Observed) -> Result<
                 Some(StoredItem::Counter { event_id, counter, .. }) => {
                     counters.entry(event_id).or_default().push(counter)
                 }
-                Some(StoredItem::Ticket(ticket)) => observed.tickets.push(TicketState {
-                    event_id: ticket.event_id,
-                    user_id: ticket.user_id,
-                    ticket_id: ticket.ticket_id,
-                }),
+                Some(StoredItem::Ticket(ticket)) => {
+                    let key = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                    ticket_keys.push((
+                        ticket.event_id.clone(),
+                        ticket.user_id.clone(),
+                        Key {
+                            pk: key(PARTITION_KEY),
+                            sk: key(SORT_KEY),
+                        },
+                    ));
+                    observed.tickets.push(TicketState {
+                        event_id: ticket.event_id,
+                        user_id: ticket.user_id,
+                        ticket_id: ticket.ticket_id,
+                    })
+                }
                 None => {}
             }
         }
         match page.last_evaluated_key() {
             Some(key) if !key.is_empty() => start = Some(key.clone()),
             _ => break,
+        }
+    }
+    for (event_id, user_id, key) in ticket_keys {
+        let layout = observed
+            .events
+            .get(&event_id)
+            .and_then(|event| Layout::new(event.shards))
+            .unwrap_or(Layout::single());
+        let expected = layout.ticket_key(&event_id, &user_id);
+        if key != expected {
+            observed.misfiled_tickets.push(format!(
+                "the ticket of {event_id}/{user_id} is stored under {key}, its key is {expected}"
+            ));
         }
     }
     for (event_id, counters) in counters {
@@ -175,6 +230,37 @@ async fn read_tickets(sources: &Sources<'_>, observed: &mut Observed) -> Result<
         }
     }
     Ok(())
+}
+
+/// Every record of the idempotency table (Scan, consistent reads).
+async fn read_idempotency(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<IdempotencyRecord>, String> {
+    let mut records = Vec::new();
+    let mut start: Option<std::collections::HashMap<String, AttributeValue>> = None;
+    loop {
+        let page = dynamodb
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| text("Scan", table, e))?;
+        for item in page.items() {
+            let string = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            let number = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok());
+            records.push(IdempotencyRecord {
+                key: string("id").unwrap_or_default(),
+                status: string("status").unwrap_or_default(),
+                in_progress_expiration: number("in_progress_expiration"),
+                data: string("data"),
+            });
+        }
+        match page.last_evaluated_key() {
+            Some(key) if !key.is_empty() => start = Some(key.clone()),
+            _ => break,
+        }
+    }
+    Ok(records)
 }
 
 /// SNS `Topic[].sent_notifications` (`[id, message, subject, attributes, group]`) and SES

@@ -24,6 +24,13 @@ pub mod env {
     pub const LOG_DIR: &str = "CHAOS_LOG_DIR";
     pub const TEMPLATE: &str = "CHAOS_TEMPLATE";
     pub const DATA_JSON_MAX: &str = "CHAOS_DATA_JSON_MAX";
+    pub const ANSWER_LOST_RATE: &str = "CHAOS_ANSWER_LOST_RATE";
+    pub const LIMITS_SCALE: &str = "CHAOS_LIMITS_SCALE";
+    pub const FREEZE_INTERVAL_MS: &str = "CHAOS_FREEZE_INTERVAL_MS";
+    pub const REDRIVE_CHAOS_ROUNDS: &str = "CHAOS_REDRIVE_CHAOS_ROUNDS";
+    pub const CLOCK_SKEW_MS: &str = "CHAOS_CLOCK_SKEW_MS";
+    pub const PARTITION_WRITE_UNITS: &str = "CHAOS_PARTITION_WRITE_UNITS";
+    pub const FAKETIME_LIBRARY: &str = "CHAOS_FAKETIME_LIBRARY";
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,8 +42,31 @@ pub struct Params {
     pub duplicate_rate: f64,
     /// Share of worker→emulator calls that get a fault (reset, delay, 500, throttling).
     pub fault_rate: f64,
+    /// Share of worker→emulator calls the emulator applies but whose answer is lost (the
+    /// connection is reset before it), drawn among the calls the classic faults leave alone.
+    pub answer_lost_rate: f64,
+    /// The limits model of AWS (`emulation::limits`) in slow motion ×this, after the fault hook:
+    /// DynamoDB's TransactionConflict cancellations (a transaction holds its items for its
+    /// modelled service time × scale) and per-partition throttling (rates ÷ scale). SES's and
+    /// SNS's account rates are kept at production's (the flash sale measures those). 0: off.
+    pub limits_scale: f64,
+    /// Write units one DynamoDB partition serves per second in the run (the model's time), in
+    /// place of production's 1,000: lowered so that the run's hot items (an event's counter, the
+    /// send budget's bucket) are throttled now and then, the rate parameter of that fault.
+    pub partition_write_units: f64,
     /// A busy worker process is SIGKILLed about this often (0: never).
     pub kill_interval: Duration,
+    /// A busy worker process is frozen (SIGSTOP) about this often (0: never), and killed by its
+    /// Runtime API when its invocation passes the deadline, as Lambda's timeout does.
+    pub freeze_interval: Duration,
+    /// dlq-redrive rounds run before the calm ones with faults and kills still on, each with a
+    /// SIGKILL of dlq-redrive's process at a random point (0–1.5 s into it) of the replay.
+    pub redrive_chaos_rounds: usize,
+    /// Each worker process's wall clock is off by a seeded offset within ± this (libfaketime;
+    /// monotonic clocks untouched). 0: no offsets.
+    pub clock_skew_ms: u64,
+    /// libfaketime's multi-threaded preload library (Debian's `faketime` package).
+    pub faketime_library: PathBuf,
     pub seed: u64,
     pub events: usize,
     /// Poison messages on ticket-issue-queue; a third as many go to notification-queue.
@@ -78,7 +108,21 @@ impl Params {
             requests: environment.parse_in(env::REQUESTS, 300, 1..=100_000)?,
             duplicate_rate: environment.parse_in(env::DUPLICATE_RATE, 0.2, 0.0..=1.0)?,
             fault_rate: environment.parse_in(env::FAULT_RATE, 0.1, 0.0..=0.5)?,
+            answer_lost_rate: environment.parse_in(env::ANSWER_LOST_RATE, 0.02, 0.0..=0.5)?,
+            limits_scale: environment.parse_in(env::LIMITS_SCALE, 4.0, 0.0..=100.0)?,
+            partition_write_units: environment.parse_in(env::PARTITION_WRITE_UNITS, 100.0, 1.0..=1_000.0)?,
             kill_interval: Duration::from_millis(environment.parse_in(env::KILL_INTERVAL_MS, 4_000, 0..=3_600_000)?),
+            freeze_interval: Duration::from_millis(environment.parse_in(
+                env::FREEZE_INTERVAL_MS,
+                30_000,
+                0..=3_600_000,
+            )?),
+            redrive_chaos_rounds: environment.parse_in(env::REDRIVE_CHAOS_ROUNDS, 1, 0..=10)?,
+            clock_skew_ms: environment.parse_in(env::CLOCK_SKEW_MS, 1_000, 0..=60_000)?,
+            faketime_library: environment
+                .optional(env::FAKETIME_LIBRARY)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")),
             seed,
             events: environment.parse_in(env::EVENTS, 4, 1..=1_000)?,
             poison: environment.parse_in(env::POISON, 6, 0..=10_000)?,
@@ -127,7 +171,13 @@ impl Params {
             (env::EVENTS, self.events.to_string()),
             (env::DUPLICATE_RATE, self.duplicate_rate.to_string()),
             (env::FAULT_RATE, self.fault_rate.to_string()),
+            (env::ANSWER_LOST_RATE, self.answer_lost_rate.to_string()),
+            (env::LIMITS_SCALE, self.limits_scale.to_string()),
+            (env::PARTITION_WRITE_UNITS, self.partition_write_units.to_string()),
             (env::KILL_INTERVAL_MS, self.kill_interval.as_millis().to_string()),
+            (env::FREEZE_INTERVAL_MS, self.freeze_interval.as_millis().to_string()),
+            (env::REDRIVE_CHAOS_ROUNDS, self.redrive_chaos_rounds.to_string()),
+            (env::CLOCK_SKEW_MS, self.clock_skew_ms.to_string()),
             (env::POISON, self.poison.to_string()),
             (env::WORKERS, self.workers.to_string()),
             (env::FUNCTION_TIMEOUT_MS, self.function_timeout.as_millis().to_string()),
@@ -148,6 +198,8 @@ mod tests {
         assert_eq!(params.bin_dir, PathBuf::from("/t/lambda"));
         let error = Params::from_env(&Environment::from_pairs([(env::FAULT_RATE, "0.9")])).unwrap_err();
         assert!(error.to_string().contains(env::FAULT_RATE), "{error}");
+        let error = Params::from_env(&Environment::from_pairs([(env::ANSWER_LOST_RATE, "2")])).unwrap_err();
+        assert!(error.to_string().contains(env::ANSWER_LOST_RATE), "{error}");
         let error = Params::from_env(&Environment::from_pairs([(env::SEED, "x")])).unwrap_err();
         assert!(error.to_string().contains(env::SEED), "{error}");
         let error = Params::from_env(&Environment::from_pairs([(env::VISIBILITY_TIMEOUT_S, "5")])).unwrap_err();

@@ -1,6 +1,7 @@
-//! The supervisor of a chaos run: it SIGKILLs a random busy worker process every so often (as a
-//! timeout, an out-of-memory kill or a host failure would), and restarts any process that dies
-//! on its own, which it reports: a worker must never crash.
+//! The supervisor of a chaos run: it SIGKILLs a random busy worker process every so often (as an
+//! out-of-memory kill or a host failure would), freezes one (SIGSTOP) every so often so that its
+//! Runtime API kills it at the deadline (Lambda's timeout), and restarts any process that dies on
+//! its own, which it reports: a worker must never crash.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,6 +14,10 @@ use emulation::workers::{Kill, WorkerPool};
 pub struct Supervisor {
     pools: Vec<Arc<WorkerPool>>,
     interval: Duration,
+    /// A busy process is frozen (SIGSTOP) about this often (0: never); its Runtime API kills it
+    /// at the invocation's deadline, as Lambda's timeout does.
+    freeze_interval: Duration,
+    pub freezes: Mutex<usize>,
     rng: Mutex<Rng>,
     pub kills: Mutex<Vec<Kill>>,
     pub unexpected_exits: Mutex<Vec<String>>,
@@ -20,10 +25,12 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    pub fn new(pools: Vec<Arc<WorkerPool>>, interval: Duration, seed: u64) -> Arc<Self> {
+    pub fn new(pools: Vec<Arc<WorkerPool>>, interval: Duration, freeze_interval: Duration, seed: u64) -> Arc<Self> {
         Arc::new(Self {
             pools,
             interval,
+            freeze_interval,
+            freezes: Mutex::new(0),
             rng: Mutex::new(Rng::fork(seed, "kills")),
             kills: Mutex::new(Vec::new()),
             unexpected_exits: Mutex::new(Vec::new()),
@@ -37,7 +44,8 @@ impl Supervisor {
         killing: tokio::sync::watch::Receiver<bool>,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
-        let mut next_kill = Instant::now() + self.next_interval();
+        let mut next_kill = Instant::now() + self.next_interval(self.interval);
+        let mut next_freeze = Instant::now() + self.next_interval(self.freeze_interval);
         while !*stop.borrow() {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(200)) => {}
@@ -49,7 +57,19 @@ impl Supervisor {
                     Err(error) => self.errors.lock().unwrap().push(error.to_string()),
                 }
             }
-            if self.interval.is_zero() || !*killing.borrow() || Instant::now() < next_kill {
+            if !*killing.borrow() {
+                continue;
+            }
+            if !self.freeze_interval.is_zero()
+                && Instant::now() >= next_freeze
+                && let Some((pool, slot)) = self.pick_busy()
+            {
+                if pool.freeze(slot).await {
+                    *self.freezes.lock().unwrap() += 1;
+                }
+                next_freeze = Instant::now() + self.next_interval(self.freeze_interval);
+            }
+            if self.interval.is_zero() || Instant::now() < next_kill {
                 continue;
             }
             let Some((pool, slot)) = self.pick_busy() else {
@@ -59,20 +79,30 @@ impl Supervisor {
                 Ok(kill) => self.kills.lock().unwrap().push(kill),
                 Err(error) => self.errors.lock().unwrap().push(error.to_string()),
             }
-            next_kill = Instant::now() + self.next_interval();
+            next_kill = Instant::now() + self.next_interval(self.interval);
         }
     }
 
-    fn next_interval(&self) -> Duration {
+    fn next_interval(&self, interval: Duration) -> Duration {
         let factor = 0.5 + self.rng.lock().unwrap().unit();
-        self.interval.mul_f64(factor)
+        interval.mul_f64(factor)
     }
 
+    /// Every SIGKILL of the run: the supervisor's and the Runtime APIs' at a deadline.
+    pub fn all_kills(&self) -> Vec<Kill> {
+        let mut kills = self.kills.lock().unwrap().clone();
+        for pool in &self.pools {
+            kills.extend(pool.timeouts.lock().unwrap().iter().cloned());
+        }
+        kills
+    }
+
+    /// A busy process that is not frozen: a frozen one is left to its Runtime API's deadline.
     fn pick_busy(&self) -> Option<(Arc<WorkerPool>, usize)> {
         let busy: Vec<(Arc<WorkerPool>, usize)> = self
             .pools
             .iter()
-            .flat_map(|pool| pool.busy().into_iter().map(move |slot| (pool.clone(), slot)))
+            .flat_map(|pool| pool.busy_running().into_iter().map(move |slot| (pool.clone(), slot)))
             .collect();
         if busy.is_empty() {
             return None;
