@@ -6,28 +6,69 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use clap::{Args, Parser, Subcommand};
 use local_stack::scenario::{self, Scenario};
 use local_stack::stack::{LocalStack, Options};
 use serde_json::json;
 
-const USAGE: &str = "usage: local-stack demo | up | send <ticket|notification> '<json body>' | metrics \
-     | seed --table <tickets table> --event-id <id> --capacity <seats> [--shards <counters, default 1>]";
+/// The whole SAM app on this machine, against the AWS emulator (moto).
+#[derive(Debug, Parser)]
+#[command(name = "local-stack", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the stack, run the checked scenario, print what the emulator holds, stop.
+    Demo,
+    /// Start the stack and leave it running (`make up`; `make down` stops it).
+    Up,
+    /// Send a message body to a queue of the running stack.
+    Send {
+        /// ticket, notification, ticket-dlq or notification-dlq.
+        queue: String,
+        /// The message body (JSON).
+        body: String,
+    },
+    /// Sum the running stack's EMF metrics lines per function.
+    Metrics,
+    /// Create an event in a tickets table wherever the environment points the SDK.
+    Seed(SeedArgs),
+}
+
+/// `seed`'s options (events/seed/README.md).
+#[derive(Debug, Args)]
+struct SeedArgs {
+    /// The tickets table.
+    #[arg(long)]
+    table: String,
+    /// The event's id (1-128 characters of [A-Za-z0-9._:-]).
+    #[arg(long)]
+    event_id: String,
+    /// Its seats.
+    #[arg(long)]
+    capacity: u64,
+    /// K, the counters its seats are spread over.
+    #[arg(long, default_value_t = 1)]
+    shards: u32,
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
     if std::env::var_os("RUST_LOG").is_some() {
         shared::logging::init();
     }
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cli = Cli::parse();
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let workspace = workspace.canonicalize().unwrap_or(workspace);
-    let result = match args.first().map(String::as_str) {
-        Some("demo") => demo(&workspace).await,
-        Some("up") => up(&workspace).await,
-        Some("send") if args.len() == 3 => send(&workspace, &args[1], &args[2]).await,
-        Some("seed") => seed(&args[1..]).await,
-        Some("metrics") if args.len() == 1 => metrics(&workspace),
-        _ => Err(USAGE.to_owned()),
+    let result = match cli.command {
+        Command::Demo => demo(&workspace).await,
+        Command::Up => up(&workspace).await,
+        Command::Send { queue, body } => send(&workspace, &queue, &body).await,
+        Command::Seed(args) => seed(&args).await,
+        Command::Metrics => metrics(&workspace),
     };
     match result {
         Ok(code) => code,
@@ -197,28 +238,14 @@ async fn send(workspace: &Path, queue: &str, body: &str) -> Result<ExitCode, Str
 /// Create an event in a tickets table wherever the environment points the SDK (`AWS_ENDPOINT_URL`
 /// for the emulator; AWS otherwise), through ticket-processor's schema. An existing event is left
 /// as it is (exit 0, said so).
-async fn seed(args: &[String]) -> Result<ExitCode, String> {
-    let mut options = std::collections::HashMap::new();
-    let mut rest = args.iter();
-    while let Some(flag) = rest.next() {
-        let name = flag
-            .strip_prefix("--")
-            .filter(|name| ["table", "event-id", "capacity", "shards"].contains(name))
-            .ok_or_else(|| format!("unknown argument {flag:?}; {USAGE}"))?;
-        let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        options.insert(name, value.as_str());
-    }
-    let required = |name: &str| {
-        options
-            .get(name)
-            .copied()
-            .ok_or_else(|| format!("--{name} is required; {USAGE}"))
-    };
-    let number = |name: &str, text: &str| text.parse::<u64>().map_err(|e| format!("--{name} {text:?}: {e}"));
-    let (table, event_id) = (required("table")?, required("event-id")?);
-    let capacity = number("capacity", required("capacity")?)?;
-    let shards = number("shards", options.get("shards").copied().unwrap_or("1"))?;
-    let shards = u32::try_from(shards).map_err(|e| format!("--shards: {e}"))?;
+async fn seed(args: &SeedArgs) -> Result<ExitCode, String> {
+    let SeedArgs {
+        table,
+        event_id,
+        capacity,
+        shards,
+    } = args;
+    let (capacity, shards) = (*capacity, *shards);
     let client = aws_sdk_dynamodb::Client::new(&shared::worker::sdk_config().await);
     match ticket_processor::schema::seed_event(&client, table, event_id, capacity, shards).await {
         Ok(ticket_processor::schema::Seeded::Created) => {
