@@ -5,11 +5,13 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use aws_lambda_events::sqs::SqsEvent;
 use common::{Received, Stack};
 use messages::NotificationKind;
-use shared::{BatchOutcome, BatchProcessor, Deadline, attributes};
+use shared::dead_letter::SqsDeadLetterQueue;
+use shared::{BatchConfig, BatchOutcome, BatchProcessor, Deadline, attributes};
 
 fn sample(name: &str) -> SqsEvent {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -60,7 +62,15 @@ fn attribute(message: &aws_sdk_sqs::types::Message, name: &str) -> String {
 #[tokio::test]
 async fn every_sample_event_has_the_outcome_its_readme_promises_with_a_dead_letter_queue() {
     let stack = seeded().await;
-    let batch = stack.batch();
+    // As the README runs them against moto: BATCH_CONCURRENCY=1, so user-1 is first in line.
+    let batch = BatchProcessor::new(BatchConfig {
+        concurrency: 1,
+        ..BatchConfig::default()
+    })
+    .with_dead_letters(Arc::new(SqsDeadLetterQueue::new(
+        aws_sdk_sqs::Client::new(&stack.sdk),
+        &stack.dead_letter_queue_url,
+    )));
 
     assert!(failures(&invoke(&stack, &batch, "valid-batch.json").await).is_empty());
     let tickets = stack.tickets("concert-2026").await;
