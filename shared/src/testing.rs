@@ -162,3 +162,41 @@ impl crate::idempotency::Clock for Later {
         std::time::SystemTime::now() + self.0
     }
 }
+
+/// The string value of a dead letter's (or any SQS message's) attribute `name`.
+pub fn attribute<'a>(message: &'a aws_sdk_sqs::types::Message, name: &str) -> Option<&'a str> {
+    message
+        .message_attributes()
+        .and_then(|attributes| attributes.get(name))
+        .and_then(|value| value.string_value())
+}
+
+/// Checks the bad records of a batch against what the dead-letter queue holds: each
+/// `(message id, error kind)` of `bad` was dead-lettered with that kind, `letters` hold exactly
+/// one dead letter per bad record, carrying its original message id and kind and a reason that
+/// names the record, with none of `addresses` in clear.
+pub fn assert_dead_lettered(
+    outcome: &crate::BatchOutcome,
+    letters: &[aws_sdk_sqs::types::Message],
+    bad: &[(&str, &str)],
+    addresses: &[&str],
+) {
+    use crate::{RecordStatus, attributes};
+    for &(id, kind) in bad {
+        match outcome.status(id) {
+            Some(RecordStatus::DeadLettered(error)) => assert_eq!(error.kind(), kind, "{id}: {error}"),
+            other => panic!("{id}: expected dead-lettered as {kind}, got {other:?}"),
+        }
+        let letter = letters
+            .iter()
+            .find(|l| attribute(l, attributes::ORIGINAL_MESSAGE_ID) == Some(id))
+            .unwrap_or_else(|| panic!("{id} is not in the DLQ"));
+        assert_eq!(attribute(letter, attributes::ERROR_KIND), Some(kind), "{id}");
+        let reason = attribute(letter, attributes::ERROR_MESSAGE).unwrap_or_default();
+        assert!(reason.contains(id), "{id}: the reason names the record: {reason}");
+        for address in addresses {
+            assert!(!reason.contains(address), "{id}: {address} in clear in {reason}");
+        }
+    }
+    assert_eq!(letters.len(), bad.len(), "one dead letter per bad record");
+}

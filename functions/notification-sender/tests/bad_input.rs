@@ -7,7 +7,7 @@ mod support;
 
 use aws_lambda_events::sqs::SqsEvent;
 use serde_json::{Value, json};
-use shared::testing::message;
+use shared::testing::{assert_dead_lettered, attribute, message};
 use shared::{BatchOutcome, RecordStatus, attributes};
 use support::{Fixture, delivery, ticket_issued};
 
@@ -26,13 +26,6 @@ fn notification(fields: Value) -> String {
         }
     }
     body.to_string()
-}
-
-fn attribute<'a>(message: &'a aws_sdk_sqs::types::Message, name: &str) -> Option<&'a str> {
-    message
-        .message_attributes()
-        .and_then(|attributes| attributes.get(name))
-        .and_then(|value| value.string_value())
 }
 
 /// Every message of the fixture's DLQ, each once.
@@ -68,23 +61,8 @@ async fn dead_letters_alone(fixture: &Fixture, bad: Vec<(&str, Value, &str)>) ->
         "only the good one is sent"
     );
     let letters = drain_dead_letters(fixture).await;
-    for (id, _, kind) in &bad {
-        match outcome.status(id) {
-            Some(RecordStatus::DeadLettered(error)) => assert_eq!(error.kind(), *kind, "{id}: {error}"),
-            other => panic!("{id}: expected dead-lettered as {kind}, got {other:?}"),
-        }
-        let letter = letters
-            .iter()
-            .find(|l| attribute(l, attributes::ORIGINAL_MESSAGE_ID) == Some(*id))
-            .unwrap_or_else(|| panic!("{id} is not in the DLQ"));
-        assert_eq!(attribute(letter, attributes::ERROR_KIND), Some(*kind), "{id}");
-        let reason = attribute(letter, attributes::ERROR_MESSAGE).unwrap_or_default();
-        assert!(reason.contains(id), "{id}: the reason names the record: {reason}");
-        for address in ADDRESSES {
-            assert!(!reason.contains(address), "{id}: {address} in clear in {reason}");
-        }
-    }
-    assert_eq!(letters.len(), bad.len(), "one dead letter per bad record");
+    let expected: Vec<(&str, &str)> = bad.iter().map(|(id, _, kind)| (*id, *kind)).collect();
+    assert_dead_lettered(&outcome, &letters, &expected, &ADDRESSES);
     outcome
 }
 

@@ -6,21 +6,14 @@
 mod common;
 
 use aws_lambda_events::sqs::SqsEvent;
-use common::{Stack, body};
+use common::{Stack, assert_nothing_retried, body};
 use moto_harness::unique_name;
 use serde_json::{Value, json};
-use shared::testing::{event, message, with_attribute};
+use shared::testing::{assert_dead_lettered, attribute, event, message, with_attribute};
 use shared::{BatchOutcome, Deadline, RecordStatus, attributes};
 
 /// The addresses the bad inputs below carry: none may reach a DLQ attribute in clear.
 const ADDRESSES: [&str; 2] = ["kim.lee@example.com", "ana.ruiz@example.org"];
-
-fn attribute<'a>(message: &'a aws_sdk_sqs::types::Message, name: &str) -> Option<&'a str> {
-    message
-        .message_attributes()
-        .and_then(|attributes| attributes.get(name))
-        .and_then(|value| value.string_value())
-}
 
 /// Runs `bad` (message id, SQS message, expected error kind) in one batch beside one valid
 /// request, as the deployed function does, and checks every outcome.
@@ -29,18 +22,9 @@ async fn dead_letters_alone(stack: &Stack, bad: Vec<(&str, Value, &str)>) -> Bat
     stack.seed_event(&event_id, 10).await;
     let good = message("good", &body(&event_id, "fan-1"));
     let messages = bad.iter().map(|(_, message, _)| message.clone()).chain([good]);
-    let handler = stack.idempotency().wrap(stack.processor());
-    let outcome = stack
-        .batch()
-        .run(event(messages), Deadline::NONE, &handler)
-        .await
-        .expect("every record has a messageId");
+    let outcome = stack.run(messages).await;
 
-    assert!(
-        outcome.response().batch_item_failures.is_empty(),
-        "bad records are dead-lettered, not retried: {:?}",
-        outcome.response()
-    );
+    assert_nothing_retried(&outcome);
     assert_eq!(outcome.status("good"), Some(&RecordStatus::Processed));
     assert_eq!(
         stack.tickets(&event_id).await.len(),
@@ -48,23 +32,8 @@ async fn dead_letters_alone(stack: &Stack, bad: Vec<(&str, Value, &str)>) -> Bat
         "the good request got its ticket"
     );
     let letters = stack.dead_letters().await;
-    for (id, _, kind) in &bad {
-        match outcome.status(id) {
-            Some(RecordStatus::DeadLettered(error)) => assert_eq!(error.kind(), *kind, "{id}: {error}"),
-            other => panic!("{id}: expected dead-lettered as {kind}, got {other:?}"),
-        }
-        let letter = letters
-            .iter()
-            .find(|l| attribute(l, attributes::ORIGINAL_MESSAGE_ID) == Some(*id))
-            .unwrap_or_else(|| panic!("{id} is not in the DLQ"));
-        assert_eq!(attribute(letter, attributes::ERROR_KIND), Some(*kind), "{id}");
-        let reason = attribute(letter, attributes::ERROR_MESSAGE).unwrap_or_default();
-        assert!(reason.contains(id), "{id}: the reason names the record: {reason}");
-        for address in ADDRESSES {
-            assert!(!reason.contains(address), "{id}: {address} in clear in {reason}");
-        }
-    }
-    assert_eq!(letters.len(), bad.len(), "one dead letter per bad record");
+    let expected: Vec<(&str, &str)> = bad.iter().map(|(id, _, kind)| (*id, *kind)).collect();
+    assert_dead_lettered(&outcome, &letters, &expected, &ADDRESSES);
     outcome
 }
 
@@ -256,12 +225,7 @@ async fn a_record_without_an_event_source_arn_is_still_processed_or_dead_lettere
     for record in [&mut good, &mut bad] {
         record.as_object_mut().unwrap().remove("eventSourceARN");
     }
-    let handler = stack.idempotency().wrap(stack.processor());
-    let outcome = stack
-        .batch()
-        .run(event([good, bad]), Deadline::NONE, &handler)
-        .await
-        .unwrap();
+    let outcome = stack.run([good, bad]).await;
 
     assert!(outcome.response().batch_item_failures.is_empty());
     assert_eq!(outcome.status("no-arn-good"), Some(&RecordStatus::Processed));
@@ -301,11 +265,7 @@ async fn two_copies_of_one_message_id_issue_one_ticket_and_dead_letter_once() {
     let handler = stack.idempotency().wrap(stack.processor());
     let outcome = stack.batch().run(batch, Deadline::NONE, &handler).await.unwrap();
 
-    assert!(
-        outcome.response().batch_item_failures.is_empty(),
-        "{:?}",
-        outcome.results
-    );
+    assert_nothing_retried(&outcome);
     let statuses: Vec<&RecordStatus> = outcome.results.iter().map(|(_, status)| status).collect();
     assert_eq!(statuses[0], &RecordStatus::Processed);
     assert_eq!(
@@ -343,18 +303,9 @@ async fn an_original_message_id_that_is_not_an_sqs_message_id_is_ignored() {
             original,
         )
     });
-    let handler = stack.idempotency().wrap(stack.processor());
-    let outcome = stack
-        .batch()
-        .run(event(messages), Deadline::NONE, &handler)
-        .await
-        .unwrap();
+    let outcome = stack.run(messages).await;
 
-    assert!(
-        outcome.response().batch_item_failures.is_empty(),
-        "{:?}",
-        outcome.results
-    );
+    assert_nothing_retried(&outcome);
     for (id, _) in &bad_ids {
         assert_eq!(outcome.status(id), Some(&RecordStatus::Processed), "{id}");
         assert_eq!(
@@ -375,17 +326,8 @@ async fn a_poison_message_with_ten_attributes_is_dead_lettered_with_its_reason()
     for i in 0..attributes::MAX_MESSAGE_ATTRIBUTES {
         poison = with_attribute(poison, &format!("producer-{i}"), &format!("v{i}"));
     }
-    let handler = stack.idempotency().wrap(stack.processor());
-    let outcome = stack
-        .batch()
-        .run(event([poison]), Deadline::NONE, &handler)
-        .await
-        .unwrap();
-    assert!(
-        outcome.response().batch_item_failures.is_empty(),
-        "{:?}",
-        outcome.results
-    );
+    let outcome = stack.run([poison]).await;
+    assert_nothing_retried(&outcome);
     let letters = stack.dead_letters().await;
     assert_eq!(letters.len(), 1);
     assert_eq!(attribute(&letters[0], attributes::ERROR_KIND), Some("invalid-field"));

@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{Stack, body, record};
+use common::{Stack, assert_nothing_retried, body, record};
 use moto_harness::unique_name;
 use shared::testing::{event, message};
 use shared::{Deadline, RecordHandler, RecordStatus};
@@ -25,11 +25,7 @@ async fn eleven_users_on_seven_seats_over_three_counters_get_seven_tickets() {
 
     let outcome = stack.batch().run(batch, Deadline::NONE, &handler).await.unwrap();
 
-    assert!(
-        outcome.response().batch_item_failures.is_empty(),
-        "{:?}",
-        outcome.results
-    );
+    assert_nothing_retried(&outcome);
     assert!(outcome.results.iter().all(|(_, s)| *s == RecordStatus::Processed));
     let tickets = stack.tickets(&event_id).await;
     assert_eq!(tickets.len(), 7, "{tickets:?}");

@@ -119,6 +119,16 @@ impl Stack {
         Idempotency::new(Arc::new(store), IdempotencyConfig::new(FUNCTION_NAME))
     }
 
+    /// Runs `messages` as the deployed function does (idempotency around the processor, the
+    /// batch processor with its DLQ, no deadline).
+    pub async fn run(&self, messages: impl IntoIterator<Item = serde_json::Value>) -> shared::BatchOutcome {
+        let handler = self.idempotency().wrap(self.processor());
+        self.batch()
+            .run(shared::testing::event(messages), shared::Deadline::NONE, &handler)
+            .await
+            .expect("every record has a messageId")
+    }
+
     /// The batch processor of the deployed function: default concurrency, permanent failures to the DLQ.
     pub fn batch(&self) -> BatchProcessor {
         self.with_dead_letters(BatchProcessor::default())
@@ -225,6 +235,15 @@ fn system_attribute(message: &aws_sdk_sqs::types::Message, name: MessageSystemAt
 }
 
 /// A record of `body`, as SQS delivers it, without a deadline.
+/// Asserts that no record of `outcome` was handed back to SQS (none in `batchItemFailures`).
+pub fn assert_nothing_retried(outcome: &shared::BatchOutcome) {
+    assert!(
+        outcome.response().batch_item_failures.is_empty(),
+        "nothing is handed back to SQS: {:?}",
+        outcome.results
+    );
+}
+
 pub fn record(message_id: &str, body: &str) -> shared::Record {
     shared::Record::new(
         shared::testing::sqs_message(shared::testing::message(message_id, body)),
