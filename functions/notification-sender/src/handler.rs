@@ -170,71 +170,83 @@ impl NotificationSender {
                 }
             })
             .await;
-        let counts = record.metrics();
-        match &outcome {
-            Ok(Outcome::Executed(Delivery::Delivered { .. })) => counts.add(metrics::sent(channel), 1),
-            Ok(Outcome::Executed(Delivery::Rejected { .. })) => counts.add(metrics::SENDS_REJECTED, 1),
-            Err(IdempotencyError::Handler(error)) => metrics::count_failure(counts, &error.failure),
-            Ok(Outcome::Duplicate(_)) | Err(_) => {}
+        step_result(record, notification_id, channel, &recipient, outcome)
+    }
+}
+
+/// Counts a channel step's outcome in the invocation's metrics, logs it (the recipient masked),
+/// and gives the channel's result.
+fn step_result(
+    record: &Record,
+    notification_id: &str,
+    channel: Channel,
+    recipient: &str,
+    outcome: Result<Outcome<Delivery>, IdempotencyError<ChannelError>>,
+) -> ChannelResult {
+    let counts = record.metrics();
+    match &outcome {
+        Ok(Outcome::Executed(Delivery::Delivered { .. })) => counts.add(metrics::sent(channel), 1),
+        Ok(Outcome::Executed(Delivery::Rejected { .. })) => counts.add(metrics::SENDS_REJECTED, 1),
+        Err(IdempotencyError::Handler(error)) => metrics::count_failure(counts, &error.failure),
+        Ok(Outcome::Duplicate(_)) | Err(_) => {}
+    }
+    let channel = channel.as_str();
+    match outcome {
+        Ok(Outcome::Executed(Delivery::Delivered { message_id })) => {
+            tracing::info!(notification_id, channel, recipient, message_id, "sent");
+            ChannelResult::Delivered { earlier: false }
         }
-        let channel = channel.as_str();
-        match outcome {
-            Ok(Outcome::Executed(Delivery::Delivered { message_id })) => {
-                tracing::info!(notification_id, channel, recipient, message_id, "sent");
-                ChannelResult::Delivered { earlier: false }
+        Ok(Outcome::Duplicate(Delivery::Delivered { message_id })) => {
+            tracing::info!(notification_id, channel, recipient, message_id, "already sent; skipped");
+            ChannelResult::Delivered { earlier: true }
+        }
+        Ok(Outcome::Executed(Delivery::Rejected { code, reason })) => {
+            tracing::error!(
+                notification_id,
+                channel,
+                recipient,
+                code,
+                reason,
+                "rejected permanently; recorded and not retried"
+            );
+            ChannelResult::Rejected {
+                earlier: false,
+                code,
+                reason,
             }
-            Ok(Outcome::Duplicate(Delivery::Delivered { message_id })) => {
-                tracing::info!(notification_id, channel, recipient, message_id, "already sent; skipped");
-                ChannelResult::Delivered { earlier: true }
+        }
+        Ok(Outcome::Duplicate(Delivery::Rejected { code, reason })) => {
+            tracing::warn!(
+                notification_id,
+                channel,
+                recipient,
+                code,
+                reason,
+                "rejected earlier; skipped"
+            );
+            ChannelResult::Rejected {
+                earlier: true,
+                code,
+                reason,
             }
-            Ok(Outcome::Executed(Delivery::Rejected { code, reason })) => {
-                tracing::error!(
-                    notification_id,
-                    channel,
-                    recipient,
-                    code,
-                    reason,
-                    "rejected permanently; recorded and not retried"
-                );
-                ChannelResult::Rejected {
-                    earlier: false,
-                    code,
-                    reason,
-                }
-            }
-            Ok(Outcome::Duplicate(Delivery::Rejected { code, reason })) => {
+        }
+        Err(error) => {
+            if let IdempotencyError::Handler(failed) = &error
+                && failed.failure.class == FailureClass::Ambiguous
+            {
                 tracing::warn!(
                     notification_id,
                     channel,
                     recipient,
-                    code,
-                    reason,
-                    "rejected earlier; skipped"
+                    code = failed.failure.code,
+                    outcome = AMBIGUOUS_SEND,
+                    "ambiguous-send: the provider may have accepted it; not recorded, a redelivery sends again"
                 );
-                ChannelResult::Rejected {
-                    earlier: true,
-                    code,
-                    reason,
-                }
             }
-            Err(error) => {
-                if let IdempotencyError::Handler(failed) = &error
-                    && failed.failure.class == FailureClass::Ambiguous
-                {
-                    tracing::warn!(
-                        notification_id,
-                        channel,
-                        recipient,
-                        code = failed.failure.code,
-                        outcome = AMBIGUOUS_SEND,
-                        "ambiguous-send: the provider may have accepted it; not recorded, a redelivery sends again"
-                    );
-                }
-                let error = RecordError::from(error);
-                tracing::warn!(notification_id, channel, recipient, error_kind = error.kind(), error = %error,
-                    "not sent");
-                ChannelResult::Failed(error)
-            }
+            let error = RecordError::from(error);
+            tracing::warn!(notification_id, channel, recipient, error_kind = error.kind(), error = %error,
+                "not sent");
+            ChannelResult::Failed(error)
         }
     }
 }
