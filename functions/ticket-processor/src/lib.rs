@@ -25,6 +25,8 @@ pub mod metrics;
 pub mod notify;
 pub mod request;
 pub mod schema;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tickets;
 
 use shared::aws_calls::{AwsCall, Target};

@@ -3,14 +3,12 @@
 //! record never fails the batch, and never silently succeeds), what is in the DLQ (the reason,
 //! no address in clear), and that the good record beside it still gets its ticket.
 
-mod common;
-
 use aws_lambda_events::sqs::SqsEvent;
-use common::{Stack, assert_nothing_retried, body};
 use moto_harness::unique_name;
 use serde_json::{Value, json};
 use shared::testing::{assert_dead_lettered, attribute, event, message, with_attribute};
 use shared::{BatchOutcome, Deadline, RecordStatus, attributes};
+use ticket_processor::testing::{Stack, assert_nothing_retried, body};
 
 /// The addresses the bad inputs below carry: none may reach a DLQ attribute in clear.
 const ADDRESSES: [&str; 2] = ["kim.lee@example.com", "ana.ruiz@example.org"];

@@ -1,17 +1,15 @@
 //! The ticket rules against moto's DynamoDB and SQS: capacity, one ticket per user, duplicates,
 //! concurrency, a crash between the ticket write and the enqueue, invalid input.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Stack, blackhole, body, record};
 use messages::NotificationKind;
 use moto_harness::unique_name;
 use shared::testing::{Later, event, message};
 use shared::{Deadline, Outcome, RecordHandler, RecordStatus, attributes};
+use ticket_processor::testing::{Stack, blackhole, body, record};
 use ticket_processor::{Processed, TicketOutcome};
 
 /// Turns a hang into a failure; nothing here is a speed assertion.

@@ -1,11 +1,9 @@
 //! What the worker logs about a request: enough to follow it, never an email address in clear.
 
-mod common;
-
-use common::{Stack, body};
 use moto_harness::unique_name;
 use shared::testing::{CapturedLogs, message, sqs_message};
 use shared::{Deadline, Record, RecordHandler};
+use ticket_processor::testing::{Stack, body};
 
 #[tokio::test]
 async fn the_outcome_is_logged_with_the_email_masked_and_the_notification_keeps_it_in_full() {

@@ -1,12 +1,9 @@
 //! What ticket-processor tells an operator, checked against moto: the EMF lines of a run add up
 //! to what the tables and queues hold, and a notification carries its request's trace header.
 
-mod common;
-
 use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use common::{Stack, body};
 use messages::NotificationKind;
 use moto_harness::unique_name;
 use serde_json::{Value, json};
@@ -14,6 +11,7 @@ use shared::metrics::lines::{EmfLine, Totals};
 use shared::metrics::{Metrics, batch};
 use shared::testing::{CapturedLogs, event, invocation_context, message, sent_ago, with_attribute};
 use ticket_processor::metrics::{ALL, ALREADY_ISSUED, SOLD_OUT, TICKETS_ISSUED, TIME_TO_TICKET};
+use ticket_processor::testing::{Stack, body};
 
 const TRACE_HEADER: &str = "Root=1-67891233-abcdef012345678912345678;Parent=463ac35c9f6413ad;Sampled=1";
 

@@ -1,17 +1,15 @@
 //! The sample events in `events/ticket-processor/` (for `cargo lambda invoke`), invoked in the
 //! order their README gives, against moto, with the outcomes its table promises.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use aws_lambda_events::sqs::SqsEvent;
-use common::{Received, Stack};
 use messages::NotificationKind;
 use shared::dead_letter::SqsDeadLetterQueue;
 use shared::{BatchConfig, BatchOutcome, BatchProcessor, Deadline, attributes};
+use ticket_processor::testing::{Received, Stack};
 
 fn sample(name: &str) -> SqsEvent {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

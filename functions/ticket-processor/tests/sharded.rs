@@ -3,16 +3,14 @@
 //! is full (also from what another invocation saw), and an event seeded before sharding keeps its
 //! tickets.
 
-mod common;
-
 use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{Stack, assert_nothing_retried, body, record};
 use moto_harness::unique_name;
 use shared::testing::{event, message};
 use shared::{Deadline, RecordHandler, RecordStatus};
 use ticket_processor::schema::{self, EventTotals, Layout, StoredItem, parse_item};
+use ticket_processor::testing::{Stack, assert_nothing_retried, body, record};
 use ticket_processor::{Processed, TicketOutcome};
 
 #[tokio::test]

@@ -3,13 +3,10 @@
 //! The idempotency key is the original id, so the second copy is a duplicate: one ticket, one
 //! notification.
 
-mod common;
-
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::Message;
-use common::{Stack, body};
 use dlq_redrive::{Redrive, RedriveConfig, Timing};
 use moto_harness::sqs::{client_failing_deletes, queue_arn};
 use moto_harness::unique_name;
@@ -17,6 +14,7 @@ use serde_json::json;
 use shared::config::Environment;
 use shared::testing::{event, message, with_attribute};
 use shared::{Deadline, RecordStatus, attributes};
+use ticket_processor::testing::{Stack, body};
 
 /// The Lambda record SQS would hand ticket-processor for `m`, message attributes included.
 fn lambda_record(m: &Message) -> serde_json::Value {

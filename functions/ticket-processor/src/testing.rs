@@ -1,11 +1,12 @@
-//! A tickets table, an idempotency table, a notification queue and a dead-letter queue on moto,
-//! all uniquely named, and ways to read back what the worker did.
-
-#![allow(dead_code)] // each test binary uses its own part of the fixture
+//! The tests' fixture (feature `testing`): a tickets table, an idempotency table, a notification
+//! queue and a dead-letter queue on moto, all uniquely named, and ways to read back what the
+//! worker did. ticket-processor's own tests and the cross-function tests (`tests/e2e`) use it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::schema::{self, Seeded, event_key};
+use crate::{NotificationQueue, Ticket, TicketProcessor, TicketTable};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
@@ -14,8 +15,6 @@ use moto_harness::{MotoServer, unique_name};
 use shared::dead_letter::SqsDeadLetterQueue;
 use shared::idempotency::DynamoDbStore;
 use shared::{BatchProcessor, Idempotency, IdempotencyConfig};
-use ticket_processor::schema::{self, Seeded, event_key};
-use ticket_processor::{NotificationQueue, Ticket, TicketProcessor, TicketTable};
 
 /// The idempotency key prefix, as Lambda's function name would be.
 pub const FUNCTION_NAME: &str = "ticket-processor";
@@ -234,7 +233,6 @@ fn system_attribute(message: &aws_sdk_sqs::types::Message, name: MessageSystemAt
         .cloned()
 }
 
-/// A record of `body`, as SQS delivers it, without a deadline.
 /// Asserts that no record of `outcome` was handed back to SQS (none in `batchItemFailures`).
 pub fn assert_nothing_retried(outcome: &shared::BatchOutcome) {
     assert!(
@@ -244,6 +242,7 @@ pub fn assert_nothing_retried(outcome: &shared::BatchOutcome) {
     );
 }
 
+/// A record of `body`, as SQS delivers it, without a deadline.
 pub fn record(message_id: &str, body: &str) -> shared::Record {
     shared::Record::new(
         shared::testing::sqs_message(shared::testing::message(message_id, body)),
