@@ -27,6 +27,8 @@ pub mod plan;
 pub mod push;
 pub mod send_quota;
 pub mod templates;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use shared::aws_calls::{AwsCall, Target};
 

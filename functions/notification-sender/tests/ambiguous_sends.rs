@@ -2,8 +2,6 @@
 //! and then drops or resets the connection, or answers 500, and counts the requests it read.
 //! Throttling answers, which prove the send was refused, are still retried by the SDK.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -13,11 +11,11 @@ use futures::future::{BoxFuture, FutureExt};
 use notification_sender::classify::{FailureClass, SendFailure};
 use notification_sender::email::{EmailSender, SesEmailSender};
 use notification_sender::push::{Push, PushSender, PushTarget, SnsPushSender};
+use notification_sender::testing::{read_request, sample_email, sample_push};
 use notification_sender::{NotificationSender, SenderConfig, clients};
 use shared::idempotency::{IdempotencyConfig, MemoryStore};
 use shared::testing::{CapturedLogs, message, sqs_message};
 use shared::{Deadline, Idempotency, Record};
-use support::{read_request, sample_email, sample_push};
 use tokio::io::AsyncWriteExt;
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:pushes";

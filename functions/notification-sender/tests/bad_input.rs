@@ -3,13 +3,11 @@
 //! record never fails the batch, and never silently succeeds), what is in the DLQ (the reason,
 //! no address in clear), and that the good record beside it is still sent.
 
-mod support;
-
 use aws_lambda_events::sqs::SqsEvent;
+use notification_sender::testing::{Fixture, delivery, ticket_issued};
 use serde_json::{Value, json};
 use shared::testing::{assert_dead_lettered, attribute, message};
 use shared::{BatchOutcome, RecordStatus, attributes};
-use support::{Fixture, delivery, ticket_issued};
 
 /// The addresses the bad inputs below carry: none may reach a DLQ attribute in clear.
 const ADDRESSES: [&str; 2] = ["kim.lee@example.com", "ana.ruiz@example.org"];

@@ -1,13 +1,11 @@
 //! Sending against moto: what reaches SNS and SES (read back from `/moto-api/data.json`), once
 //! per notification whatever the retries and duplicates.
 
-mod support;
-
 use std::sync::Arc;
 
+use notification_sender::testing::{Faulty, Fixture, delivery, ticket_issued};
 use serde_json::json;
 use shared::RecordStatus;
-use support::{Faulty, Fixture, delivery, ticket_issued};
 
 #[tokio::test]
 async fn ticket_issued_with_email_and_push_sends_one_push_with_filter_attributes_and_one_email_with_the_ticket_id() {

@@ -2,8 +2,6 @@
 //! from aws-smithy-mocks (precise, one per error), timeouts and refused connections from real
 //! loopback sockets. The sender's From address is `tickets@example.com`.
 
-mod support;
-
 use std::net::TcpListener;
 use std::time::Duration;
 
@@ -18,7 +16,7 @@ use aws_smithy_types::error::ErrorMetadata;
 use notification_sender::classify::{FailureClass, SendFailure};
 use notification_sender::email::{EmailSender, SesEmailSender};
 use notification_sender::push::{PushSender, PushTarget, SnsPushSender};
-use support::{sample_email, sample_push};
+use notification_sender::testing::{sample_email, sample_push};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:pushes";
 const ENDPOINT: &str = "arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/device-1";

@@ -1,13 +1,11 @@
 //! Captured logs of sends, a retry, a rejection that quotes an address and a body with an
 //! address in the wrong place: addresses only ever appear masked.
 
-mod support;
-
 use std::sync::Arc;
 
+use notification_sender::testing::{Faulty, Fixture, Resources, delivery, ticket_issued};
 use shared::RecordStatus;
 use shared::testing::CapturedLogs;
-use support::{Faulty, Fixture, Resources, delivery, ticket_issued};
 
 // A current-thread runtime: the subscriber set below is this thread's, and every record runs here.
 #[tokio::test(flavor = "current_thread")]

@@ -2,8 +2,6 @@
 //! SNS and SES accepted, the dead letters those in the DLQ; rejections, throttling and
 //! misconfiguration are counted where each channel's outcome is known.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,11 +11,11 @@ use notification_sender::email::{Email, EmailSender};
 use notification_sender::metrics::{
     ALL, EMAIL_SENT, PUSH_SENT, SENDS_MISCONFIGURED, SENDS_REJECTED, SENDS_THROTTLED, TIME_TO_SEND,
 };
+use notification_sender::testing::{Fixture, Resources, delivery, ticket_issued};
 use shared::metrics::lines::{EmfLine, Totals};
 use shared::metrics::{Metrics, batch};
 use shared::testing::{CapturedLogs, event, invocation_context, sent_ago};
 use shared::{BatchProcessor, RecordStatus};
-use support::{Fixture, Resources, delivery, ticket_issued};
 
 /// SES answering every email with its throttling error.
 struct ThrottledEmail;

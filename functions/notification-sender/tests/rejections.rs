@@ -3,14 +3,12 @@
 //! misconfiguration (a missing topic, a sender SES has not verified) goes to the DLQ without being
 //! recorded, so a redrive after the fix sends.
 
-mod support;
-
 use std::sync::Arc;
 
 use aws_sdk_sqs::types::Message;
+use notification_sender::testing::{Faulty, Fixture, Resources, delivery, ticket_issued};
 use shared::RecordStatus;
 use shared::testing::with_attribute;
-use support::{Faulty, Fixture, Resources, delivery, ticket_issued};
 
 fn attribute<'a>(letter: &'a Message, name: &str) -> &'a str {
     letter.message_attributes().unwrap()[name].string_value().unwrap()

@@ -2,20 +2,18 @@
 //! turns the deferral's time into the message's visibility), not after the queue's visibility
 //! timeout, and is sent then.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use moto_harness::unique_name;
 use notification_sender::budget::{SEND_DEADLINE_MARGIN, SendBudgets};
+use notification_sender::testing::{FUNCTION_NAME, Faulty, Fixture, ticket_issued};
 use serde_json::json;
 use shared::config::Environment;
 use shared::testing::{event, message};
 use shared::worker::Worker;
 use shared::{Deadline, RecordStatus};
-use support::{FUNCTION_NAME, Faulty, Fixture, ticket_issued};
 
 async fn receive(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
     sqs.receive_message()

@@ -1,13 +1,11 @@
 //! The sample events in `events/notification-sender/` (for `cargo lambda invoke`) run against
 //! moto with the outcomes their names promise.
 
-mod support;
-
 use std::path::PathBuf;
 
 use aws_lambda_events::sqs::SqsEvent;
+use notification_sender::testing::Fixture;
 use shared::{Deadline, RecordStatus};
-use support::Fixture;
 
 fn sample(name: &str) -> SqsEvent {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -3,8 +3,6 @@
 //! separate invocations have, never send faster than the rate; sends that no slot fits in time
 //! are deferred, not sent, and name when to come back.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -15,9 +13,9 @@ use notification_sender::budget::{
 };
 use notification_sender::classify::SendFailure;
 use notification_sender::email::{Email, EmailSender};
+use notification_sender::testing::{Faulty, Fixture, delivery, ticket_issued};
 use shared::testing::event;
 use shared::{Deadline, RecordStatus};
-use support::{Faulty, Fixture, delivery, ticket_issued};
 
 /// Records every slot the store grants, per bucket.
 struct Recording<S> {

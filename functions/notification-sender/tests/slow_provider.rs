@@ -2,19 +2,17 @@
 //! (docs/chaos.md): with a 5 s attempt timeout the SDK gave up on a SendEmail that moto was still
 //! accepting, sent it again, and the user got the email three times.
 
-mod support;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use notification_sender::email::SesEmailSender;
 use notification_sender::push::SnsPushSender;
+use notification_sender::testing::read_request;
 use notification_sender::{NotificationSender, SenderConfig, clients};
 use shared::idempotency::{IdempotencyConfig, MemoryStore};
 use shared::testing::{message, sqs_message};
 use shared::{Deadline, Handled, Idempotency, Record};
-use support::read_request;
 use tokio::io::AsyncWriteExt;
 
 /// Slower than the old attempt timeout (5 s), within the call's time limit (`clients::SEND_TIMEOUT`, 8 s).

@@ -1,7 +1,7 @@
 //! A dead letter redriven twice (dlq-redrive crashed between its send and its delete) reaches
 //! ticket-processor as two messages with different messageIds and one `original-message-id`.
 //! The idempotency key is the original id, so the second copy is a duplicate: one ticket, one
-//! notification.
+//! notification, and notification-sender sends its push and its email once.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -10,6 +10,7 @@ use aws_sdk_sqs::types::Message;
 use dlq_redrive::{Redrive, RedriveConfig, Timing};
 use moto_harness::sqs::{client_failing_deletes, queue_arn};
 use moto_harness::unique_name;
+use notification_sender::testing::{Fixture, delivery};
 use serde_json::json;
 use shared::config::Environment;
 use shared::testing::{event, message, with_attribute};
@@ -118,9 +119,30 @@ async fn both_copies_of_a_dead_letter_redriven_twice_issue_one_ticket_and_one_no
     assert_eq!(statuses, [RecordStatus::Processed, RecordStatus::Duplicate]);
     assert_eq!(stack.tickets(&event_id).await.len(), 1);
     assert_eq!(stack.issued(&event_id).await, 1);
-    assert_eq!(stack.notifications().await.len(), 1, "the duplicate sent nothing");
+    let notifications = stack.drain(&stack.notification_queue_url).await;
+    assert_eq!(notifications.len(), 1, "the duplicate sent nothing");
     assert_eq!(stack.idempotency_status(&original).await.as_deref(), Some("COMPLETED"));
     for copy in &copies {
         assert_eq!(stack.idempotency_status(copy.message_id().unwrap()).await, None);
     }
+
+    // notification-sender, on the same moto, sends that one notification's push and email.
+    let fixture = Fixture::new().await;
+    let sender = fixture.notification_sender().await;
+    let notification = &notifications[0];
+    let id = notification.message_id().unwrap();
+    let outcome = fixture
+        .run(&sender, vec![delivery(id, notification.body().unwrap(), 1)])
+        .await;
+    assert_eq!(
+        outcome.status(id),
+        Some(&RecordStatus::Processed),
+        "{:?}",
+        outcome.results
+    );
+    assert_eq!(
+        (fixture.topic_pushes().len(), fixture.emails().len()),
+        (1, 1),
+        "one push, one email"
+    );
 }

@@ -1,22 +1,21 @@
 //! A notification-sender wired to moto exactly as `main` wires it (topic, verified sender,
 //! idempotency table and dead-letter queue of its own), plus senders that inject faults.
-//!
-//! Every test binary uses a subset of these helpers.
-#![allow(dead_code)]
+//! The tests' fixture (feature `testing`): notification-sender's own tests and the
+//! cross-function tests (`tests/e2e`) use it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::classify::{FailureClass, SES_SEND_EMAIL, SNS_PUBLISH, SendFailure};
+use crate::email::{Email, EmailSender, SesEmailSender};
+use crate::push::{Push, PushSender, PushTarget, SnsPushSender};
+use crate::templates::RenderedEmail;
+use crate::{NotificationSender, SenderConfig};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::{BoxFuture, FutureExt};
 use moto_harness::{MotoServer, unique_name};
-use notification_sender::classify::{FailureClass, SES_SEND_EMAIL, SNS_PUBLISH, SendFailure};
-use notification_sender::email::{Email, EmailSender, SesEmailSender};
-use notification_sender::push::{Push, PushSender, PushTarget, SnsPushSender};
-use notification_sender::templates::RenderedEmail;
-use notification_sender::{NotificationSender, SenderConfig};
 use serde_json::{Value, json};
 use shared::config::Environment;
 use shared::testing::{create_idempotency_table, event, message};
