@@ -34,7 +34,7 @@ LAMBDA_BINS := ticket-processor notification-sender dlq-redrive
 # What `make bench` adds to them: the baseline and the init breakdown probe.
 BENCH_BINS := hello-world init-probe
 
-.PHONY: help venv checkov-venv test fmt-check clippy rustdoc unit-tests template-lint checkov sam-build demo up down \
+.PHONY: help venv checkov-venv test fmt-check clippy rustdoc cargo-tests template-lint checkov sam-build demo up down \
 	release-bins faketime chaos-short chaos fuzz bench-venv bench-node bench-build bench bench-smoke flash-sale flash-sale-baseline \
 	flash-sale-short
 
@@ -42,6 +42,7 @@ help:
 	@echo "make demo   run the whole system locally against the AWS emulator (moto)"
 	@echo "make test   every check: fmt, clippy, rustdoc, unit and integration tests, template lint, checkov, sam build, short chaos run"
 	@echo "make up     the local stack in the background, with commands to poke it; make down stops it"
+	@echo "make fmt-check, clippy, rustdoc, cargo-tests   the Rust parts of make test, one at a time"
 	@echo "make template-lint   cfn-lint and sam validate --lint on template.yaml"
 	@echo "make checkov         checkov on template.yaml and its SAM-transformed form"
 	@echo "make sam-build       sam build of every function (x86_64, and arm64 when its Rust target is installed)"
@@ -102,7 +103,9 @@ clippy:
 rustdoc:
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
-unit-tests: venv
+# Every crate's tests: unit tests, integration tests against moto, the cross-function tests (tests/e2e),
+# the template checks and the local stack end to end.
+cargo-tests: venv
 	cargo test --workspace --locked
 
 # ticket-processor's event source in provisioned mode, the branch the defaults do not take:
@@ -213,7 +216,7 @@ fuzz:
 			-max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 
-test: venv fmt-check clippy rustdoc unit-tests template-lint checkov sam-build chaos-short flash-sale-short
+test: venv fmt-check clippy rustdoc cargo-tests template-lint checkov sam-build chaos-short flash-sale-short
 	@echo "make test: all checks passed"
 
 # The whole app on this machine: template.yaml provisioned in moto, the functions under
