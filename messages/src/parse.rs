@@ -58,7 +58,7 @@ pub fn check_id(field: &str, id: &str) -> Result<(), InvalidMessage> {
 /// Parses a JSON body into `T` (`what` names it in errors: "ticket request"). A body that is
 /// empty, not JSON or not a JSON object is refused as a whole; a missing field or a field of the
 /// wrong type or value is refused naming the field.
-pub fn parse_json<T: DeserializeOwned>(body: &str, what: &str) -> Result<T, InvalidMessage> {
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &str, what: &str) -> Result<T, InvalidMessage> {
     if let Some(refused) = not_an_object(body, what) {
         return Err(refused);
     }

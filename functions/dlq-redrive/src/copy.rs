@@ -38,7 +38,7 @@ pub(crate) struct LetterCopy {
 
 impl LetterCopy {
     /// The copy of `letter` for its `redrive_count`-th trip back. `fifo`: the source is a FIFO queue.
-    pub fn of(letter: &Letter, redrive_count: u32, fifo: bool) -> Result<Self, MessageError> {
+    pub(crate) fn of(letter: &Letter, redrive_count: u32, fifo: bool) -> Result<Self, MessageError> {
         if let Some(problem) = &letter.envelope_problem {
             return Err(problem.clone());
         }

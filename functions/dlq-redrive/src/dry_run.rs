@@ -32,7 +32,7 @@ pub(crate) struct DryRun<'a> {
 
 impl<'a> DryRun<'a> {
     /// A dry run of a replay with `filter` and `max_redrive_count` on a FIFO (`fifo`) or standard DLQ.
-    pub fn new(filter: &'a Filter, max_redrive_count: u32, fifo: bool) -> Self {
+    pub(crate) fn new(filter: &'a Filter, max_redrive_count: u32, fifo: bool) -> Self {
         Self {
             filter,
             max_redrive_count,
@@ -42,7 +42,7 @@ impl<'a> DryRun<'a> {
     }
 
     /// Inspects the DLQ `receive_loop` reads; fills `report`'s inspection and stop reason.
-    pub async fn run(mut self, receive_loop: &ReceiveLoop<'_>, report: &mut QueueReport) {
+    pub(crate) async fn run(mut self, receive_loop: &ReceiveLoop<'_>, report: &mut QueueReport) {
         receive_loop.run(&mut self, report).await;
         let inspection = self.inspection;
         tracing::info!(queue = %report.queue, inspected = inspection.inspected,

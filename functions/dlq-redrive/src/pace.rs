@@ -3,14 +3,14 @@
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
-pub struct Pacer {
+pub(crate) struct Pacer {
     per_second: Option<u32>,
     started: Instant,
     sent: u64,
 }
 
 impl Pacer {
-    pub fn new(per_second: Option<u32>) -> Self {
+    pub(crate) fn new(per_second: Option<u32>) -> Self {
         Self {
             per_second,
             started: Instant::now(),
@@ -20,16 +20,16 @@ impl Pacer {
 
     /// The largest batch to take next: at most 10 (SQS's batch limit) and at most one second's worth,
     /// so a low rate is not met by bursts of 10.
-    pub fn batch_size(&self) -> usize {
+    pub(crate) fn batch_size(&self) -> usize {
         self.per_second.map_or(10, |rate| (rate as usize).clamp(1, 10))
     }
 
     /// How long to wait before the next batch.
-    pub fn delay(&self) -> Duration {
+    pub(crate) fn delay(&self) -> Duration {
         delay(self.per_second, self.sent, self.started.elapsed())
     }
 
-    pub fn record(&mut self, messages: usize) {
+    pub(crate) fn record(&mut self, messages: usize) {
         self.sent += messages as u64;
     }
 }

@@ -13,7 +13,7 @@ pub(crate) struct QueueArn {
 
 impl QueueArn {
     /// Parses an SQS queue ARN; the error says what is wrong with it.
-    pub fn parse(arn: &str) -> Result<Self, AddressError> {
+    pub(crate) fn parse(arn: &str) -> Result<Self, AddressError> {
         let not_an_arn = || AddressError::NotAnArn { arn: arn.to_owned() };
         let parts: Vec<&str> = arn.split(':').collect();
         let [prefix, partition, service, region, account, name] = parts[..] else {
@@ -32,7 +32,7 @@ impl QueueArn {
         })
     }
 
-    pub fn is_fifo(&self) -> bool {
+    pub(crate) fn is_fifo(&self) -> bool {
         self.name.ends_with(".fifo")
     }
 }
@@ -45,7 +45,7 @@ pub(crate) struct QueueUrl {
 }
 
 impl QueueUrl {
-    pub fn parse(url: &str) -> Result<Self, AddressError> {
+    pub(crate) fn parse(url: &str) -> Result<Self, AddressError> {
         let not_a_url = || AddressError::NotAUrl { url: url.to_owned() };
         let rest = url
             .strip_prefix("https://")

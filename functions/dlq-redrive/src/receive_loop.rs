@@ -48,7 +48,7 @@ pub(crate) struct ReceiveLoop<'a> {
 
 impl ReceiveLoop<'_> {
     /// Runs `pass` until a stop reason, which it also records in `report`.
-    pub async fn run(&self, pass: &mut impl Pass, report: &mut QueueReport) -> StopReason {
+    pub(crate) async fn run(&self, pass: &mut impl Pass, report: &mut QueueReport) -> StopReason {
         let mut dlq = DlqSession::new(self.sqs, self.dlq_url, self.timing);
         let stopped_by = self.receive_until_stopped(pass, &mut dlq, report).await;
         for problem in dlq.release().await {

@@ -36,7 +36,7 @@ pub(crate) struct Replay<'a> {
 }
 
 impl<'a> Replay<'a> {
-    pub fn new(sqs: &'a Client, route: &'a Route, filter: &'a Filter, max_redrive_count: u32) -> Self {
+    pub(crate) fn new(sqs: &'a Client, route: &'a Route, filter: &'a Filter, max_redrive_count: u32) -> Self {
         Self {
             sqs,
             route,
@@ -47,7 +47,7 @@ impl<'a> Replay<'a> {
     }
 
     /// Replays the DLQ `receive_loop` reads; fills `report`'s counts, failures and stop reason.
-    pub async fn run(mut self, receive_loop: &ReceiveLoop<'_>, report: &mut QueueReport) {
+    pub(crate) async fn run(mut self, receive_loop: &ReceiveLoop<'_>, report: &mut QueueReport) {
         let stopped_by = receive_loop.run(&mut self, report).await;
         tracing::info!(queue = %self.route.name, moved = report.moved, parked = report.parked,
             failed = report.failed, skipped = report.skipped, held_back = report.held_back,

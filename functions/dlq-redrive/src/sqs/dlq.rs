@@ -43,13 +43,13 @@ pub(crate) struct Received {
 }
 
 impl Received {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.new.is_empty() && self.repeated == 0 && self.unreadable.is_empty()
     }
 }
 
 impl<'a> DlqSession<'a> {
-    pub fn new(sqs: &'a Client, queue_url: &'a str, timing: &'a Timing) -> Self {
+    pub(crate) fn new(sqs: &'a Client, queue_url: &'a str, timing: &'a Timing) -> Self {
         Self {
             sqs,
             queue_url,
@@ -60,7 +60,7 @@ impl<'a> DlqSession<'a> {
     }
 
     /// Receives up to `max` (≤ 10) messages, hidden long enough to cover the rest of the run.
-    pub async fn receive(&mut self, max: usize, deadline: Deadline) -> Result<Received, QueueError> {
+    pub(crate) async fn receive(&mut self, max: usize, deadline: Deadline) -> Result<Received, QueueError> {
         let output = self
             .sqs
             .receive_message()
@@ -90,14 +90,14 @@ impl<'a> DlqSession<'a> {
     }
 
     /// Keeps `letter` in the DLQ: it is made visible again by [`DlqSession::release`].
-    pub fn hold(&mut self, letter: &Letter) {
+    pub(crate) fn hold(&mut self, letter: &Letter) {
         self.held
             .insert(letter.message_id.clone(), letter.receipt_handle.clone());
     }
 
     /// Deletes messages whose copies reached the source. Returns the entries SQS refused, by
     /// messageId.
-    pub async fn delete(&self, letters: &[&Letter]) -> Result<Vec<(String, EntryRefusal)>, QueueError> {
+    pub(crate) async fn delete(&self, letters: &[&Letter]) -> Result<Vec<(String, EntryRefusal)>, QueueError> {
         let mut refused = Vec::new();
         for chunk in letters.chunks(MAX_BATCH) {
             let entries = chunk
@@ -128,7 +128,7 @@ impl<'a> DlqSession<'a> {
 
     /// Makes every held message visible again now. Returns an error for each one that stays hidden
     /// (until its visibility timeout passes).
-    pub async fn release(&mut self) -> Vec<MessageError> {
+    pub(crate) async fn release(&mut self) -> Vec<MessageError> {
         let held: Vec<(String, String)> = std::mem::take(&mut self.held).into_iter().collect();
         let mut problems = Vec::new();
         for chunk in held.chunks(MAX_BATCH) {

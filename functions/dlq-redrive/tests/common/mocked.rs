@@ -17,7 +17,7 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use dlq_redrive::{Redrive, Route};
 
 /// A route on made-up AWS queues (nothing is sent anywhere: the client is mocked).
-pub fn route(name: &str, fifo: bool) -> Route {
+pub(crate) fn route(name: &str, fifo: bool) -> Route {
     let suffix = if fifo { ".fifo" } else { "" };
     let url = |queue: &str| format!("https://sqs.us-east-1.amazonaws.com/123456789012/{name}-{queue}{suffix}");
     let arn = |queue: &str| format!("arn:aws:sqs:us-east-1:123456789012:{name}-{queue}{suffix}");
@@ -31,18 +31,18 @@ pub fn route(name: &str, fifo: bool) -> Route {
     }
 }
 
-pub fn client(rules: &[&Rule]) -> Client {
+pub(crate) fn client(rules: &[&Rule]) -> Client {
     mock_client!(aws_sdk_sqs, RuleMode::MatchAny, rules, |config| config
         .retry_config(aws_smithy_types::retry::RetryConfig::disabled()))
 }
 
-pub fn redrive(client: Client, routes: &[&Route]) -> Redrive {
+pub(crate) fn redrive(client: Client, routes: &[&Route]) -> Redrive {
     Redrive::new(super::config(routes, 3), client).with_timing(super::timing())
 }
 
 /// What a rule saw, one item per call (or per entry).
 #[derive(Debug)]
-pub struct Calls<T>(Arc<Mutex<Vec<T>>>);
+pub(crate) struct Calls<T>(Arc<Mutex<Vec<T>>>);
 
 impl<T> Clone for Calls<T> {
     fn clone(&self) -> Self {
@@ -57,17 +57,17 @@ impl<T> Default for Calls<T> {
 }
 
 impl<T: Clone> Calls<T> {
-    pub fn push(&self, item: T) {
+    pub(crate) fn push(&self, item: T) {
         self.0.lock().unwrap().push(item);
     }
 
-    pub fn all(&self) -> Vec<T> {
+    pub(crate) fn all(&self) -> Vec<T> {
         self.0.lock().unwrap().clone()
     }
 }
 
 /// A DLQ message: messageId `id`, receipt handle `rh-<id>`, body `<id>`.
-pub fn message(id: &str, group: Option<&str>) -> Message {
+pub(crate) fn message(id: &str, group: Option<&str>) -> Message {
     let mut message = Message::builder()
         .message_id(id)
         .receipt_handle(format!("rh-{id}"))
@@ -80,7 +80,7 @@ pub fn message(id: &str, group: Option<&str>) -> Message {
 }
 
 /// The DLQ returns `messages` once, then nothing.
-pub fn receive_once(messages: Vec<Message>) -> Rule {
+pub(crate) fn receive_once(messages: Vec<Message>) -> Rule {
     mock!(Client::receive_message)
         .sequence()
         .output(move || {
@@ -93,7 +93,7 @@ pub fn receive_once(messages: Vec<Message>) -> Rule {
         .build()
 }
 
-pub fn depth() -> Rule {
+pub(crate) fn depth() -> Rule {
     mock!(Client::get_queue_attributes).then_output(|| {
         GetQueueAttributesOutput::builder()
             .attributes(QueueAttributeName::ApproximateNumberOfMessages, "0")
@@ -103,7 +103,7 @@ pub fn depth() -> Rule {
 }
 
 /// SendMessageBatch that records each call's bodies and refuses entries whose body is in `refuse`.
-pub fn send(refuse: &'static [&'static str], calls: Calls<Vec<String>>) -> Rule {
+pub(crate) fn send(refuse: &'static [&'static str], calls: Calls<Vec<String>>) -> Rule {
     mock!(Client::send_message_batch).then_compute_output(move |request| {
         let entries = request.entries();
         calls.push(entries.iter().map(|e| e.message_body().to_owned()).collect());
@@ -139,7 +139,7 @@ pub fn send(refuse: &'static [&'static str], calls: Calls<Vec<String>>) -> Rule 
 }
 
 /// DeleteMessageBatch that records receipt handles and refuses those in `refuse`.
-pub fn delete(refuse: &'static [&'static str], calls: Calls<String>) -> Rule {
+pub(crate) fn delete(refuse: &'static [&'static str], calls: Calls<String>) -> Rule {
     mock!(Client::delete_message_batch).then_compute_output(move |request| {
         let (mut successful, mut failed) = (Vec::new(), Vec::new());
         for entry in request.entries() {
@@ -167,7 +167,7 @@ pub fn delete(refuse: &'static [&'static str], calls: Calls<String>) -> Rule {
 }
 
 /// ChangeMessageVisibilityBatch that records (receipt handle, timeout) and accepts everything.
-pub fn change_visibility(calls: Calls<(String, i32)>) -> Rule {
+pub(crate) fn change_visibility(calls: Calls<(String, i32)>) -> Rule {
     mock!(Client::change_message_visibility_batch).then_compute_output(move |request| {
         let mut successful = Vec::new();
         for entry in request.entries() {

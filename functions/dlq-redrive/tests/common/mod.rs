@@ -1,7 +1,7 @@
 //! Queues on moto's server, seeding dead letters, reading what arrived, and a fault injector.
 #![allow(dead_code)] // each test binary uses its own subset
 
-pub mod mocked;
+pub(crate) mod mocked;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,18 +17,18 @@ use moto_harness::{MotoServer, unique_name};
 use serde_json::json;
 use shared::config::Environment;
 
-pub async fn sqs() -> Client {
+pub(crate) async fn sqs() -> Client {
     Client::new(&MotoServer::shared().sdk_config().await)
 }
 
 /// A client whose DeleteMessageBatch calls fail before reaching SQS: the run "crashes" after its
 /// sends succeeded and before anything is deleted. Counts the calls it stopped.
-pub async fn sqs_failing_deletes() -> (Client, Arc<AtomicUsize>) {
+pub(crate) async fn sqs_failing_deletes() -> (Client, Arc<AtomicUsize>) {
     moto_harness::sqs::client_failing_deletes(&MotoServer::shared().sdk_config().await)
 }
 
 /// A source queue and its DLQ (FIFO when `fifo`), as a route named `name`.
-pub async fn route(sqs: &Client, name: &str, fifo: bool) -> Route {
+pub(crate) async fn route(sqs: &Client, name: &str, fifo: bool) -> Route {
     let suffix = if fifo { ".fifo" } else { "" };
     let source_url = create_queue(sqs, &format!("{}{suffix}", unique_name(&format!("{name}-src"))), fifo).await;
     let dlq_url = create_queue(sqs, &format!("{}{suffix}", unique_name(&format!("{name}-dlq"))), fifo).await;
@@ -56,7 +56,7 @@ async fn create_queue(sqs: &Client, name: &str, fifo: bool) -> String {
 }
 
 /// The configuration as the function reads it at cold start, through `REDRIVE_ROUTES`.
-pub fn config(routes: &[&Route], max_redrive_count: u32) -> RedriveConfig {
+pub(crate) fn config(routes: &[&Route], max_redrive_count: u32) -> RedriveConfig {
     let routes: Vec<serde_json::Value> = routes
         .iter()
         .map(|r| {
@@ -72,18 +72,18 @@ pub fn config(routes: &[&Route], max_redrive_count: u32) -> RedriveConfig {
 }
 
 /// Short long-polls keep the final empty receive cheap.
-pub fn timing() -> Timing {
+pub(crate) fn timing() -> Timing {
     Timing {
         wait_time: Duration::from_secs(1),
         ..Timing::default()
     }
 }
 
-pub fn redrive(sqs: &Client, routes: &[&Route], max_redrive_count: u32) -> Redrive {
+pub(crate) fn redrive(sqs: &Client, routes: &[&Route], max_redrive_count: u32) -> Redrive {
     Redrive::new(config(routes, max_redrive_count), sqs.clone()).with_timing(timing())
 }
 
-pub fn string(value: &str) -> MessageAttributeValue {
+pub(crate) fn string(value: &str) -> MessageAttributeValue {
     MessageAttributeValue::builder()
         .data_type("String")
         .string_value(value)
@@ -91,7 +91,7 @@ pub fn string(value: &str) -> MessageAttributeValue {
         .unwrap()
 }
 
-pub fn number(value: &str) -> MessageAttributeValue {
+pub(crate) fn number(value: &str) -> MessageAttributeValue {
     MessageAttributeValue::builder()
         .data_type("Number")
         .string_value(value)
@@ -100,7 +100,7 @@ pub fn number(value: &str) -> MessageAttributeValue {
 }
 
 /// The attributes `shared` writes when it dead-letters a permanent failure.
-pub fn dead_letter_attributes(kind: &str, original_message_id: &str) -> HashMap<String, MessageAttributeValue> {
+pub(crate) fn dead_letter_attributes(kind: &str, original_message_id: &str) -> HashMap<String, MessageAttributeValue> {
     HashMap::from([
         ("error-kind".to_owned(), string(kind)),
         ("error-message".to_owned(), string(&format!("{kind}: details"))),
@@ -114,7 +114,7 @@ pub fn dead_letter_attributes(kind: &str, original_message_id: &str) -> HashMap<
 }
 
 /// Puts a message into a queue; returns its messageId. FIFO queues need `group`.
-pub async fn seed(
+pub(crate) async fn seed(
     sqs: &Client,
     queue_url: &str,
     body: &str,
@@ -142,21 +142,21 @@ fn uuid_like(body: &str) -> String {
 }
 
 #[allow(unused_imports)] // not every test binary drains a queue
-pub use moto_harness::sqs::drain;
+pub(crate) use moto_harness::sqs::drain;
 
 /// (visible, in flight) messages of a queue.
-pub async fn depth(sqs: &Client, queue_url: &str) -> (u64, u64) {
+pub(crate) async fn depth(sqs: &Client, queue_url: &str) -> (u64, u64) {
     dlq_redrive::sqs::depth(sqs, queue_url).await.expect("queue depth")
 }
 
-pub fn attribute<'m>(message: &'m Message, name: &str) -> Option<&'m str> {
+pub(crate) fn attribute<'m>(message: &'m Message, name: &str) -> Option<&'m str> {
     message
         .message_attributes()
         .and_then(|a| a.get(name))
         .and_then(|v| v.string_value())
 }
 
-pub fn group_of(message: &Message) -> Option<&str> {
+pub(crate) fn group_of(message: &Message) -> Option<&str> {
     message
         .attributes()
         .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))

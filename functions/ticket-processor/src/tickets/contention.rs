@@ -76,7 +76,7 @@ pub(super) struct Budget {
 impl Budget {
     /// Pause before the next attempt, or the error to give up with when the pause would end
     /// after the budget.
-    pub async fn wait(&mut self, contention: Contention, context: &Context<'_>) -> Result<(), IssueError> {
+    pub(super) async fn wait(&mut self, contention: Contention, context: &Context<'_>) -> Result<(), IssueError> {
         match &contention {
             Contention::Conflict => self.conflicts += 1,
             Contention::Throttled(_) => self.throttles += 1,
@@ -101,11 +101,11 @@ impl Budget {
         Ok(())
     }
 
-    pub fn contended(&self) -> bool {
+    pub(super) fn contended(&self) -> bool {
         self.conflicts + self.throttles > 0
     }
 
-    pub fn elapsed(&self) -> Duration {
+    pub(super) fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
 }

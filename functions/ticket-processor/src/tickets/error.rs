@@ -83,7 +83,7 @@ pub(super) struct Context<'a> {
 }
 
 impl Context<'_> {
-    pub fn error(&self, problem: Problem) -> IssueError {
+    pub(super) fn error(&self, problem: Problem) -> IssueError {
         IssueError {
             message_id: self.message_id.to_owned(),
             event_id: self.event_id.to_owned(),
@@ -92,7 +92,7 @@ impl Context<'_> {
         }
     }
 
-    pub fn malformed_ticket(&self, reason: impl std::fmt::Display) -> IssueError {
+    pub(super) fn malformed_ticket(&self, reason: impl std::fmt::Display) -> IssueError {
         self.error(Problem::MalformedTicket {
             user_id: self.user_id.to_owned(),
             reason: reason.to_string(),

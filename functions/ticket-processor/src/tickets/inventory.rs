@@ -22,11 +22,11 @@ struct Known {
 }
 
 impl Inventory {
-    pub fn layout(&self, event_id: &str) -> Option<Layout> {
+    pub(super) fn layout(&self, event_id: &str) -> Option<Layout> {
         self.events.lock().unwrap().get(event_id).map(|known| known.layout)
     }
 
-    pub fn remember(&self, event_id: &str, layout: Layout) {
+    pub(super) fn remember(&self, event_id: &str, layout: Layout) {
         let mut events = self.events.lock().unwrap();
         if events.len() >= MAX_EVENTS && !events.contains_key(event_id) {
             events.clear();
@@ -38,11 +38,11 @@ impl Inventory {
     }
 
     /// The event is gone (its item was deleted): forget it.
-    pub fn forget(&self, event_id: &str) {
+    pub(super) fn forget(&self, event_id: &str) {
         self.events.lock().unwrap().remove(event_id);
     }
 
-    pub fn exhausted(&self, event_id: &str) -> BTreeSet<u32> {
+    pub(super) fn exhausted(&self, event_id: &str) -> BTreeSet<u32> {
         self.events
             .lock()
             .unwrap()
@@ -51,14 +51,14 @@ impl Inventory {
             .unwrap_or_default()
     }
 
-    pub fn mark_exhausted(&self, event_id: &str, shard: u32) {
+    pub(super) fn mark_exhausted(&self, event_id: &str, shard: u32) {
         if let Some(known) = self.events.lock().unwrap().get_mut(event_id) {
             known.exhausted.insert(shard);
         }
     }
 
     /// Seats were found where none were thought left (the capacity was raised).
-    pub fn reopen(&self, event_id: &str, shards: &[u32]) {
+    pub(super) fn reopen(&self, event_id: &str, shards: &[u32]) {
         if let Some(known) = self.events.lock().unwrap().get_mut(event_id) {
             for shard in shards {
                 known.exhausted.remove(shard);
@@ -85,7 +85,7 @@ pub(super) struct ShardSearch {
 }
 
 impl ShardSearch {
-    pub fn new(layout: Layout, known_exhausted: BTreeSet<u32>) -> Self {
+    pub(super) fn new(layout: Layout, known_exhausted: BTreeSet<u32>) -> Self {
         Self {
             shards: layout.shards(),
             refused: BTreeMap::new(),
@@ -96,19 +96,19 @@ impl ShardSearch {
     /// A random counter among those not known to be exhausted (a random start spreads requests
     /// over the counters; after a conflict, another draw usually lands elsewhere). `None` when
     /// every counter is known exhausted.
-    pub fn next_shard(&self) -> Option<u32> {
+    pub(super) fn next_shard(&self) -> Option<u32> {
         let candidates: Vec<u32> = (0..self.shards)
             .filter(|shard| !self.refused.contains_key(shard) && !self.known_exhausted.contains(shard))
             .collect();
         (!candidates.is_empty()).then(|| candidates[fastrand::usize(..candidates.len())])
     }
 
-    pub fn refused(&mut self, shard: u32, seats: Seats) {
+    pub(super) fn refused(&mut self, shard: u32, seats: Seats) {
         self.refused.insert(shard, seats);
         self.known_exhausted.remove(&shard);
     }
 
-    pub fn reopen(&mut self, shards: &[u32]) {
+    pub(super) fn reopen(&mut self, shards: &[u32]) {
         for shard in shards {
             self.refused.remove(shard);
             self.known_exhausted.remove(shard);
@@ -119,7 +119,7 @@ impl ShardSearch {
     /// also found no ticket. Counters never regain seats, so at the last refusal every counter
     /// was full and the user had no ticket: a consistent answer. `None` while any counter's
     /// exhaustion is only known from earlier requests (it must be confirmed, see `sold_out`).
-    pub fn sold_out(&self) -> Option<Seats> {
+    pub(super) fn sold_out(&self) -> Option<Seats> {
         (self.refused.len() == self.shards as usize).then(|| Seats {
             capacity: self.refused.values().map(|s| s.capacity).sum(),
             issued: self.refused.values().map(|s| s.issued).sum(),
