@@ -1,6 +1,7 @@
 //! The local stack: the SAM app on the AWS emulator, triggered from SQS as in production.
 
-pub mod cfn;
+/// The CloudFormation model and evaluator (one crate, shared with the template checks).
+pub use cfn_model as cfn;
 pub mod esm;
 pub mod invoke;
 pub mod metrics;

@@ -25,7 +25,7 @@ pub enum StackError {
     #[error(transparent)]
     Provision(#[from] provision::ProvisionError),
     #[error(transparent)]
-    Template(#[from] crate::cfn::CfnError),
+    Template(#[from] crate::cfn::TemplateError),
     #[error(transparent)]
     Watch(#[from] watch::WatchError),
     #[error("{0}")]
