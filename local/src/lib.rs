@@ -6,7 +6,8 @@ pub mod esm;
 pub mod invoke;
 pub mod metrics;
 pub mod provision;
-pub mod runtime_api;
+/// The Lambda Runtime API, now in the emulation toolkit; re-exported for its users' old imports.
+pub use emulation::runtime_api;
 pub mod scenario;
 pub mod stack;
 pub mod watch;
