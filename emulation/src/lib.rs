@@ -13,6 +13,7 @@
 //!   kill), behind the [`invoke::Invoker`] trait; [`workers`]: release binaries on their own Runtime
 //!   API, in pools, each process in a [`cgroup`] with Lambda's CPU share;
 //! - [`cfn`]: the CloudFormation model and evaluator (the `cfn-model` crate);
+//! - [`serve`]: the one HTTP/1 serve loop of the proxy and the Runtime API;
 //! - [`tls`]: TLS as AWS endpoints speak it, in front of the proxy, with a CA made per run;
 //! - [`rng`]: the seeded generator every random decision draws from; [`stats`]: summaries of
 //!   samples; [`machine`]: the host and versions, for reports.
@@ -36,6 +37,7 @@ pub mod queues;
 pub mod rng;
 pub mod runtime_api;
 pub mod sends;
+pub mod serve;
 pub mod stats;
 pub mod tables;
 pub mod tls;

@@ -76,20 +76,11 @@ impl RuntimeApi {
             ..State::default()
         });
         let served = state.clone();
-        let server = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let state = served.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| handle(state.clone(), request));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let server = tokio::spawn(crate::serve::http1(
+            listener,
+            |_| {},
+            move |request| handle(served.clone(), request),
+        ));
         Ok(Self {
             address,
             state,
