@@ -480,7 +480,7 @@ mod tests {
         let yaml =
             Template::parse("Resources:\n  A:\n    Type: T\n    Properties:\n      N: 180\n      X: !Ref P\n").unwrap();
         let json = Template::from_json(
-            &serde_json::json!({"Resources": {"A": {"Type": "T", "Properties": {"X": {"Ref": "P"}, "N": 180}}}}),
+            &serde_json::json!({"Resources": {"A": {"Type": "T", "Properties": {"N": 180, "X": {"Ref": "P"}}}}}),
         )
         .unwrap();
         assert_eq!(
