@@ -9,11 +9,18 @@
 //!   AWS's production limits);
 //! - [`answers`]: the services' error answers, shaped as AWS sends them; [`queues`]: what a run
 //!   reads from the emulator's queues;
-//! - [`workers`]: release binaries on their own Lambda Runtime API, in pools, each process in a
-//!   [`cgroup`] with Lambda's CPU share;
+//! - [`runtime_api`]: the Lambda Runtime API for one function process (deadline header, timeout
+//!   kill), behind the [`invoke::Invoker`] trait; [`workers`]: release binaries on their own Runtime
+//!   API, in pools, each process in a [`cgroup`] with Lambda's CPU share;
+//! - [`cfn`]: the CloudFormation model and evaluator (the `cfn-model` crate);
+//! - [`serve`]: the one HTTP/1 serve loop of the proxy and the Runtime API;
 //! - [`tls`]: TLS as AWS endpoints speak it, in front of the proxy, with a CA made per run;
 //! - [`rng`]: the seeded generator every random decision draws from; [`stats`]: summaries of
 //!   samples; [`machine`]: the host and versions, for reports.
+
+/// The one CloudFormation model and intrinsic evaluator (a crate of its own, `emulation/cfn`, so
+/// the template checks need none of this crate's HTTP, TLS and SDK dependencies).
+pub use cfn_model as cfn;
 
 pub mod answers;
 pub mod call;
@@ -22,12 +29,15 @@ pub mod counting;
 pub mod faults;
 pub mod form;
 pub mod hook;
+pub mod invoke;
 pub mod limits;
 pub mod machine;
 pub mod proxy;
 pub mod queues;
 pub mod rng;
+pub mod runtime_api;
 pub mod sends;
+pub mod serve;
 pub mod stats;
 pub mod tables;
 pub mod tls;

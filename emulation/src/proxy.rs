@@ -26,7 +26,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 
 use crate::answers::{Answer, error_code};
 use crate::call::{Call, RequestFacts, Service};
@@ -166,22 +166,16 @@ impl Proxy {
 }
 
 async fn serve(listener: tokio::net::TcpListener, state: Arc<State>, origin: Option<Arc<str>>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        state.connections.fetch_add(1, Ordering::Relaxed);
+    let counted = state.clone();
+    let accepted = move |stream: &tokio::net::TcpStream| {
+        counted.connections.fetch_add(1, Ordering::Relaxed);
         #[allow(deprecated)]
         let _ = stream.set_linger(Some(Duration::ZERO));
-        let state = state.clone();
-        let origin = origin.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| handle(state.clone(), origin.clone(), request));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
+    };
+    crate::serve::http1(listener, accepted, move |request| {
+        handle(state.clone(), origin.clone(), request)
+    })
+    .await;
 }
 
 fn header(request: &Request<Incoming>, name: &str) -> Option<String> {

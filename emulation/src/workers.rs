@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::invoke::{Invocation, InvokeError, Invoker};
+use crate::runtime_api::RuntimeApi;
 use futures::future::BoxFuture;
-use local_stack::invoke::{Invocation, InvokeError, Invoker};
-use local_stack::runtime_api::RuntimeApi;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
@@ -59,13 +59,27 @@ pub enum WorkerError {
     },
 }
 
-/// Lambda environment every process gets besides the template's.
+/// Lambda environment every process gets besides the template's: what Lambda sets for a
+/// function, and [`emulator_environment`].
 pub fn lambda_environment(function_name: &str, endpoint: &str) -> BTreeMap<String, String> {
-    [
+    let mut environment: BTreeMap<String, String> = [
         ("AWS_LAMBDA_FUNCTION_NAME", function_name),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
         ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    environment.extend(emulator_environment(endpoint));
+    environment
+}
+
+/// What points a process's SDK at the emulator at `endpoint`: the endpoint, dummy credentials,
+/// moto's region, and no instance metadata lookup (no network but loopback). The local stack
+/// gives it to `cargo lambda watch`, which sets the `AWS_LAMBDA_*` variables itself.
+pub fn emulator_environment(endpoint: &str) -> BTreeMap<String, String> {
+    [
         ("AWS_ENDPOINT_URL", endpoint),
         ("AWS_ACCESS_KEY_ID", "testing"),
         ("AWS_SECRET_ACCESS_KEY", "testing"),

@@ -1,27 +1,10 @@
 //! Invoking a function through the Lambda Invoke API (`/2015-03-31/functions/<fn>/invocations`),
-//! which `cargo lambda watch` serves locally.
+//! which `cargo lambda watch` serves locally. The invocation types live in the emulation toolkit
+//! ([`emulation::invoke`]); they are re-exported here for the crates that import them from `local`.
 
 use futures::future::BoxFuture;
 
-/// What an invocation returned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invocation {
-    /// `X-Amz-Function-Error`: set when the function failed (error, panic, timeout).
-    pub function_error: Option<String>,
-    pub payload: Vec<u8>,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("invoking {function}: {message}")]
-pub struct InvokeError {
-    pub function: String,
-    pub message: String,
-}
-
-/// Invokes functions. Implementations: [`LambdaInvoker`] (the Invoke API over HTTP) and test doubles.
-pub trait Invoker: Send + Sync {
-    fn invoke<'a>(&'a self, function: &'a str, payload: Vec<u8>) -> BoxFuture<'a, Result<Invocation, InvokeError>>;
-}
+pub use emulation::invoke::{Invocation, InvokeError, Invoker};
 
 /// The Invoke API at `endpoint`, through aws-sdk-lambda.
 #[derive(Debug, Clone)]

@@ -1,6 +1,15 @@
 //! Creates the template's queues, tables, topics and email identities in the emulator, in
 //! dependency order, and collects what the local runtime needs: each function's environment and
 //! each SQS event source mapping.
+//!
+//! Why not moto's own CloudFormation (`CreateStack` on the transformed template with the Lambda
+//! resources and what refers to them removed; tried with moto 5.2.5): it created the four queues
+//! (attributes and redrive policies right), both tables (key schemas right) and both topics, but
+//! left the idempotency table's `TimeToLiveSpecification` and both tables'
+//! `PointInTimeRecoverySpecification` unapplied, does not support `AWS::SES::EmailIdentity` (an
+//! unverified sender is rejected by SESv2), answered queue URLs with AWS's host, and took
+//! 9.8 s (it creates the roles and log groups too); the functions' environments and the event
+//! source mappings would still be evaluated here. So the creators below stay.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -13,12 +22,16 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Value, json};
 
-use crate::cfn::{CfnError, Evaluator, Physical, Template, scalar_string};
+use cfn_model::{Deployed, EvalError, Evaluator, Node, Physical, Resource, Scenario, Template, TemplateError};
+
+use cfn_model::scalar_text as scalar_string;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
     #[error(transparent)]
-    Template(#[from] CfnError),
+    Template(#[from] TemplateError),
+    #[error("{context}: {source}")]
+    Evaluate { context: String, source: EvalError },
     #[error("transforming {path} with samtranslator failed: {message}")]
     Transform { path: String, message: String },
     #[error("{resource} ({kind}): {message}")]
@@ -68,7 +81,8 @@ pub struct EventSourceMapping {
 #[derive(Debug, Clone)]
 pub struct Stack {
     pub name: String,
-    pub evaluator: Evaluator,
+    /// What each created resource answers to `Ref` and `GetAtt`.
+    pub deployed: Deployed,
     /// Logical id → kind, for every resource created in the emulator.
     pub created: BTreeMap<String, String>,
     /// Logical id → kind, for resources that have no local counterpart (roles, alarms, …).
@@ -81,14 +95,14 @@ pub struct Stack {
 impl Stack {
     /// `Ref` of a resource (queue URL, table name, topic ARN).
     pub fn reference(&self, logical_id: &str) -> Option<String> {
-        self.evaluator
+        self.deployed
             .resources
             .get(logical_id)
             .and_then(|p| scalar_string(&p.reference))
     }
 
     pub fn attribute(&self, logical_id: &str, attribute: &str) -> Option<String> {
-        self.evaluator
+        self.deployed
             .resources
             .get(logical_id)
             .and_then(|p| p.attributes.get(attribute))
@@ -107,7 +121,7 @@ impl Stack {
 
     /// The logical id of the resource whose `Ref` is `reference`.
     pub fn logical_id_of(&self, reference: &str) -> Option<&str> {
-        self.evaluator
+        self.deployed
             .resources
             .iter()
             .find(|(_, p)| scalar_string(&p.reference).as_deref() == Some(reference))
@@ -141,20 +155,66 @@ pub async fn provision(
     stack_name: &str,
     sdk: &SdkConfig,
 ) -> Result<Stack, ProvisionError> {
-    let mut evaluator = Evaluator::new(template, parameters, stack_name);
-    let mut resources = create_resources(template, &mut evaluator, stack_name, &Clients::new(sdk)).await?;
-    let functions = functions(template, &evaluator, &resources.lambda_functions)?;
-    let event_source_mappings = event_source_mappings(template, &evaluator, &mut resources)?;
-    let outputs = outputs(template, &evaluator)?;
+    let scenario = template
+        .scenario(parameters)
+        .map_err(|source| ProvisionError::Evaluate {
+            context: "parameters".to_owned(),
+            source,
+        })?;
+    let mut evaluation = Evaluation {
+        template,
+        scenario,
+        deployed: Deployed::new(stack_name),
+    };
+    let mut resources = create_resources(&mut evaluation, stack_name, &Clients::new(sdk)).await?;
+    let functions = functions(&evaluation, &resources.lambda_functions)?;
+    let event_source_mappings = event_source_mappings(&evaluation, &mut resources)?;
+    let outputs = outputs(&evaluation)?;
     Ok(Stack {
         name: stack_name.to_owned(),
-        evaluator,
+        deployed: evaluation.deployed,
         created: resources.created,
         skipped: resources.skipped,
         functions,
         event_source_mappings,
         outputs,
     })
+}
+
+/// The template under its parameters, against what has been created so far.
+struct Evaluation<'t> {
+    template: &'t Template,
+    scenario: Scenario,
+    deployed: Deployed,
+}
+
+impl Evaluation<'_> {
+    /// `node` evaluated (`AWS::NoValue` is null); `context` names it in an error.
+    fn eval(&self, node: &Node, context: &str) -> Result<Value, ProvisionError> {
+        Evaluator::deployed(self.template, &self.scenario, &self.deployed)
+            .eval(node)
+            .map(Option::unwrap_or_default)
+            .map_err(|source| ProvisionError::Evaluate {
+                context: context.to_owned(),
+                source,
+            })
+    }
+
+    /// A resource's properties, evaluated.
+    fn properties(&self, resource: &Resource<'_>) -> Result<Value, ProvisionError> {
+        self.eval(resource.properties(), &format!("{} ({})", resource.id, resource.kind))
+    }
+
+    /// Whether a resource's or an output's condition holds (no condition holds).
+    fn holds(&self, condition: Option<&str>) -> Result<bool, ProvisionError> {
+        let Some(name) = condition else { return Ok(true) };
+        Evaluator::deployed(self.template, &self.scenario, &self.deployed)
+            .condition(name)
+            .map_err(|source| ProvisionError::Evaluate {
+                context: format!("condition {name}"),
+                source,
+            })
+    }
 }
 
 /// What the pass over the resources found, by logical id.
@@ -173,40 +233,39 @@ struct Resources {
 /// Every resource whose condition holds, in dependency order: created in the emulator, or given
 /// a physical id so what refers to it evaluates.
 async fn create_resources(
-    template: &Template,
-    evaluator: &mut Evaluator,
+    evaluation: &mut Evaluation<'_>,
     stack_name: &str,
     clients: &Clients,
 ) -> Result<Resources, ProvisionError> {
+    let template = evaluation.template;
     let mut resources = Resources::default();
     for logical_id in template.creation_order()? {
-        let resource = &template.resources[&logical_id];
-        if let Some(condition) = &resource.condition
-            && !evaluator.condition(condition)?
-        {
+        let resource = template.resource(&logical_id).expect("creation_order names resources");
+        if !evaluation.holds(resource.condition())? {
             continue;
         }
-        let physical = match resource.kind.as_str() {
+        let kind = resource.kind.to_owned();
+        let physical = match resource.kind {
             "AWS::Lambda::Function" => {
                 resources.lambda_functions.push(logical_id.clone());
-                lambda_function(evaluator, resource, &logical_id)?
+                lambda_function(evaluation, &resource)?
             }
             "AWS::Lambda::EventSourceMapping" => {
                 resources.mappings.push(logical_id.clone());
-                synthetic(&logical_id, &resource.kind, stack_name)
+                synthetic(&logical_id, &kind, stack_name)
             }
-            _ => match create(clients, evaluator, resource, &logical_id, stack_name).await? {
+            _ => match create(clients, evaluation, &resource, stack_name).await? {
                 Some(physical) => {
-                    resources.created.insert(logical_id.clone(), resource.kind.clone());
+                    resources.created.insert(logical_id.clone(), kind);
                     physical
                 }
                 None => {
-                    resources.skipped.insert(logical_id.clone(), resource.kind.clone());
-                    synthetic(&logical_id, &resource.kind, stack_name)
+                    resources.skipped.insert(logical_id.clone(), kind.clone());
+                    synthetic(&logical_id, &kind, stack_name)
                 }
             },
         };
-        evaluator.resources.insert(logical_id.clone(), physical);
+        evaluation.deployed.resources.insert(logical_id, physical);
     }
     Ok(resources)
 }
@@ -215,14 +274,13 @@ async fn create_resources(
 /// no local counterpart (roles, alarms, …).
 async fn create(
     clients: &Clients,
-    evaluator: &Evaluator,
-    resource: &crate::cfn::Resource,
-    logical_id: &str,
+    evaluation: &Evaluation<'_>,
+    resource: &Resource<'_>,
     stack_name: &str,
 ) -> Result<Option<Physical>, ProvisionError> {
-    let context = format!("{logical_id} ({})", resource.kind);
-    let properties = || evaluator.evaluate(&resource.properties, &context);
-    let created = match resource.kind.as_str() {
+    let logical_id = resource.id;
+    let properties = || evaluation.properties(resource);
+    let created = match resource.kind {
         "AWS::SQS::Queue" => clients.queue(logical_id, stack_name, &properties()?).await,
         "AWS::DynamoDB::Table" => clients.table(logical_id, stack_name, &properties()?).await,
         "AWS::SNS::Topic" => clients.topic(logical_id, stack_name, &properties()?).await,
@@ -231,21 +289,17 @@ async fn create(
     };
     created.map(Some).map_err(|message| ProvisionError::Create {
         resource: logical_id.to_owned(),
-        kind: resource.kind.clone(),
+        kind: resource.kind.to_owned(),
         message,
     })
 }
 
 /// A function's `Ref` (its name) and `Arn`, before the function itself is read.
-fn lambda_function(
-    evaluator: &Evaluator,
-    resource: &crate::cfn::Resource,
-    logical_id: &str,
-) -> Result<Physical, ProvisionError> {
-    let context = format!("{logical_id} ({})", resource.kind);
-    let name = match resource.properties.get("FunctionName") {
-        Some(name) => scalar_string(&evaluator.evaluate(name, &context)?).unwrap_or_default(),
-        None => binary_of(resource, logical_id),
+fn lambda_function(evaluation: &Evaluation<'_>, resource: &Resource<'_>) -> Result<Physical, ProvisionError> {
+    let context = format!("{} ({})", resource.id, resource.kind);
+    let name = match resource.property("FunctionName") {
+        Some(name) => scalar_string(&evaluation.eval(name, &context)?).unwrap_or_default(),
+        None => binary_of(resource),
     };
     Ok(Physical {
         attributes: HashMap::from([(
@@ -257,16 +311,14 @@ fn lambda_function(
 }
 
 /// The template's functions, with their environment and Lambda's defaults.
-fn functions(
-    template: &Template,
-    evaluator: &Evaluator,
-    lambda_functions: &[String],
-) -> Result<Vec<Function>, ProvisionError> {
+fn functions(evaluation: &Evaluation<'_>, lambda_functions: &[String]) -> Result<Vec<Function>, ProvisionError> {
     let mut functions = Vec::new();
     for logical_id in lambda_functions {
-        let resource = &template.resources[logical_id];
-        let context = format!("{logical_id} (AWS::Lambda::Function)");
-        let properties = evaluator.evaluate(&resource.properties, &context)?;
+        let resource = evaluation
+            .template
+            .resource(logical_id)
+            .expect("a resource of the template");
+        let properties = evaluation.properties(&resource)?;
         let environment = properties
             .pointer("/Environment/Variables")
             .and_then(Value::as_object)
@@ -278,8 +330,8 @@ fn functions(
             .unwrap_or_default();
         functions.push(Function {
             runtime_environment: runtime_environment(&properties),
-            name: scalar_string(&evaluator.resources[logical_id].reference).unwrap_or_default(),
-            binary: binary_of(resource, logical_id),
+            name: scalar_string(&evaluation.deployed.resources[logical_id].reference).unwrap_or_default(),
+            binary: binary_of(&resource),
             logical_id: logical_id.clone(),
             environment,
             timeout_seconds: properties.get("Timeout").and_then(number).unwrap_or(3),
@@ -308,20 +360,22 @@ fn runtime_environment(properties: &Value) -> BTreeMap<String, String> {
 /// The event source mappings whose source is a local queue; the others are added to
 /// `resources.skipped` with the reason.
 fn event_source_mappings(
-    template: &Template,
-    evaluator: &Evaluator,
+    evaluation: &Evaluation<'_>,
     resources: &mut Resources,
 ) -> Result<Vec<EventSourceMapping>, ProvisionError> {
     let mut event_source_mappings = Vec::new();
     for logical_id in &resources.mappings {
-        let resource = &template.resources[logical_id];
-        let context = format!("{logical_id} (AWS::Lambda::EventSourceMapping)");
-        let properties = evaluator.evaluate(&resource.properties, &context)?;
+        let resource = evaluation
+            .template
+            .resource(logical_id)
+            .expect("a resource of the template");
+        let properties = evaluation.properties(&resource)?;
         let queue_arn = properties
             .get("EventSourceArn")
             .and_then(scalar_string)
             .unwrap_or_default();
-        let Some(queue_id) = evaluator
+        let Some(queue_id) = evaluation
+            .deployed
             .resources
             .iter()
             .find(|(_, p)| p.attributes.get("Arn").and_then(scalar_string).as_deref() == Some(queue_arn.as_str()))
@@ -334,7 +388,7 @@ fn event_source_mappings(
             );
             continue;
         };
-        let queue_url = scalar_string(&evaluator.resources[&queue_id].reference).unwrap_or_default();
+        let queue_url = scalar_string(&evaluation.deployed.resources[&queue_id].reference).unwrap_or_default();
         event_source_mappings.push(event_source_mapping(
             logical_id.clone(),
             &properties,
@@ -346,16 +400,14 @@ fn event_source_mappings(
 }
 
 /// The template's outputs whose condition holds, evaluated.
-fn outputs(template: &Template, evaluator: &Evaluator) -> Result<BTreeMap<String, String>, ProvisionError> {
+fn outputs(evaluation: &Evaluation<'_>) -> Result<BTreeMap<String, String>, ProvisionError> {
     let mut outputs = BTreeMap::new();
-    for (name, output) in &template.outputs {
-        if let Some(condition) = output.get("Condition").and_then(Value::as_str)
-            && !evaluator.condition(condition)?
-        {
+    for (name, output) in evaluation.template.outputs() {
+        if !evaluation.holds(output.get("Condition").and_then(Node::as_str))? {
             continue;
         }
         if let Some(value) = output.get("Value") {
-            let value = evaluator.evaluate(value, &format!("output {name}"))?;
+            let value = evaluation.eval(value, &format!("output {name}"))?;
             outputs.insert(name.clone(), scalar_string(&value).unwrap_or_else(|| value.to_string()));
         }
     }
@@ -411,12 +463,12 @@ fn event_source_mapping(
 }
 
 /// `Metadata.BuildProperties.Binary` (SAM's rust-cargolambda), else the logical id.
-fn binary_of(resource: &crate::cfn::Resource, logical_id: &str) -> String {
+fn binary_of(resource: &Resource<'_>) -> String {
     resource
-        .metadata
-        .pointer("/BuildProperties/Binary")
-        .and_then(Value::as_str)
-        .unwrap_or(logical_id)
+        .metadata()
+        .at(&["BuildProperties", "Binary"])
+        .and_then(Node::as_str)
+        .unwrap_or(resource.id)
         .to_owned()
 }
 

@@ -25,7 +25,7 @@ pub enum StackError {
     #[error(transparent)]
     Provision(#[from] provision::ProvisionError),
     #[error(transparent)]
-    Template(#[from] crate::cfn::CfnError),
+    Template(#[from] crate::cfn::TemplateError),
     #[error(transparent)]
     Watch(#[from] watch::WatchError),
     #[error("{0}")]
@@ -94,14 +94,9 @@ async fn start_functions(
     sdk: &SdkConfig,
     progress: &dyn Fn(&str),
 ) -> Result<(Vec<Watched>, HashMap<String, Arc<LambdaInvoker>>), StackError> {
-    let extra = vec![
-        ("AWS_ENDPOINT_URL".to_owned(), moto.endpoint()),
-        ("AWS_ACCESS_KEY_ID".to_owned(), "testing".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY".to_owned(), "testing".to_owned()),
-        ("AWS_REGION".to_owned(), moto_harness::REGION.to_owned()),
-        ("AWS_DEFAULT_REGION".to_owned(), moto_harness::REGION.to_owned()),
-        ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
-    ];
+    let extra: Vec<(String, String)> = emulation::workers::emulator_environment(&moto.endpoint())
+        .into_iter()
+        .collect();
     let mut watched = Vec::new();
     let mut invokers = HashMap::new();
     for function in &stack.functions {

@@ -7,13 +7,7 @@ use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
 use local_stack::cfn::Template;
 use local_stack::provision::{Stack, provision, transform};
-use moto_harness::{MotoServer, unique_name};
-
-fn python() -> std::path::PathBuf {
-    std::env::var_os("MOTO_PYTHON")
-        .map(Into::into)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"))
-}
+use moto_harness::{MotoServer, python, unique_name};
 
 #[tokio::test]
 async fn every_resource_of_the_template_is_created_with_its_attributes() {

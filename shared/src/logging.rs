@@ -23,7 +23,7 @@ use tracing_subscriber::fmt::MakeWriter;
 pub const THIRD_PARTY_LOG_LEVEL: &str = "THIRD_PARTY_LOG_LEVEL";
 
 /// The tracing targets (crate names) of this project: they log at the application level.
-pub const APPLICATION_TARGETS: [&str; 14] = [
+pub const APPLICATION_TARGETS: [&str; 15] = [
     "shared",
     "messages",
     "ticket_processor",
@@ -37,6 +37,7 @@ pub const APPLICATION_TARGETS: [&str; 14] = [
     "hello_world",
     "init_probe",
     "emulation",
+    "cfn_model",
     "flash_sale",
 ];
 

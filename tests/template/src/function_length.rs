@@ -19,6 +19,7 @@ pub const CHECKED: &[&str] = &[
     "messages",
     "local",
     "tests/template",
+    "emulation/cfn",
 ];
 
 /// A package's directories whose `.rs` files are read.

@@ -34,10 +34,12 @@
 pub mod checks;
 pub mod finding;
 pub mod function_length;
-pub mod intrinsics;
 pub mod module_cycles;
 pub mod sources;
-pub mod template;
+
+/// The template and its evaluator: the one CloudFormation model (`cfn-model`), which the local
+/// stack uses too.
+pub use cfn_model::{intrinsics, template};
 
 pub use finding::{Finding, report};
 pub use intrinsics::{EvalError, Evaluator, Scenario};

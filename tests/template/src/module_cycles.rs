@@ -8,7 +8,7 @@ use std::path::Path;
 
 use syn::visit::Visit;
 
-use crate::sources::{ModuleFile, crate_roots, excluded};
+use crate::sources::{ModuleFile, crate_roots};
 
 /// Top-level module → the top-level modules it names.
 pub type Graph = BTreeMap<String, BTreeSet<String>>;
@@ -182,24 +182,6 @@ impl<'ast> Visit<'ast> for Names<'_> {
             }
         }
     }
-
-    fn visit_item_mod(&mut self, module: &'ast syn::ItemMod) {
-        if !excluded(&module.attrs) {
-            syn::visit::visit_item_mod(self, module);
-        }
-    }
-
-    fn visit_item_fn(&mut self, function: &'ast syn::ItemFn) {
-        if !excluded(&function.attrs) {
-            syn::visit::visit_item_fn(self, function);
-        }
-    }
-
-    fn visit_item_impl(&mut self, block: &'ast syn::ItemImpl) {
-        if !excluded(&block.attrs) {
-            syn::visit::visit_item_impl(self, block);
-        }
-    }
 }
 
 /// Every path a `use` tree names (`a::{b, c::d}` → `a::b`, `a::c::d`), renames by their source.
@@ -230,7 +212,7 @@ mod tests {
         ModuleFile {
             path: path.iter().map(|s| s.to_string()).collect(),
             file: path.join("/").into(),
-            syntax: syn::parse_file(source).unwrap(),
+            syntax: crate::sources::parse_deployed(source).unwrap(),
         }
     }
 
@@ -255,7 +237,10 @@ mod tests {
             module(&["a"], "fn f() -> crate::b::B { todo!() }"),
             module(&["b"], "use super::c::*;"),
             module(&["c"], "fn g(s: crate::Settings) {}"),
-            module(&["d"], "#[cfg(test)] mod tests { use crate::a::f; } fn h() {}"),
+            module(
+                &["d"],
+                "#[cfg(test)] mod tests { use crate::a::f; } struct D; impl D { #[cfg(test)] fn t() { crate::b::x(); } } fn h() {}",
+            ),
             module(&["d", "inner"], "use super::super::a::f;"),
         ];
         let graph = graph(&modules);

@@ -1,8 +1,12 @@
 //! A crate's module tree, read from its sources: the files its crate roots (`src/lib.rs`,
 //! `src/main.rs`) build, following `mod` declarations, without the code that is not deployed
-//! (`#[cfg(test)]`, `#[test]`, and the `testing` and `tooling` features).
+//! (`#[cfg(test)]`, `#[test]`, and the `testing` and `tooling` features): [`parse_deployed`]
+//! strips it once, so the visitors that read these files walk what remains and need no
+//! exclusions of their own.
 
 use std::path::{Path, PathBuf};
+
+use syn::visit_mut::VisitMut;
 
 /// One module's file, parsed.
 pub struct ModuleFile {
@@ -30,12 +34,11 @@ pub fn crate_roots(package_dir: &Path) -> Result<Vec<Vec<ModuleFile>>, String> {
 
 fn collect(file: &Path, package_dir: &Path, path: Vec<String>, modules: &mut Vec<ModuleFile>) -> Result<(), String> {
     let source = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let syntax = syn::parse_file(&source).map_err(|e| format!("{}: {e}", file.display()))?;
+    let syntax = parse_deployed(&source).map_err(|e| format!("{}: {e}", file.display()))?;
     let directory = module_directory(file);
     for item in &syntax.items {
         if let syn::Item::Mod(module) = item
             && module.content.is_none()
-            && !excluded(&module.attrs)
         {
             let name = module.ident.to_string();
             let candidates = [
@@ -66,6 +69,88 @@ fn module_directory(file: &Path) -> PathBuf {
     match file.file_name().and_then(|n| n.to_str()) {
         Some("lib.rs" | "main.rs" | "mod.rs") => directory,
         _ => directory.join(file.file_stem().unwrap_or_default()),
+    }
+}
+
+/// One file's source, parsed, without the items [`excluded`] names: at any depth, in modules,
+/// `impl` and `trait` blocks and function bodies.
+pub fn parse_deployed(source: &str) -> syn::Result<syn::File> {
+    let mut file = syn::parse_file(source)?;
+    StripExcluded.visit_file_mut(&mut file);
+    Ok(file)
+}
+
+/// Removes excluded items wherever items appear, then walks into what is left.
+struct StripExcluded;
+
+impl VisitMut for StripExcluded {
+    fn visit_file_mut(&mut self, file: &mut syn::File) {
+        file.items.retain(|item| !excluded(item_attributes(item)));
+        syn::visit_mut::visit_file_mut(self, file);
+    }
+
+    fn visit_item_mod_mut(&mut self, module: &mut syn::ItemMod) {
+        if let Some((_, items)) = &mut module.content {
+            items.retain(|item| !excluded(item_attributes(item)));
+        }
+        syn::visit_mut::visit_item_mod_mut(self, module);
+    }
+
+    fn visit_item_impl_mut(&mut self, block: &mut syn::ItemImpl) {
+        block.items.retain(|item| {
+            !excluded(match item {
+                syn::ImplItem::Const(c) => &c.attrs,
+                syn::ImplItem::Fn(f) => &f.attrs,
+                syn::ImplItem::Type(t) => &t.attrs,
+                syn::ImplItem::Macro(m) => &m.attrs,
+                _ => &[],
+            })
+        });
+        syn::visit_mut::visit_item_impl_mut(self, block);
+    }
+
+    fn visit_item_trait_mut(&mut self, block: &mut syn::ItemTrait) {
+        block.items.retain(|item| {
+            !excluded(match item {
+                syn::TraitItem::Const(c) => &c.attrs,
+                syn::TraitItem::Fn(f) => &f.attrs,
+                syn::TraitItem::Type(t) => &t.attrs,
+                syn::TraitItem::Macro(m) => &m.attrs,
+                _ => &[],
+            })
+        });
+        syn::visit_mut::visit_item_trait_mut(self, block);
+    }
+
+    fn visit_block_mut(&mut self, block: &mut syn::Block) {
+        block.stmts.retain(|statement| match statement {
+            syn::Stmt::Item(item) => !excluded(item_attributes(item)),
+            syn::Stmt::Local(local) => !excluded(&local.attrs),
+            _ => true,
+        });
+        syn::visit_mut::visit_block_mut(self, block);
+    }
+}
+
+/// An item's attributes (none for an item syn does not model).
+fn item_attributes(item: &syn::Item) -> &[syn::Attribute] {
+    match item {
+        syn::Item::Const(i) => &i.attrs,
+        syn::Item::Enum(i) => &i.attrs,
+        syn::Item::ExternCrate(i) => &i.attrs,
+        syn::Item::Fn(i) => &i.attrs,
+        syn::Item::ForeignMod(i) => &i.attrs,
+        syn::Item::Impl(i) => &i.attrs,
+        syn::Item::Macro(i) => &i.attrs,
+        syn::Item::Mod(i) => &i.attrs,
+        syn::Item::Static(i) => &i.attrs,
+        syn::Item::Struct(i) => &i.attrs,
+        syn::Item::Trait(i) => &i.attrs,
+        syn::Item::TraitAlias(i) => &i.attrs,
+        syn::Item::Type(i) => &i.attrs,
+        syn::Item::Union(i) => &i.attrs,
+        syn::Item::Use(i) => &i.attrs,
+        _ => &[],
     }
 }
 

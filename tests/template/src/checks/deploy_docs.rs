@@ -67,7 +67,7 @@ pub fn check(template: &Template, markdown: &str) -> Vec<Finding> {
 fn default_text(node: &Node) -> String {
     match node {
         Node::String(s) => s.clone(),
-        Node::Number(n) => scalar_text(&serde_json::json!(n)).unwrap_or_default(),
+        Node::Number(n) => scalar_text(&serde_json::Value::Number(n.clone())).unwrap_or_default(),
         Node::Bool(b) => b.to_string(),
         other => format!("{other:?}"),
     }

@@ -128,7 +128,7 @@ pub fn check(template: &Template, toml: &str) -> Vec<Finding> {
 fn rejection(parameter: &Node, value: &str) -> Option<String> {
     let text = |node: &Node| match node {
         Node::String(s) => s.clone(),
-        Node::Number(n) => scalar_text(&serde_json::json!(n)).unwrap_or_default(),
+        Node::Number(n) => scalar_text(&serde_json::Value::Number(n.clone())).unwrap_or_default(),
         Node::Bool(b) => b.to_string(),
         other => format!("{other:?}"),
     };

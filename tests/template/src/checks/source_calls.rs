@@ -14,7 +14,7 @@ use std::path::Path;
 use serde_json::Value;
 use syn::visit::Visit;
 
-use crate::sources::{crate_roots, excluded};
+use crate::sources::{crate_roots, parse_deployed};
 
 /// Operation name → where it is called (`src/tickets.rs`).
 pub type Calls = BTreeMap<String, BTreeSet<String>>;
@@ -107,7 +107,7 @@ pub fn sdk_operations(metadata: &Value, package: &str) -> Result<BTreeSet<String
 
 /// The calls of `operations` in `source` (one file's text), for unit tests and [`sdk_calls`].
 pub fn calls_in_source(source: &str, operations: &BTreeSet<String>) -> Result<BTreeSet<String>, String> {
-    let file = syn::parse_file(source).map_err(|e| e.to_string())?;
+    let file = parse_deployed(source).map_err(|e| e.to_string())?;
     Ok(calls_in_file(&file, operations))
 }
 
@@ -132,30 +132,6 @@ impl<'ast> Visit<'ast> for CallVisitor<'_> {
             self.found.insert(name);
         }
         syn::visit::visit_expr_method_call(self, call);
-    }
-
-    fn visit_item_mod(&mut self, module: &'ast syn::ItemMod) {
-        if !excluded(&module.attrs) {
-            syn::visit::visit_item_mod(self, module);
-        }
-    }
-
-    fn visit_item_fn(&mut self, function: &'ast syn::ItemFn) {
-        if !excluded(&function.attrs) {
-            syn::visit::visit_item_fn(self, function);
-        }
-    }
-
-    fn visit_impl_item_fn(&mut self, function: &'ast syn::ImplItemFn) {
-        if !excluded(&function.attrs) {
-            syn::visit::visit_impl_item_fn(self, function);
-        }
-    }
-
-    fn visit_item_impl(&mut self, block: &'ast syn::ItemImpl) {
-        if !excluded(&block.attrs) {
-            syn::visit::visit_item_impl(self, block);
-        }
     }
 }
 
@@ -187,6 +163,7 @@ mod tests {
             mod testing { fn t() { c.publish(); } }
             #[cfg(feature = "tooling")]
             mod tooling { fn s() { c.scan(); } }
+            impl S { #[cfg(test)] fn t() { c.scan(); } }
         "#;
         let found = calls_in_source(source, &operations()).unwrap();
         assert_eq!(

@@ -13,7 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
 use http_body_util::{BodyExt, Full};
@@ -21,8 +21,15 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::sync::{Notify, oneshot};
 
-use crate::esm::now_ms;
 use crate::invoke::{Invocation, InvokeError, Invoker};
+
+/// Milliseconds since the Unix epoch, as `Lambda-Runtime-Deadline-Ms` counts them.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+}
 
 struct Pending {
     request_id: String,
@@ -69,20 +76,11 @@ impl RuntimeApi {
             ..State::default()
         });
         let served = state.clone();
-        let server = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let state = served.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| handle(state.clone(), request));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let server = tokio::spawn(crate::serve::http1(
+            listener,
+            |_| {},
+            move |request| handle(served.clone(), request),
+        ));
         Ok(Self {
             address,
             state,

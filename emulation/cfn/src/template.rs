@@ -1,14 +1,20 @@
 //! A CloudFormation/SAM template as a tree. CloudFormation's short-form tags (`!Ref X`,
 //! `!Sub ...`, `!GetAtt A.B`) and their long forms (`Ref: X`, `Fn::Sub: ...`) read into the same
-//! [`Node::Intrinsic`], so checks never care which form a template uses.
+//! [`Node::Intrinsic`], so checks never care which form a template uses. A template reads from
+//! YAML (`template.yaml`, for the checks) or from JSON (the SAM transform's output, for the
+//! local stack) into the same tree.
 
+use std::collections::BTreeSet;
+
+use serde_json::Value as Json;
 use serde_yaml_ng::Value as Yaml;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
     Null,
     Bool(bool),
-    Number(f64),
+    /// A number as the template wrote it (integers stay integers).
+    Number(serde_json::Number),
     String(String),
     List(Vec<Node>),
     /// A mapping, in the template's order.
@@ -48,6 +54,23 @@ pub enum TemplateError {
     NonStringKey { path: String, key: String },
     #[error("the template has no Resources mapping")]
     NoResources,
+    #[error("resource {0} has no Type")]
+    NoType(String),
+    #[error("dependency cycle among resources {0:?}")]
+    Cycle(Vec<String>),
+}
+
+/// A YAML number as JSON keeps it: an integer stays one; `.nan` and `.inf` (which JSON has no
+/// number for) stay text.
+fn yaml_number(n: &serde_yaml_ng::Number) -> Node {
+    let number = if let Some(u) = n.as_u64() {
+        Some(serde_json::Number::from(u))
+    } else if let Some(i) = n.as_i64() {
+        Some(serde_json::Number::from(i))
+    } else {
+        n.as_f64().and_then(serde_json::Number::from_f64)
+    };
+    number.map_or_else(|| Node::String(n.to_string()), Node::Number)
 }
 
 impl Node {
@@ -121,7 +144,7 @@ impl Node {
         Ok(match yaml {
             Yaml::Null => Node::Null,
             Yaml::Bool(b) => Node::Bool(b),
-            Yaml::Number(n) => Node::Number(n.as_f64().unwrap_or(f64::NAN)),
+            Yaml::Number(n) => yaml_number(&n),
             Yaml::String(s) => Node::String(s),
             Yaml::Sequence(items) => Node::List(
                 items
@@ -167,6 +190,20 @@ impl Node {
     }
 }
 
+impl From<&Json> for Node {
+    /// JSON's long forms (`{"Ref": "X"}`, `{"Fn::Sub": ...}`) read as YAML's do.
+    fn from(json: &Json) -> Node {
+        match json {
+            Json::Null => Node::Null,
+            Json::Bool(b) => Node::Bool(*b),
+            Json::Number(n) => Node::Number(n.clone()),
+            Json::String(s) => Node::String(s.clone()),
+            Json::Array(items) => Node::List(items.iter().map(Node::from).collect()),
+            Json::Object(map) => long_form_intrinsic(map.iter().map(|(k, v)| (k.clone(), Node::from(v))).collect()),
+        }
+    }
+}
+
 /// `{Ref: X}`, `{Fn::Sub: ...}` and `{Condition: Name}` are intrinsics; other mappings stay maps.
 fn long_form_intrinsic(mut entries: Vec<(String, Node)>) -> Node {
     let is_intrinsic = match entries.as_slice() {
@@ -202,6 +239,11 @@ impl<'t> Resource<'t> {
     pub fn metadata(&self) -> &'t Node {
         self.node.get("Metadata").unwrap_or(&Node::Null)
     }
+
+    /// The name of the condition the resource is created under, if any.
+    pub fn condition(&self) -> Option<&'t str> {
+        self.node.get("Condition").and_then(Node::as_str)
+    }
 }
 
 pub const SERVERLESS_FUNCTION: &str = "AWS::Serverless::Function";
@@ -214,11 +256,26 @@ pub struct Template {
 }
 
 impl Template {
+    /// A template in YAML (or JSON, which is YAML), with short-form tags.
     pub fn parse(text: &str) -> Result<Template, TemplateError> {
         let yaml: Yaml = serde_yaml_ng::from_str(text)?;
-        let root = Node::from_yaml(yaml, "")?;
-        if !matches!(root.get("Resources"), Some(Node::Map(_))) {
+        Template::new(Node::from_yaml(yaml, "")?)
+    }
+
+    /// A template already read as JSON, e.g. the SAM transform's output.
+    pub fn from_json(document: &Json) -> Result<Template, TemplateError> {
+        Template::new(Node::from(document))
+    }
+
+    fn new(root: Node) -> Result<Template, TemplateError> {
+        let Some(Node::Map(resources)) = root.get("Resources") else {
             return Err(TemplateError::NoResources);
+        };
+        if let Some((id, _)) = resources
+            .iter()
+            .find(|(_, r)| r.get("Type").and_then(Node::as_str).is_none())
+        {
+            return Err(TemplateError::NoType(id.clone()));
         }
         Ok(Template { root })
     }
@@ -252,6 +309,51 @@ impl Template {
     pub fn functions(&self) -> impl Iterator<Item = Resource<'_>> {
         self.resources()
             .filter(|r| r.kind == SERVERLESS_FUNCTION || r.kind == LAMBDA_FUNCTION)
+    }
+
+    /// The template's outputs, by name.
+    pub fn outputs(&self) -> &[(String, Node)] {
+        self.root.get("Outputs").map(Node::entries).unwrap_or(&[])
+    }
+
+    /// Resource ids in an order where every resource comes after the resources it refers to
+    /// (by `Ref`, `Fn::GetAtt` or a `Fn::Sub` placeholder) and after those in its `DependsOn`.
+    pub fn creation_order(&self) -> Result<Vec<String>, TemplateError> {
+        let dependencies: Vec<(&str, BTreeSet<String>)> = self
+            .resources()
+            .map(|resource| {
+                let mut names = BTreeSet::new();
+                referred(resource.node, &mut names);
+                names.extend(
+                    resource
+                        .node
+                        .get("DependsOn")
+                        .into_iter()
+                        .flat_map(Node::items)
+                        .filter_map(Node::as_str)
+                        .map(str::to_owned),
+                );
+                names.retain(|name| name != resource.id && self.resource(name).is_some());
+                (resource.id, names)
+            })
+            .collect();
+        let mut order: Vec<String> = Vec::new();
+        while order.len() < dependencies.len() {
+            let ready: Vec<String> = dependencies
+                .iter()
+                .filter(|(id, names)| !order.iter().any(|o| o == id) && names.iter().all(|n| order.contains(n)))
+                .map(|(id, _)| (*id).to_owned())
+                .collect();
+            if ready.is_empty() {
+                let stuck = dependencies
+                    .iter()
+                    .map(|(id, _)| (*id).to_owned())
+                    .filter(|id| !order.contains(id));
+                return Err(TemplateError::Cycle(stuck.collect()));
+            }
+            order.extend(ready);
+        }
+        Ok(order)
     }
 
     pub fn parameters(&self) -> &[(String, Node)] {
@@ -298,6 +400,51 @@ impl Template {
     }
 }
 
+/// The names a node refers to through `Ref`, `Fn::GetAtt` and `Fn::Sub` placeholders (for a
+/// `Name.Attribute` placeholder, the `Name`).
+fn referred(node: &Node, into: &mut BTreeSet<String>) {
+    if let Some(name) = node.ref_target() {
+        into.insert(name.to_owned());
+    } else if let Some((id, _)) = node.get_att_target() {
+        into.insert(id.to_owned());
+    } else if let Some(("Fn::Sub", argument)) = node.intrinsic() {
+        let format = argument
+            .as_str()
+            .or_else(|| argument.items().first().and_then(|f| f.as_str()));
+        for name in format.map(sub_placeholders).unwrap_or_default() {
+            into.insert(name.split('.').next().unwrap_or(name).to_owned());
+        }
+        argument
+            .items()
+            .iter()
+            .skip(1)
+            .for_each(|variables| referred(variables, into));
+        return;
+    }
+    match node {
+        Node::Intrinsic(_, argument) => referred(argument, into),
+        Node::List(items) => items.iter().for_each(|item| referred(item, into)),
+        Node::Map(entries) => entries.iter().for_each(|(_, value)| referred(value, into)),
+        _ => {}
+    }
+}
+
+/// The `${Name}` and `${Name.Attribute}` placeholders of a `Fn::Sub` format (not `${!Literal}`).
+pub fn sub_placeholders(format: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = format;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else { break };
+        let name = after[..end].trim();
+        if !name.starts_with('!') {
+            names.push(name);
+        }
+        rest = &after[end + 1..];
+    }
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,6 +476,48 @@ mod tests {
     }
 
     #[test]
+    fn json_reads_as_yaml_does() {
+        let yaml =
+            Template::parse("Resources:\n  A:\n    Type: T\n    Properties:\n      N: 180\n      X: !Ref P\n").unwrap();
+        let json = Template::from_json(
+            &serde_json::json!({"Resources": {"A": {"Type": "T", "Properties": {"N": 180, "X": {"Ref": "P"}}}}}),
+        )
+        .unwrap();
+        assert_eq!(
+            yaml.resource("A").unwrap().properties(),
+            json.resource("A").unwrap().properties()
+        );
+        assert_eq!(
+            json.resource("A").unwrap().property("N"),
+            Some(&Node::Number(180.into()))
+        );
+    }
+
+    #[test]
+    fn creation_order_puts_dependencies_first() {
+        let template = Template::from_json(&serde_json::json!({"Resources": {
+            "A": {"Type": "AWS::SQS::Queue", "Properties": {"RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["B", "Arn"]}}}},
+            "B": {"Type": "AWS::SQS::Queue"},
+            "C": {"Type": "X", "Properties": {"V": {"Fn::Sub": "${A.Arn} ${B}"}}},
+            "D": {"Type": "X", "DependsOn": "E"},
+            "E": {"Type": "X"}
+        }}))
+        .unwrap();
+        let order = template.creation_order().unwrap();
+        let pos = |id: &str| order.iter().position(|x| x == id).unwrap();
+        assert!(
+            pos("B") < pos("A") && pos("A") < pos("C") && pos("E") < pos("D"),
+            "{order:?}"
+        );
+        let cyclic = Template::from_json(&serde_json::json!({"Resources": {
+            "A": {"Type": "X", "Properties": {"V": {"Ref": "B"}}},
+            "B": {"Type": "X", "Properties": {"V": {"Ref": "A"}}}
+        }}))
+        .unwrap();
+        assert!(matches!(cyclic.creation_order(), Err(TemplateError::Cycle(_))));
+    }
+
+    #[test]
     fn a_template_without_resources_is_rejected() {
         assert!(matches!(
             Template::parse("Parameters: {}\n"),
@@ -354,7 +543,7 @@ mod tests {
         );
         assert_eq!(
             template.function_property(&function, "Timeout"),
-            Some(&Node::Number(9.0))
+            Some(&Node::Number(9.into()))
         );
     }
 }

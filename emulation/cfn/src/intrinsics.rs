@@ -1,9 +1,12 @@
 //! Evaluates intrinsic functions the way CloudFormation would for one set of parameter values
-//! (a [`Scenario`]), leaving what only a deployment knows symbolic: `!Ref Queue` becomes
-//! `{{Ref:Queue}}`, `!GetAtt Queue.Arn` `{{GetAtt:Queue.Arn}}`, `${AWS::Region}` `{{AWS::Region}}`.
-//! Checks then compare wiring ("this variable holds that queue's URL") as plain strings.
+//! (a [`Scenario`]). What only a deployment knows (resources' `Ref` and `GetAtt`, pseudo
+//! parameters) comes from a [`Deployment`]: [`Symbolic`] leaves it symbolic (`!Ref Queue` becomes
+//! `{{Ref:Queue}}`, `!GetAtt Queue.Arn` `{{GetAtt:Queue.Arn}}`, `${AWS::Region}`
+//! `{{AWS::Region}}`), so the template checks compare wiring ("this variable holds that queue's
+//! URL") as plain strings; the local stack answers with the resources it created
+//! ([`crate::deployed::Deployed`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
@@ -38,8 +41,12 @@ pub enum EvalError {
     UnknownRef(String),
     #[error("!GetAtt {0} names no resource")]
     UnknownGetAtt(String),
+    #[error("!GetAtt {0}: the deployment does not know this attribute (yet)")]
+    UnknownAttribute(String),
     #[error("condition {0} is not defined in Conditions")]
     UnknownCondition(String),
+    #[error("{0} is not a parameter of the template")]
+    UnknownParameter(String),
     #[error("parameter {0} has no Default and no sample value")]
     NoParameterValue(String),
     #[error("{function}: {problem}")]
@@ -55,7 +62,33 @@ fn malformed(function: &str, problem: impl Into<String>) -> EvalError {
     }
 }
 
-const PSEUDO_PARAMETERS: [&str; 7] = [
+/// What a deployment of the template knows: its resources' `Ref` and `GetAtt` values and the
+/// pseudo parameters (`AWS::Region`, ...). `None` where it does not know (yet).
+pub trait Deployment {
+    fn pseudo_parameter(&self, name: &str) -> Value;
+    fn reference(&self, id: &str) -> Option<Value>;
+    fn attribute(&self, id: &str, attribute: &str) -> Option<Value>;
+}
+
+/// No deployment: values stay symbolic, `{{Ref:Id}}`, `{{GetAtt:Id.Attribute}}`, `{{AWS::Region}}`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Symbolic;
+
+impl Deployment for Symbolic {
+    fn pseudo_parameter(&self, name: &str) -> Value {
+        Value::String(format!("{{{{{name}}}}}"))
+    }
+
+    fn reference(&self, id: &str) -> Option<Value> {
+        Some(Value::String(format!("{{{{Ref:{id}}}}}")))
+    }
+
+    fn attribute(&self, id: &str, attribute: &str) -> Option<Value> {
+        Some(Value::String(format!("{{{{GetAtt:{id}.{attribute}}}}}")))
+    }
+}
+
+pub const PSEUDO_PARAMETERS: [&str; 7] = [
     "AWS::AccountId",
     "AWS::NotificationARNs",
     "AWS::Partition",
@@ -79,15 +112,56 @@ pub fn scalar_text(value: &Value) -> Option<String> {
 }
 
 fn parameter_default(node: &Node) -> Option<String> {
-    match node.get("Default")? {
+    node_text(node.get("Default")?)
+}
+
+/// A scalar node's text (numbers and booleans as CloudFormation renders them).
+pub fn node_text(node: &Node) -> Option<String> {
+    match node {
         Node::String(s) => Some(s.clone()),
-        Node::Number(n) => scalar_text(&serde_json::json!(n)),
+        Node::Number(n) => scalar_text(&Value::Number(n.clone())),
         Node::Bool(b) => Some(b.to_string()),
         _ => None,
     }
 }
 
 impl Template {
+    /// One scenario: every parameter's default, replaced by `overrides` (as `sam deploy
+    /// --parameter-overrides` does); a parameter with neither stays unset.
+    pub fn scenario(&self, overrides: &HashMap<String, String>) -> Result<Scenario, EvalError> {
+        if let Some(name) = overrides.keys().find(|name| self.parameter(name).is_none()) {
+            return Err(EvalError::UnknownParameter(name.clone()));
+        }
+        let parameters = self
+            .parameters()
+            .iter()
+            .filter_map(|(name, node)| {
+                let value = overrides.get(name).cloned().or_else(|| parameter_default(node))?;
+                Some((name.clone(), value))
+            })
+            .collect();
+        self.with_conditions(parameters, Vec::new())
+    }
+
+    /// The scenario of `parameters`, with the value of every condition.
+    fn with_conditions(
+        &self,
+        parameters: BTreeMap<String, String>,
+        varied: Vec<String>,
+    ) -> Result<Scenario, EvalError> {
+        let mut scenario = Scenario {
+            parameters,
+            conditions: BTreeMap::new(),
+            varied,
+        };
+        let mut conditions = BTreeMap::new();
+        for (name, _) in self.conditions() {
+            conditions.insert(name.clone(), Evaluator::new(self, &scenario).condition(name)?);
+        }
+        scenario.conditions = conditions;
+        Ok(scenario)
+    }
+
     /// Every combination of the values of the parameters that conditions depend on: each
     /// allowed value, or the default and the sample, for parameters without allowed values.
     /// Parameters without a default take their sample (`samples`), in every scenario.
@@ -108,18 +182,7 @@ impl Template {
             let Some(node) = self.parameter(&name) else { continue };
             let mut values: Vec<String> = node
                 .get("AllowedValues")
-                .map(|allowed| {
-                    allowed
-                        .items()
-                        .into_iter()
-                        .filter_map(|v| match v {
-                            Node::String(s) => Some(s.clone()),
-                            Node::Number(n) => scalar_text(&serde_json::json!(n)),
-                            Node::Bool(b) => Some(b.to_string()),
-                            _ => None,
-                        })
-                        .collect()
-                })
+                .map(|allowed| allowed.items().into_iter().filter_map(node_text).collect())
                 .unwrap_or_default();
             if values.is_empty() {
                 values.extend(parameter_default(node));
@@ -145,19 +208,7 @@ impl Template {
         }
         scenarios
             .into_iter()
-            .map(|(parameters, varied)| {
-                let mut scenario = Scenario {
-                    parameters,
-                    conditions: BTreeMap::new(),
-                    varied,
-                };
-                let mut conditions = BTreeMap::new();
-                for (name, _) in self.conditions() {
-                    conditions.insert(name.clone(), Evaluator::new(self, &scenario).condition(name)?);
-                }
-                scenario.conditions = conditions;
-                Ok(scenario)
-            })
+            .map(|(parameters, varied)| self.with_conditions(parameters, varied))
             .collect()
     }
 }
@@ -178,15 +229,26 @@ fn collect_refs(node: &Node, into: &mut Vec<String>) {
     }
 }
 
-/// Evaluates nodes of one template under one scenario.
+/// Evaluates nodes of one template under one scenario, for one deployment.
 pub struct Evaluator<'a> {
     template: &'a Template,
     scenario: &'a Scenario,
+    deployment: &'a dyn Deployment,
 }
 
 impl<'a> Evaluator<'a> {
+    /// Resources and pseudo parameters stay [`Symbolic`].
     pub fn new(template: &'a Template, scenario: &'a Scenario) -> Self {
-        Self { template, scenario }
+        Self::deployed(template, scenario, &Symbolic)
+    }
+
+    /// Resources and pseudo parameters as `deployment` knows them.
+    pub fn deployed(template: &'a Template, scenario: &'a Scenario, deployment: &'a dyn Deployment) -> Self {
+        Self {
+            template,
+            scenario,
+            deployment,
+        }
     }
 
     /// The value CloudFormation would see; `None` for `AWS::NoValue` (the property is absent).
@@ -194,7 +256,7 @@ impl<'a> Evaluator<'a> {
         Ok(Some(match node {
             Node::Null => Value::Null,
             Node::Bool(b) => Value::Bool(*b),
-            Node::Number(n) => serde_json::json!(n),
+            Node::Number(n) => Value::Number(n.clone()),
             Node::String(s) => Value::String(s.clone()),
             Node::List(items) => {
                 let mut values = Vec::with_capacity(items.len());
@@ -261,7 +323,7 @@ impl<'a> Evaluator<'a> {
             return Ok(None);
         }
         if PSEUDO_PARAMETERS.contains(&target) {
-            return Ok(Some(Value::String(format!("{{{{{target}}}}}"))));
+            return Ok(Some(self.deployment.pseudo_parameter(target)));
         }
         if let Some(parameter) = self.template.parameter(target) {
             let value = self
@@ -286,7 +348,11 @@ impl<'a> Evaluator<'a> {
             }));
         }
         if self.template.resource(target).is_some() {
-            return Ok(Some(Value::String(format!("{{{{Ref:{target}}}}}"))));
+            return self
+                .deployment
+                .reference(target)
+                .map(Some)
+                .ok_or_else(|| EvalError::UnknownAttribute(format!("{target} (its Ref)")));
         }
         Err(EvalError::UnknownRef(target.to_owned()))
     }
@@ -295,7 +361,9 @@ impl<'a> Evaluator<'a> {
         if self.template.resource(id).is_none() {
             return Err(EvalError::UnknownGetAtt(format!("{id}.{attribute}")));
         }
-        Ok(Value::String(format!("{{{{GetAtt:{id}.{attribute}}}}}")))
+        self.deployment
+            .attribute(id, attribute)
+            .ok_or_else(|| EvalError::UnknownAttribute(format!("{id}.{attribute}")))
     }
 
     fn intrinsic(&self, name: &str, argument: &Node) -> Result<Option<Value>, EvalError> {
