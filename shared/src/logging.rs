@@ -23,7 +23,7 @@ use tracing_subscriber::fmt::MakeWriter;
 pub const THIRD_PARTY_LOG_LEVEL: &str = "THIRD_PARTY_LOG_LEVEL";
 
 /// The tracing targets (crate names) of this project: they log at the application level.
-pub const APPLICATION_TARGETS: [&str; 15] = [
+pub const APPLICATION_TARGETS: [&str; 16] = [
     "shared",
     "messages",
     "ticket_processor",
@@ -39,6 +39,7 @@ pub const APPLICATION_TARGETS: [&str; 15] = [
     "emulation",
     "cfn_model",
     "flash_sale",
+    "end_to_end",
 ];
 
 /// Install the global subscriber writing to stdout. Later calls are no-ops.
