@@ -35,7 +35,7 @@ LAMBDA_BINS := ticket-processor notification-sender dlq-redrive
 BENCH_BINS := hello-world init-probe
 
 .PHONY: help venv checkov-venv test fmt-check clippy rustdoc unit-tests template-lint checkov sam-build demo up down \
-	release-bins faketime chaos-short chaos fuzz bench-venv bench-node bench-build bench bench-smoke flash-sale flash-sale-baseline \
+	release-bins faketime chaos-short chaos fuzz bench-venv bench-node bench-build bench-levers bench bench-smoke flash-sale flash-sale-baseline \
 	flash-sale-short
 
 help:
@@ -245,11 +245,27 @@ down:
 bench-build: release-bins
 	for bin in $(BENCH_BINS); do cargo lambda build --release --bin $$bin; done
 
+# The levers (issue 18): ticket-processor built otherwise in one respect, each measured beside
+# the default build in the same run (BENCHMARKS.md, "Levers"). A profile setting or a build
+# script's variable rebuilds every crate, so those builds get a target directory of their own
+# (the first build of each takes as long as a cold release build); a feature only relinks.
+LEVERS := $(CARGO_TARGET_DIR)/levers
+LEVER_BUILD := cargo lambda build --release --locked --bin ticket-processor
+bench-levers: venv
+	CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_TARGET_DIR=$(LEVERS)/opt-level-3 \
+		$(LEVER_BUILD) --lambda-dir $(LEVERS)/opt-level-3/lambda
+	AWS_LC_SYS_NO_JITTER_ENTROPY=1 CARGO_TARGET_DIR=$(LEVERS)/no-jitter-entropy \
+		$(LEVER_BUILD) --lambda-dir $(LEVERS)/no-jitter-entropy/lambda
+	$(LEVER_BUILD) --features ticket-processor/mimalloc --lambda-dir $(LEVERS)/mimalloc/lambda
+LEVER_ARGS := --lever "opt-level 3=$(LEVERS)/opt-level-3/lambda/ticket-processor/bootstrap" \
+	--lever "AWS_LC_SYS_NO_JITTER_ENTROPY=1=$(LEVERS)/no-jitter-entropy/lambda/ticket-processor/bootstrap" \
+	--lever "mimalloc=$(LEVERS)/mimalloc/lambda/ticket-processor/bootstrap"
+
 # Not part of `make test`: it takes minutes and its numbers are the product, not a pass/fail.
-bench: venv bench-venv bench-node bench-build
+bench: venv bench-venv bench-node bench-build bench-levers
 	cargo bench -p bench --bench batch_overhead --locked
 	cargo run -p bench --bin bench --locked -- --bench-python $(BENCH_VENV)/bin/python \
-		--lambda-dir $(CARGO_TARGET_DIR)/lambda --criterion-dir $(CARGO_TARGET_DIR)/criterion
+		--lambda-dir $(CARGO_TARGET_DIR)/lambda --criterion-dir $(CARGO_TARGET_DIR)/criterion $(LEVER_ARGS)
 
 bench-smoke: venv bench-venv bench-node bench-build
 	cargo run -p bench --bin bench --locked -- --smoke --bench-python $(BENCH_VENV)/bin/python \
