@@ -14,6 +14,7 @@
 
 pub mod batch_run;
 pub mod bench_stack;
+pub mod cli;
 pub mod error;
 pub mod function_process;
 pub mod init_time;

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::BenchError;
 use crate::batch_run::Scenario;
 use crate::init_time::InitResult;
 use crate::lambda_report;
@@ -53,7 +54,11 @@ fn status(met: Option<bool>) -> &'static str {
 }
 
 /// The whole report.
-pub fn render(results: &Results) -> String {
+pub fn render(results: &Results) -> Result<String, BenchError> {
+    Ok(render_markdown(results))
+}
+
+fn render_markdown(results: &Results) -> String {
     let mut out = String::new();
     let r = results;
     let s = &r.settings;
@@ -730,7 +735,7 @@ pub(crate) mod tests {
 
     #[test]
     fn every_goal_is_rated_from_the_measurements() {
-        let report = render(&results(11.0, 6.0, 20 * 1024));
+        let report = render(&results(11.0, 6.0, 20 * 1024)).unwrap();
         assert!(goal_line(&report, "init of ticket-processor").contains("1.2×"));
         assert!(goal_line(&report, "init of ticket-processor").ends_with("| met |"));
         assert!(goal_line(&report, "batch latency, fresh").contains("6.0×"));
@@ -752,7 +757,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_goal_missed_is_flagged_and_named_with_its_measured_cause() {
-        let report = render(&results(14.0, 3.0, 40 * 1024));
+        let report = render(&results(14.0, 3.0, 40 * 1024)).unwrap();
         assert!(goal_line(&report, "init of notification-sender").contains("**not met**"));
         assert!(goal_line(&report, "batch latency, fresh").contains("3.0× | **not met**"));
         assert!(goal_line(&report, "peak RSS of ticket-processor").contains("**not met**"));
