@@ -35,7 +35,7 @@ LAMBDA_BINS := ticket-processor notification-sender dlq-redrive
 BENCH_BINS := hello-world init-probe
 
 .PHONY: help venv checkov-venv test fmt-check clippy rustdoc unit-tests template-lint checkov sam-build demo up down \
-	release-bins faketime chaos-short chaos fuzz bench-venv bench-node bench-build bench-levers bench bench-smoke flash-sale flash-sale-baseline \
+	release-bins faketime chaos-short chaos fuzz bench-venv bench-node bench-build bench-levers perf bench-profile bench bench-smoke flash-sale flash-sale-baseline \
 	flash-sale-short
 
 help:
@@ -46,6 +46,7 @@ help:
 	@echo "make checkov         checkov on template.yaml and its SAM-transformed form"
 	@echo "make sam-build       sam build of every function (x86_64, and arm64 when its Rust target is installed)"
 	@echo "make bench           the workers vs Powertools handlers (Python, TypeScript) on moto, also over TLS at Lambda's CPU share; writes BENCHMARKS.md (~20-25 min)"
+	@echo "make bench-profile   where a warm batch's CPU goes: ticket-processor with symbols under perf (summary in \$$CARGO_TARGET_DIR/profile/summary.txt)"
 	@echo "make bench-smoke     one batch of each contender through the whole benchmark harness (no report)"
 	@echo "make chaos           the full chaos run (docs/chaos.md): 5,000 requests under faults, kills, duplicates"
 	@echo "make chaos-short     the short chaos run make test does"
@@ -260,6 +261,14 @@ bench-levers: venv
 LEVER_ARGS := --lever "opt-level 3=$(LEVERS)/opt-level-3/lambda/ticket-processor/bootstrap" \
 	--lever "AWS_LC_SYS_NO_JITTER_ENTROPY=1=$(LEVERS)/no-jitter-entropy/lambda/ticket-processor/bootstrap" \
 	--lever "mimalloc=$(LEVERS)/mimalloc/lambda/ticket-processor/bootstrap"
+
+# Where a warm batch's CPU goes: ticket-processor with symbols under perf (bench/profile-warm-batch;
+# the summary in $(CARGO_TARGET_DIR)/profile/summary.txt). perf is Debian's linux-perf.
+perf:
+	@command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
+
+bench-profile: venv perf
+	bench/profile-warm-batch
 
 # Not part of `make test`: it takes minutes and its numbers are the product, not a pass/fail.
 bench: venv bench-venv bench-node bench-build bench-levers

@@ -62,6 +62,14 @@ pub struct Cli {
     /// 1 init run, no warm-up, 1 batch each: checks the harness, writes no report.
     #[arg(long)]
     pub smoke: bool,
+    /// Profile ticket-processor (the build in --lambda-dir) over warm batches into PERF_DATA
+    /// with `perf record`, and stop (`bench/profile-warm-batch` does this with a build that has
+    /// symbols).
+    #[arg(long, value_name = "PERF_DATA")]
+    pub profile: Option<PathBuf>,
+    /// Warm batches --profile samples.
+    #[arg(long, default_value_t = 200, value_parser = at_least_one)]
+    pub profile_batches: usize,
     /// Render the report from a run's results (its bench-logs/results.json) and stop.
     #[arg(long, value_name = "RESULTS_JSON")]
     pub render: Option<PathBuf>,

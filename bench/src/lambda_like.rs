@@ -93,7 +93,7 @@ pub struct LambdaResults {
 
 /// The emulation every contender talks to: the limits model's proxy behind the TLS front, and
 /// the CPU shares of both memory sizes.
-struct Emulation {
+pub(crate) struct Emulation {
     model: Arc<LimitsModel>,
     // Kept for the run: the front pipes to it.
     _proxy: Proxy,
@@ -103,7 +103,7 @@ struct Emulation {
 }
 
 impl Emulation {
-    async fn start(emulator: &str, log_dir: &Path) -> Result<Self, BenchError> {
+    pub(crate) async fn start(emulator: &str, log_dir: &Path) -> Result<Self, BenchError> {
         let model = Arc::new(LimitsModel::new(Limits::default()));
         let proxy = Proxy::start(emulator, vec![model.clone()])
             .await
@@ -133,13 +133,23 @@ impl Emulation {
         } else {
             &self.large
         };
-        let mut spec = spec.at_memory(memory_mb, share.clone());
+        self.over_tls(&spec.at_memory(memory_mb, share.clone()))
+    }
+
+    /// `spec` trusting the run's CA, SQS on its own host name (see [`Self::as_lambda`]).
+    pub(crate) fn over_tls(&self, spec: &FunctionSpec) -> FunctionSpec {
+        let mut spec = spec.clone();
         spec.environment.extend(self.front.trust_environment());
         spec.environment.insert(
             "AWS_ENDPOINT_URL_SQS".to_owned(),
             self.front.endpoint().replace("127.0.0.1", "localhost"),
         );
         spec
+    }
+
+    /// The TLS front's endpoint, every contender's `AWS_ENDPOINT_URL`.
+    pub(crate) fn endpoint(&self) -> String {
+        self.front.endpoint()
     }
 }
 

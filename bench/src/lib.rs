@@ -23,6 +23,7 @@ pub mod lambda_report;
 pub mod machine;
 pub mod micro;
 pub mod process_usage;
+pub mod profile;
 pub mod report;
 pub mod results;
 pub mod round_trips;

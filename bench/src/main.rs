@@ -11,6 +11,7 @@ use bench::bench_stack::{BenchStack, Workspace};
 use bench::cli::{Args, Cli};
 use bench::function_process::{FunctionProcess, FunctionSpec};
 use bench::lambda_like::{self, LambdaPlan, LambdaResults};
+use bench::profile::ProfilePlan;
 use bench::report::{IssuedCheck, Results, Settings};
 use bench::round_trips::RoundTripResult;
 use bench::{BenchError, init_time, machine, micro, report, round_trips};
@@ -24,9 +25,10 @@ async fn main() {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let workspace = workspace.canonicalize().unwrap_or(workspace);
     let args = Cli::parse().resolve(&workspace);
-    let outcome = match &args.cli.render {
-        Some(results) => render_again(results, &args.output),
-        None => run(&args).await,
+    let outcome = match (&args.cli.render, &args.cli.profile) {
+        (Some(results), _) => render_again(results, &args.output),
+        (None, Some(perf_data)) => profile(&args, perf_data).await,
+        (None, None) => run(&args).await,
     };
     if let Err(error) = outcome {
         eprintln!("bench failed: {error}");
@@ -101,6 +103,36 @@ async fn run(args: &Args) -> Result<(), BenchError> {
         "bench: wrote {} (results: {})",
         args.output.display(),
         json_path.display()
+    );
+    Ok(())
+}
+
+/// `--profile`: ticket-processor's warm batches under `perf record`.
+async fn profile(args: &Args, perf_data: &Path) -> Result<(), BenchError> {
+    let log_dir = args.lambda_dir.join("../bench-logs");
+    create_dir(&log_dir)?;
+    // SAFETY (set_var): nothing else runs yet. The harness starts moto with this Python.
+    unsafe { std::env::set_var("MOTO_PYTHON", &args.moto_python) };
+    let moto = MotoServer::start();
+    let sdk = moto.sdk_config().await;
+    let stack = BenchStack::create(&args.workspace.join("template.yaml"), &args.moto_python, &sdk).await?;
+    let ticket_processor = rust_spec(args, &stack, "ticket-processor")?;
+    let plan = ProfilePlan {
+        warmup: 5,
+        batches: args.cli.profile_batches,
+        batch_size: BATCH_SIZE,
+    };
+    eprintln!(
+        "bench: profiling {} warm batches of {} into {}",
+        plan.batches,
+        ticket_processor.program.display(),
+        perf_data.display()
+    );
+    let cpu = bench::profile::record(&stack, &moto.endpoint(), &ticket_processor, perf_data, plan, &log_dir).await?;
+    let messages = (plan.batches * plan.batch_size) as f64;
+    eprintln!(
+        "bench: {:.0} µs of CPU per fresh message while sampled",
+        cpu.as_secs_f64() * 1e6 / messages
     );
     Ok(())
 }
