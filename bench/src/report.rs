@@ -14,6 +14,9 @@ pub use crate::results::{BASELINE, IssuedCheck, PYTHON, RUST, Results, Settings,
 /// The init-probe runs, each doing these parts of a worker's init (see bench/init-probe).
 pub const INIT_PROBE_PARTS: [&str; 5] = ["", "logging", "sdk", "sdk,clients", "logging,sdk,clients"];
 
+/// ticket-processor's init without its warm-up call (`WARM_UP_AT_INIT=off`), in section 1.
+pub const NO_WARM_UP: &str = "ticket-processor (WARM_UP_AT_INIT=off)";
+
 /// The label of the init-probe run doing `parts`.
 pub fn probe_label(parts: &str) -> String {
     if parts.is_empty() {
