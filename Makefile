@@ -276,7 +276,7 @@ bench-profile: venv perf
 BENCH_MICRO ?= 1
 CRITERION_DIR := $(if $(filter 0,$(BENCH_MICRO)),$(CARGO_TARGET_DIR)/criterion-not-run,$(CARGO_TARGET_DIR)/criterion)
 bench: venv bench-venv bench-node bench-build bench-levers
-	$(if $(filter 0,$(BENCH_MICRO)),@echo "bench: BENCH_MICRO=0, no micro-benchmark",cargo bench -p bench --bench batch_overhead --locked)
+	$(if $(filter 0,$(BENCH_MICRO)),@echo "bench: BENCH_MICRO=0 so no micro-benchmark",cargo bench -p bench --bench batch_overhead --locked)
 	cargo run -p bench --bin bench --locked -- --bench-python $(BENCH_VENV)/bin/python \
 		--lambda-dir $(CARGO_TARGET_DIR)/lambda --criterion-dir $(CRITERION_DIR) $(LEVER_ARGS)
 
