@@ -356,7 +356,9 @@ fn functions(args: &Args, stack: &BenchStack) -> Result<Functions, BenchError> {
     // ticket-processor without its warm-up call: the init the warm-up adds to.
     let mut no_warm_up = ticket_processor.clone();
     no_warm_up.label = report::NO_WARM_UP.to_owned();
-    no_warm_up.environment.insert("WARM_UP_AT_INIT".to_owned(), "off".to_owned());
+    no_warm_up
+        .environment
+        .insert("WARM_UP_AT_INIT".to_owned(), "off".to_owned());
     init.push(no_warm_up);
     // The init breakdown: a worker's cold-start parts one at a time, ticket-processor's config.
     let probe = bootstrap(&args.lambda_dir, "init-probe")?;
