@@ -274,11 +274,13 @@ bench-profile: venv perf
 # BENCH_MICRO=0 leaves out section 5's criterion micro-benchmark, whose first build is a release
 # build of the bench crate's whole dependency tree (the report then says it was not run).
 BENCH_MICRO ?= 1
+# Options for the bench binary (`cargo run -p bench --bin bench -- --help`), e.g. fewer runs.
+BENCH_ARGS ?=
 CRITERION_DIR := $(if $(filter 0,$(BENCH_MICRO)),$(CARGO_TARGET_DIR)/criterion-not-run,$(CARGO_TARGET_DIR)/criterion)
 bench: venv bench-venv bench-node bench-build bench-levers
 	$(if $(filter 0,$(BENCH_MICRO)),@echo "bench: BENCH_MICRO=0 so no micro-benchmark",cargo bench -p bench --bench batch_overhead --locked)
 	cargo run -p bench --bin bench --locked -- --bench-python $(BENCH_VENV)/bin/python \
-		--lambda-dir $(CARGO_TARGET_DIR)/lambda --criterion-dir $(CRITERION_DIR) $(LEVER_ARGS)
+		--lambda-dir $(CARGO_TARGET_DIR)/lambda --criterion-dir $(CRITERION_DIR) $(LEVER_ARGS) $(BENCH_ARGS)
 
 bench-smoke: venv bench-venv bench-node bench-build
 	cargo run -p bench --bin bench --locked -- --smoke --bench-python $(BENCH_VENV)/bin/python \
