@@ -231,7 +231,32 @@ pub fn shortfalls(r: &Results) -> Vec<String> {
             ));
         }
     }
+    if let Some(value) = r.init_ratio("ticket-processor").filter(|v| *v > INIT_GOAL) {
+        out.push(init_shortfall(r, value));
+    }
     out
+}
+
+/// Why ticket-processor's init is over [`INIT_GOAL`]× hello-world's: its warm-up call, measured
+/// by the run without it, and what remains.
+fn init_shortfall(r: &Results, value: f64) -> String {
+    let median = |label: &str| r.init(label).map(|i| i.init_ms.median);
+    let mut text = format!("**Init of ticket-processor: {value:.1}× hello-world (goal ≤ {INIT_GOAL}×).**");
+    if let (Some(with), Some(without), Some(hello)) = (
+        median("ticket-processor"),
+        median(crate::report::NO_WARM_UP),
+        median(crate::results::BASELINE),
+    ) {
+        text.push_str(&format!(
+            " Its warm-up GetItem (a round trip to the emulator, here moto over plain HTTP on a whole CPU) is {:.1} ms \
+             of its {with:.1} ms; without it (`WARM_UP_AT_INIT=off`) init is {without:.1} ms, {} hello-world's \
+             {hello:.1} ms. The warm-up moves the first connection's handshake out of the first batch: section 9 \
+             shows what that does to the cold invocation as a whole, which is what Lambda bills.",
+            with - without,
+            times(ratio(without, hello)),
+        ));
+    }
+    text
 }
 
 /// One contender's Lambda cost per million tickets.

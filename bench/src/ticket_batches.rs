@@ -61,7 +61,10 @@ fn record(message_id: String, body: String, queue_arn: &str) -> SqsMessage {
         ("ApproximateReceiveCount".to_owned(), "1".to_owned()),
         ("SentTimestamp".to_owned(), "1700000000000".to_owned()),
         ("SenderId".to_owned(), "AIDAEXAMPLE".to_owned()),
-        ("ApproximateFirstReceiveTimestamp".to_owned(), "1700000000001".to_owned()),
+        (
+            "ApproximateFirstReceiveTimestamp".to_owned(),
+            "1700000000001".to_owned(),
+        ),
     ]);
     message.event_source = Some("aws:sqs".to_owned());
     message.event_source_arn = Some(queue_arn.to_owned());
