@@ -562,6 +562,37 @@ pub(crate) mod tests {
         );
     }
 
+    /// A `results.json` as `bench` writes it (`$CARGO_TARGET_DIR/bench-logs/results.json`), read
+    /// back as `bench --render` reads it.
+    #[test]
+    fn a_runs_results_file_renders_every_section() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/results.json");
+        let results: Results = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let report = crate::report::render(&results).unwrap();
+        for section in [
+            "## Goals",
+            "## 1. Init",
+            "## 4. Round trips",
+            "## 6. As Lambda",
+            "## 8. Cost",
+            "## 9. Levers",
+        ] {
+            assert!(report.contains(section), "no {section:?} in:\n{report}");
+        }
+        // Every contender of the run has its cold row, every lever its row in section 9.
+        for cold in &results.lambda.cold {
+            assert!(
+                report.contains(&format!("| {} | ", cold.label)),
+                "no row for {}",
+                cold.label
+            );
+        }
+        assert!(
+            !report.contains("{{") && !report.contains("{%"),
+            "every placeholder filled"
+        );
+    }
+
     #[test]
     fn a_batch_of_ten_at_128_mb_for_100_ms_costs_what_lambdas_prices_say() {
         let row = CostRow {
