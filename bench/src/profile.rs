@@ -80,7 +80,9 @@ pub async fn record(
     }
     let status = perf.wait().await.map_err(|e| BenchError::setup("perf record", e))?;
     process.stop().await;
-    if !status.success() {
+    // perf ends with its data written on SIGINT, and may report the signal as its status.
+    use std::os::unix::process::ExitStatusExt;
+    if !status.success() && status.signal() != Some(libc::SIGINT) {
         return Err(BenchError::setup("perf record", format!("exited with {status}")));
     }
     Ok(cpu)
