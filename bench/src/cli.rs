@@ -13,7 +13,7 @@ pub struct Cli {
     /// cargo's target directory: the default of --lambda-dir and --criterion-dir.
     #[arg(long, env = "CARGO_TARGET_DIR", value_name = "DIR")]
     pub target_dir: Option<PathBuf>,
-    /// cargo lambda's output, DIR/<bin>/bootstrap [default: TARGET_DIR/lambda].
+    /// cargo lambda's output, `DIR/<bin>/bootstrap` [default: TARGET_DIR/lambda].
     #[arg(long, value_name = "DIR")]
     pub lambda_dir: Option<PathBuf>,
     /// Python of the venv with Powertools and awslambdaric [default: .venv-bench/bin/python].

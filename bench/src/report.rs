@@ -56,7 +56,7 @@ fn status(met: Option<bool>) -> &'static str {
     }
 }
 
-/// The report's template (minijinja): the document's text and tables; [`context`] fills them.
+/// The report's template (minijinja): the document's text and tables, filled with the run's figures.
 pub const TEMPLATE: &str = include_str!("../templates/BENCHMARKS.md.j2");
 
 /// One row of the goals table.
