@@ -35,7 +35,7 @@ LAMBDA_BINS := ticket-processor notification-sender dlq-redrive
 BENCH_BINS := hello-world init-probe
 
 .PHONY: help venv checkov-venv test fmt-check clippy rustdoc cargo-tests template-lint checkov sam-build demo up down \
-	release-bins faketime chaos-short chaos fuzz bench-venv bench-node bench-build bench bench-smoke flash-sale flash-sale-baseline \
+	release-bins faketime chaos-short chaos fuzz bench-venv bench-node bench-build bench-levers perf bench-profile bench bench-smoke flash-sale flash-sale-baseline \
 	flash-sale-short
 
 help:
@@ -47,6 +47,7 @@ help:
 	@echo "make checkov         checkov on template.yaml and its SAM-transformed form"
 	@echo "make sam-build       sam build of every function (x86_64, and arm64 when its Rust target is installed)"
 	@echo "make bench           the workers vs Powertools handlers (Python, TypeScript) on moto, also over TLS at Lambda's CPU share; writes BENCHMARKS.md (~20-25 min)"
+	@echo "make bench-profile   where a warm batch's CPU goes: ticket-processor with symbols under perf (summary in \$$CARGO_TARGET_DIR/profile/summary.txt)"
 	@echo "make bench-smoke     one batch of each contender through the whole benchmark harness (no report)"
 	@echo "make chaos           the full chaos run (docs/chaos.md): 5,000 requests under faults, kills, duplicates"
 	@echo "make chaos-short     the short chaos run make test does"
@@ -248,11 +249,41 @@ down:
 bench-build: release-bins
 	for bin in $(BENCH_BINS); do cargo lambda build --release --bin $$bin; done
 
+# The levers (issue 18): ticket-processor built otherwise in one respect, each measured beside
+# the default build in the same run (BENCHMARKS.md, "Levers"). A profile setting or a build
+# script's variable rebuilds every crate, so those builds get a target directory of their own
+# (the first build of each takes as long as a cold release build); a feature only relinks.
+LEVERS := $(CARGO_TARGET_DIR)/levers
+LEVER_BUILD := cargo lambda build --release --locked --bin ticket-processor
+bench-levers: venv
+	CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_TARGET_DIR=$(LEVERS)/opt-level-3 \
+		$(LEVER_BUILD) --lambda-dir $(LEVERS)/opt-level-3/lambda
+	AWS_LC_SYS_NO_JITTER_ENTROPY=1 CARGO_TARGET_DIR=$(LEVERS)/no-jitter-entropy \
+		$(LEVER_BUILD) --lambda-dir $(LEVERS)/no-jitter-entropy/lambda
+	$(LEVER_BUILD) --features ticket-processor/mimalloc --lambda-dir $(LEVERS)/mimalloc/lambda
+LEVER_ARGS := --lever "opt-level 3=$(LEVERS)/opt-level-3/lambda/ticket-processor/bootstrap" \
+	--lever "AWS_LC_SYS_NO_JITTER_ENTROPY=1=$(LEVERS)/no-jitter-entropy/lambda/ticket-processor/bootstrap" \
+	--lever "mimalloc=$(LEVERS)/mimalloc/lambda/ticket-processor/bootstrap"
+
+# Where a warm batch's CPU goes: ticket-processor with symbols under perf (bench/profile-warm-batch;
+# the summary in $(CARGO_TARGET_DIR)/profile/summary.txt). perf is Debian's linux-perf.
+perf:
+	@command -v perf >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf; }
+
+bench-profile: venv perf
+	bench/profile-warm-batch
+
 # Not part of `make test`: it takes minutes and its numbers are the product, not a pass/fail.
-bench: venv bench-venv bench-node bench-build
-	cargo bench -p bench --bench batch_overhead --locked
+# BENCH_MICRO=0 leaves out section 5's criterion micro-benchmark, whose first build is a release
+# build of the bench crate's whole dependency tree (the report then says it was not run).
+BENCH_MICRO ?= 1
+# Options for the bench binary (`cargo run -p bench --bin bench -- --help`), e.g. fewer runs.
+BENCH_ARGS ?=
+CRITERION_DIR := $(if $(filter 0,$(BENCH_MICRO)),$(CARGO_TARGET_DIR)/criterion-not-run,$(CARGO_TARGET_DIR)/criterion)
+bench: venv bench-venv bench-node bench-build bench-levers
+	$(if $(filter 0,$(BENCH_MICRO)),@echo "bench: BENCH_MICRO=0 so no micro-benchmark",cargo bench -p bench --bench batch_overhead --locked)
 	cargo run -p bench --bin bench --locked -- --bench-python $(BENCH_VENV)/bin/python \
-		--lambda-dir $(CARGO_TARGET_DIR)/lambda --criterion-dir $(CARGO_TARGET_DIR)/criterion
+		--lambda-dir $(CARGO_TARGET_DIR)/lambda --criterion-dir $(CRITERION_DIR) $(LEVER_ARGS) $(BENCH_ARGS)
 
 bench-smoke: venv bench-venv bench-node bench-build
 	cargo run -p bench --bin bench --locked -- --smoke --bench-python $(BENCH_VENV)/bin/python \

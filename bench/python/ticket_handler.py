@@ -24,6 +24,7 @@ import datetime
 import hashlib
 import json
 import os
+import random
 import re
 import uuid
 
@@ -44,6 +45,12 @@ NOTIFICATION_QUEUE_URL = os.environ["NOTIFICATION_QUEUE_URL"]
 IDEMPOTENCY_TABLE = os.environ["IDEMPOTENCY_TABLE_NAME"]
 # 14 days, as the Rust workers keep theirs: the longest SQS retention.
 EXPIRES_AFTER_SECONDS = int(os.environ.get("IDEMPOTENCY_EXPIRES_AFTER_SECONDS", "1209600"))
+
+# The event's seats on K counters (events/seed/README.md): with K = 1 the event item counts and the
+# tickets share its partition; with K > 1 a ticket takes a seat from a counter drawn at random.
+# The benchmark's counters never fill (each has millions of seats), so one draw is all it needs;
+# a sale's handler would try the other counters before answering sold out, as ticket-processor does.
+EVENT_SHARDS = int(os.environ.get("EVENT_SHARDS", "1"))
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 MAX_BODY_BYTES = 64 * 1024
@@ -94,6 +101,19 @@ def ticket_from_item(item: dict) -> dict:
     }
 
 
+def ticket_key(event_id: str, user_id: str) -> dict:
+    if EVENT_SHARDS == 1:
+        return {"pk": {"S": f"EVENT#{event_id}"}, "sk": {"S": f"TICKET#{user_id}"}}
+    return {"pk": {"S": f"EVENT#{event_id}#TICKET#{user_id}"}, "sk": {"S": "TICKET"}}
+
+
+def counter_key(event_id: str) -> dict:
+    if EVENT_SHARDS == 1:
+        return {"pk": {"S": f"EVENT#{event_id}"}, "sk": {"S": "META"}}
+    shard = random.randrange(EVENT_SHARDS)
+    return {"pk": {"S": f"EVENT#{event_id}#SHARD#{shard}"}, "sk": {"S": "COUNTER"}}
+
+
 def issue(request: dict, message_id: str) -> tuple[str, dict | None]:
     """('issued' | 'already-issued', ticket) or ('sold-out', None)."""
     ticket = {
@@ -104,8 +124,7 @@ def issue(request: dict, message_id: str) -> tuple[str, dict | None]:
         "messageId": message_id,
     }
     item = {name: {"S": value} for name, value in ticket.items()}
-    item["pk"] = {"S": f"EVENT#{request['eventId']}"}
-    item["sk"] = {"S": f"TICKET#{request['userId']}"}
+    item.update(ticket_key(request["eventId"], request["userId"]))
     try:
         dynamodb.transact_write_items(
             TransactItems=[
@@ -120,7 +139,7 @@ def issue(request: dict, message_id: str) -> tuple[str, dict | None]:
                 {
                     "Update": {
                         "TableName": TICKETS_TABLE,
-                        "Key": {"pk": {"S": f"EVENT#{request['eventId']}"}, "sk": {"S": "META"}},
+                        "Key": counter_key(request["eventId"]),
                         "UpdateExpression": "SET #issued = #issued + :one",
                         "ConditionExpression": "attribute_exists(pk) AND #issued < #capacity",
                         "ExpressionAttributeNames": {"#issued": "issued", "#capacity": "capacity"},

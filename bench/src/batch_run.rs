@@ -14,7 +14,7 @@ use crate::function_process::FunctionProcess;
 use crate::stats::Summary;
 use crate::ticket_batches::{TicketBatch, failed_message_ids, fresh_batch, redelivery};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Scenario {
     /// Every record is new: the work runs.
     Fresh,
@@ -37,7 +37,7 @@ pub struct Contender<'a> {
     pub workspace: &'a Workspace,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ScenarioResult {
     pub label: String,
     pub scenario: Scenario,
@@ -53,7 +53,7 @@ pub struct ScenarioResult {
     pub in_batch_cpu_us_per_message: f64,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BatchRunResult {
     pub scenarios: Vec<ScenarioResult>,
     /// Peak RSS of each contender over the whole run, KiB.

@@ -19,9 +19,11 @@ use crate::ticket_batches::TicketBatch;
 
 /// Seats per benchmark event: more than any run issues, so every fresh request gets a ticket.
 pub const EVENT_CAPACITY: u64 = 100_000_000;
-/// One counter: the layout the Powertools handler (`bench/python/ticket_handler.py`) knows, so
-/// both contenders do the same work.
-const EVENT_LAYOUT: Layout = Layout::single();
+/// The counters (K) of every contender's event: a sale's layout (events/seed/README.md, "Choosing
+/// K": K = 8 for 400 requests a second). Every contender's handler knows it (`EVENT_SHARDS`), so
+/// they do the same work. With one counter, a batch's 10 records in flight cancel each other's
+/// transactions (`TransactionConflict`) and the CPU per message measures the retries.
+pub const EVENT_SHARDS: u32 = 8;
 
 /// What a contender's handler works on.
 #[derive(Debug, Clone)]
@@ -32,6 +34,14 @@ pub struct Workspace {
     /// The queue the ticket requests come from (its ARN goes into each record).
     pub source_queue_arn: String,
     pub event_id: String,
+    /// The event's counters (K).
+    pub shards: u32,
+}
+
+impl Workspace {
+    fn layout(&self) -> Layout {
+        Layout::new(self.shards).unwrap_or(Layout::single())
+    }
 }
 
 pub struct BenchStack {
@@ -39,6 +49,8 @@ pub struct BenchStack {
     pub sdk: SdkConfig,
     /// ticket-processor's tables and queues, from the template.
     pub rust: Workspace,
+    /// The same tables and queues, an event of one counter (K = 1): a lever's row.
+    pub rust_one_counter: Workspace,
     /// The Powertools handler's own, created alike.
     pub powertools: Workspace,
     /// The Powertools (TypeScript) handler's own, created alike.
@@ -72,19 +84,26 @@ impl BenchStack {
                 .attribute("TicketIssueQueue", "Arn")
                 .ok_or_else(|| BenchError::setup("TicketIssueQueue", "has no Arn"))?,
             event_id: "bench-rust".to_owned(),
+            shards: EVENT_SHARDS,
+        };
+        let rust_one_counter = Workspace {
+            event_id: "bench-rust-one-counter".to_owned(),
+            shards: 1,
+            ..rust.clone()
         };
 
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         let sqs = aws_sdk_sqs::Client::new(sdk);
         let powertools = powertools_workspace(&dynamodb, &sqs, "bench-powertools", &rust).await?;
         let powertools_ts = powertools_workspace(&dynamodb, &sqs, "bench-powertools-ts", &rust).await?;
-        for workspace in [&rust, &powertools, &powertools_ts] {
+        for workspace in [&rust, &rust_one_counter, &powertools, &powertools_ts] {
             seed_event(&dynamodb, workspace).await?;
         }
         Ok(Self {
             stack,
             sdk: sdk.clone(),
             rust,
+            rust_one_counter,
             powertools,
             powertools_ts,
         })
@@ -115,7 +134,7 @@ impl BenchStack {
                 WriteRequest::builder()
                     .delete_request(
                         DeleteRequest::builder()
-                            .set_key(Some(EVENT_LAYOUT.ticket_key(&workspace.event_id, user).to_item()))
+                            .set_key(Some(workspace.layout().ticket_key(&workspace.event_id, user).to_item()))
                             .build()
                             .expect("the key is set"),
                     )
@@ -176,6 +195,7 @@ async fn powertools_workspace(
             .unwrap_or_default(),
         source_queue_arn: rust.source_queue_arn.clone(),
         event_id: prefix.to_owned(),
+        shards: EVENT_SHARDS,
     })
 }
 
@@ -232,7 +252,7 @@ async fn seed_event(dynamodb: &aws_sdk_dynamodb::Client, workspace: &Workspace) 
         &workspace.tickets_table,
         &workspace.event_id,
         EVENT_CAPACITY,
-        EVENT_LAYOUT.shards(),
+        workspace.shards,
     )
     .await
     .map_err(|e| BenchError::setup(&workspace.tickets_table, e))?;

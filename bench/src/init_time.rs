@@ -8,7 +8,7 @@ use crate::error::BenchError;
 use crate::function_process::{FunctionProcess, FunctionSpec};
 use crate::stats::Summary;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct InitResult {
     pub label: String,
     /// Milliseconds, one sample per start.

@@ -45,12 +45,19 @@ pub fn lever_label(what: &str) -> String {
     format!("ticket-processor [{what}]")
 }
 
-/// Levers that need no other build: the same binary in another environment.
+/// Levers that need no other build: the same binary in another environment (or on another event).
 pub const LEVER_CA_ONLY: &str = "roots: the run's CA only";
 pub const LEVER_LOG_WARN: &str = "log level WARN";
+pub const LEVER_ONE_COUNTER: &str = "one counter (K = 1)";
+/// ticket-processor's cold-start settings (its `main.rs`), each turned the other way.
+pub const ENVIRONMENT_LEVERS: [(&str, &str, &str); 3] = [
+    ("an HTTPS client per SDK client", "SHARED_HTTP_CLIENT", "off"),
+    ("no warm-up at init", "WARM_UP_AT_INIT", "off"),
+    ("first batch at concurrency 2", "FIRST_BATCH_CONCURRENCY", "2"),
+];
 
 /// One contender's cold invocations.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ColdResult {
     pub label: String,
     pub memory_mb: u32,
@@ -66,7 +73,7 @@ pub struct ColdResult {
     pub handshakes: f64,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LambdaResults {
     /// The cgroups' quotas, one line each.
     pub cpu_shares: Vec<String>,
@@ -84,112 +91,183 @@ pub struct LambdaResults {
     pub warm_transactions: (u64, u64),
 }
 
-/// The contenders as Lambda runs them: ticket-processor at 128 MB, each Powertools handler
-/// (Python, TypeScript) at 128 and 1,024 MB, each given the TLS front's trust variables.
-pub async fn run(
-    stack: &BenchStack,
-    emulator: &str,
-    [ticket_processor, powertools, powertools_ts]: [&FunctionSpec; 3],
-    plan: LambdaPlan,
-    log_dir: &Path,
-) -> Result<(LambdaResults, Vec<(String, u64)>), BenchError> {
-    let model = Arc::new(LimitsModel::new(Limits::default()));
-    let proxy = Proxy::start(emulator, vec![model.clone()])
-        .await
-        .map_err(|e| BenchError::setup("latency model proxy", e))?;
-    let front = TlsFront::start(&proxy.endpoint(), log_dir)
-        .await
-        .map_err(|e| BenchError::setup("TLS front", e))?;
-    let small = Arc::new(
-        CpuShare::create("bench-128mb", share_of_memory(SMALL_MB))
-            .map_err(|e| BenchError::setup("CPU share at 128 MB", e))?,
-    );
-    let large = Arc::new(
-        CpuShare::create("bench-1024mb", share_of_memory(LARGE_MB))
-            .map_err(|e| BenchError::setup("CPU share at 1,024 MB", e))?,
-    );
-    let trusting = |spec: FunctionSpec| {
-        let mut spec = spec;
-        spec.environment.extend(front.trust_environment());
+/// The emulation every contender talks to: the limits model's proxy behind the TLS front, and
+/// the CPU shares of both memory sizes.
+pub(crate) struct Emulation {
+    model: Arc<LimitsModel>,
+    // Kept for the run: the front pipes to it.
+    _proxy: Proxy,
+    front: TlsFront,
+    small: Arc<CpuShare>,
+    large: Arc<CpuShare>,
+}
+
+impl Emulation {
+    pub(crate) async fn start(emulator: &str, log_dir: &Path) -> Result<Self, BenchError> {
+        let model = Arc::new(LimitsModel::new(Limits::default()));
+        let proxy = Proxy::start(emulator, vec![model.clone()])
+            .await
+            .map_err(|e| BenchError::setup("latency model proxy", e))?;
+        let front = TlsFront::start(&proxy.endpoint(), log_dir)
+            .await
+            .map_err(|e| BenchError::setup("TLS front", e))?;
+        let small = CpuShare::create("bench-128mb", share_of_memory(SMALL_MB))
+            .map_err(|e| BenchError::setup("CPU share at 128 MB", e))?;
+        let large = CpuShare::create("bench-1024mb", share_of_memory(LARGE_MB))
+            .map_err(|e| BenchError::setup("CPU share at 1,024 MB", e))?;
+        Ok(Self {
+            model,
+            _proxy: proxy,
+            front,
+            small: Arc::new(small),
+            large: Arc::new(large),
+        })
+    }
+
+    /// `spec` trusting the run's CA, at `memory_mb`'s CPU share. SQS gets a host name of its own
+    /// (`localhost`, the DynamoDB endpoint being `127.0.0.1`: the certificate names both), so no
+    /// client reuses a DynamoDB connection for SQS, as none can on AWS.
+    fn as_lambda(&self, spec: &FunctionSpec, memory_mb: u32) -> FunctionSpec {
+        let share = if memory_mb == SMALL_MB {
+            &self.small
+        } else {
+            &self.large
+        };
+        self.over_tls(&spec.at_memory(memory_mb, share.clone()))
+    }
+
+    /// `spec` trusting the run's CA, SQS on its own host name (see [`Self::as_lambda`]).
+    pub(crate) fn over_tls(&self, spec: &FunctionSpec) -> FunctionSpec {
+        let mut spec = spec.clone();
+        spec.environment.extend(self.front.trust_environment());
+        spec.environment.insert(
+            "AWS_ENDPOINT_URL_SQS".to_owned(),
+            self.front.endpoint().replace("127.0.0.1", "localhost"),
+        );
         spec
-    };
+    }
+
+    /// The TLS front's endpoint, every contender's `AWS_ENDPOINT_URL`.
+    pub(crate) fn endpoint(&self) -> String {
+        self.front.endpoint()
+    }
+}
+
+/// Every contender of the run with its workspace: ticket-processor at 128 MB, each Powertools
+/// handler at 128 and 1,024 MB, then the levers (ticket-processor changed in one respect, at
+/// 128 MB).
+fn contenders<'a>(
+    emulation: &Emulation,
+    stack: &'a BenchStack,
+    [ticket_processor, powertools, powertools_ts]: [&FunctionSpec; 3],
+    lever_binaries: &[(String, std::path::PathBuf)],
+) -> Vec<(FunctionSpec, &'a Workspace)> {
     let mut contenders = vec![
-        (
-            trusting(ticket_processor.at_memory(SMALL_MB, small.clone())),
-            &stack.rust,
-        ),
-        (
-            trusting(powertools.at_memory(SMALL_MB, small.clone())),
-            &stack.powertools,
-        ),
-        (
-            trusting(powertools.at_memory(LARGE_MB, large.clone())),
-            &stack.powertools,
-        ),
-        (
-            trusting(powertools_ts.at_memory(SMALL_MB, small.clone())),
-            &stack.powertools_ts,
-        ),
-        (
-            trusting(powertools_ts.at_memory(LARGE_MB, large.clone())),
-            &stack.powertools_ts,
-        ),
+        (emulation.as_lambda(ticket_processor, SMALL_MB), &stack.rust),
+        (emulation.as_lambda(powertools, SMALL_MB), &stack.powertools),
+        (emulation.as_lambda(powertools, LARGE_MB), &stack.powertools),
+        (emulation.as_lambda(powertools_ts, SMALL_MB), &stack.powertools_ts),
+        (emulation.as_lambda(powertools_ts, LARGE_MB), &stack.powertools_ts),
     ];
-    // Levers: ticket-processor changed in one respect, at the same memory, in the same turns.
-    let lever = |what: &str, change: &dyn Fn(&mut FunctionSpec)| {
-        let mut spec = trusting(ticket_processor.clone());
-        spec.label = lever_label(what);
+    let lever = |what: &str, workspace: &'a Workspace, change: &dyn Fn(&mut FunctionSpec)| {
+        let mut spec = emulation.as_lambda(ticket_processor, SMALL_MB);
+        spec.label = format!("{} @ {SMALL_MB} MB", lever_label(what));
         change(&mut spec);
-        (spec.at_memory(SMALL_MB, small.clone()), &stack.rust)
+        (spec, workspace)
     };
-    let ca_only = front.ca_only().display().to_string();
-    contenders.push(lever(LEVER_CA_ONLY, &|spec| {
+    let ca_only = emulation.front.ca_only().display().to_string();
+    contenders.push(lever(LEVER_CA_ONLY, &stack.rust, &|spec| {
         spec.environment.insert("SSL_CERT_FILE".to_owned(), ca_only.clone());
     }));
-    contenders.push(lever(LEVER_LOG_WARN, &|spec| {
+    contenders.push(lever(LEVER_LOG_WARN, &stack.rust, &|spec| {
         spec.environment
             .insert("AWS_LAMBDA_LOG_LEVEL".to_owned(), "WARN".to_owned());
     }));
-    for (what, binary) in &plan.lever_binaries {
-        contenders.push(lever(what, &|spec| spec.program = binary.clone()));
+    contenders.push(lever(LEVER_ONE_COUNTER, &stack.rust_one_counter, &|_| {}));
+    for (what, variable, value) in ENVIRONMENT_LEVERS {
+        contenders.push(lever(what, &stack.rust, &|spec| {
+            spec.environment.insert(variable.to_owned(), value.to_owned());
+        }));
     }
-    let endpoint = front.endpoint();
+    for (what, binary) in lever_binaries {
+        contenders.push(lever(what, &stack.rust, &|spec| spec.program = binary.clone()));
+    }
+    contenders
+}
+
+/// The contenders as Lambda runs them (see the module's documentation), cold then warm.
+pub async fn run(
+    stack: &BenchStack,
+    emulator: &str,
+    functions: [&FunctionSpec; 3],
+    plan: LambdaPlan,
+    log_dir: &Path,
+) -> Result<(LambdaResults, Vec<(String, u64)>), BenchError> {
+    let emulation = Emulation::start(emulator, log_dir).await?;
+    let contenders = contenders(&emulation, stack, functions, &plan.lever_binaries);
+    let endpoint = emulation.front.endpoint();
     eprintln!(
         "bench: as Lambda bills it: {} cold invocations of each contender over TLS ({endpoint})",
         plan.cold_runs
     );
-    let (cold, mut fresh) = cold_invocations(stack, &contenders, plan.cold_runs, &endpoint, &front, log_dir).await?;
-
+    let (cold, mut fresh) =
+        cold_invocations(stack, &contenders, plan.cold_runs, &endpoint, &emulation.front, log_dir).await?;
     eprintln!(
         "bench: as Lambda bills it: warm batches, {} warm-up + {} measured per scenario and contender",
         plan.warm.warmup, plan.warm.batches
     );
-    let mut processes = Vec::new();
-    for (spec, _) in &contenders {
-        let log = log_dir.join(format!("lambda-warm-{}.log", file_name(&spec.label)));
-        processes.push(FunctionProcess::start(spec, &endpoint, &log).await?);
-    }
-    front.take_handshakes();
-    let transactions_before = transactions(&model);
-    let warm_contenders: Vec<Contender> = processes
-        .iter()
-        .zip(&contenders)
-        .map(|(process, (_, workspace))| Contender { process, workspace })
-        .collect();
-    let warm = batch_run::run(stack, &warm_contenders, plan.warm).await?;
-    let warm_handshakes = front.take_handshakes();
-    let transactions_after = transactions(&model);
-    let warm_transactions = (
-        transactions_after.0 - transactions_before.0,
-        transactions_after.1 - transactions_before.1,
-    );
-    for process in processes {
-        process.stop().await;
-    }
+    let (warm, warm_handshakes, warm_transactions) =
+        warm_batches(stack, &contenders, plan.warm, &emulation, log_dir).await?;
     for (label, messages) in &warm.fresh_messages {
         fresh.push((base_label(label), *messages));
     }
-    let model_p50_ms = [
+    let results = LambdaResults {
+        cpu_shares: vec![emulation.small.describe(), emulation.large.describe()],
+        memory_mb: contenders.iter().map(|(s, _)| (s.label.clone(), s.memory_mb)).collect(),
+        cold_runs: plan.cold_runs,
+        cold,
+        warm,
+        warm_handshakes,
+        model_p50_ms: model_p50_ms(&emulation.model),
+        warm_transactions,
+    };
+    Ok((results, fresh))
+}
+
+/// One process per contender through `plan`'s warm batches: the results, the TLS handshakes and
+/// the transactions (admitted, cancelled for a conflict) over them.
+async fn warm_batches(
+    stack: &BenchStack,
+    contenders: &[(FunctionSpec, &Workspace)],
+    plan: Plan,
+    emulation: &Emulation,
+    log_dir: &Path,
+) -> Result<(BatchRunResult, usize, (u64, u64)), BenchError> {
+    let endpoint = emulation.front.endpoint();
+    let mut processes = Vec::new();
+    for (spec, _) in contenders {
+        let log = log_dir.join(format!("lambda-warm-{}.log", file_name(&spec.label)));
+        processes.push(FunctionProcess::start(spec, &endpoint, &log).await?);
+    }
+    emulation.front.take_handshakes();
+    let before = transactions(&emulation.model);
+    let warm_contenders: Vec<Contender> = processes
+        .iter()
+        .zip(contenders)
+        .map(|(process, (_, workspace))| Contender { process, workspace })
+        .collect();
+    let warm = batch_run::run(stack, &warm_contenders, plan).await;
+    let handshakes = emulation.front.take_handshakes();
+    let after = transactions(&emulation.model);
+    for process in processes {
+        process.stop().await;
+    }
+    Ok((warm?, handshakes, (after.0 - before.0, after.1 - before.1)))
+}
+
+/// The latency model's p50 of each operation the contenders call, ms.
+fn model_p50_ms(model: &LimitsModel) -> Vec<(String, f64)> {
+    [
         "DynamoDB.PutItem",
         "DynamoDB.TransactWriteItems",
         "DynamoDB.UpdateItem",
@@ -201,18 +279,7 @@ pub async fn run(
         let service = Service::ALL.into_iter().find(|s| s.label() == service)?;
         Some((name.to_string(), model.latency().of(service, operation).percentile(0.5)))
     })
-    .collect();
-    let results = LambdaResults {
-        cpu_shares: vec![small.describe(), large.describe()],
-        memory_mb: contenders.iter().map(|(s, _)| (s.label.clone(), s.memory_mb)).collect(),
-        cold_runs: plan.cold_runs,
-        cold,
-        warm,
-        warm_handshakes,
-        model_p50_ms,
-        warm_transactions,
-    };
-    Ok((results, fresh))
+    .collect()
 }
 
 /// TransactWriteItems admitted and cancelled for a conflict so far.

@@ -1,10 +1,9 @@
 //! The report's part for issue 18 (performance as Lambda bills it): its goal rows, why a goal is
 //! not met, the cold and warm sections and the cost per million tickets.
 
-use std::fmt::Write;
-
 use crate::batch_run::{Scenario, ScenarioResult};
 use crate::lambda_like::{ColdResult, LARGE_MB, SMALL_MB};
+use crate::report::{Context, Goal, value};
 use crate::results::Results;
 use crate::stats::ratio;
 
@@ -85,19 +84,11 @@ fn us(value: Option<f64>) -> String {
     value.map(|v| format!("{v:.0} µs")).unwrap_or_else(|| "n/a".into())
 }
 
-fn status(met: Option<bool>) -> &'static str {
-    match met {
-        Some(true) => "met",
-        Some(false) => "**not met**",
-        None => "n/a",
-    }
-}
-
 /// Rows of the goals table (issue 18).
-pub fn goal_rows(r: &Results) -> String {
-    let mut out = String::new();
+pub fn goal_rows(r: &Results) -> Vec<Goal> {
+    let mut out = Vec::new();
     let mut row = |goal: &str, target: String, measured: String, met: Option<bool>| {
-        let _ = writeln!(out, "| 18 | {goal} | {target} | {measured} | {} |", status(met));
+        out.push(Goal::new(18, goal, target, measured, met));
     };
     for (name, at_128, at_1024) in POWERTOOLS {
         let value = cold_ratio(r, at_128);
@@ -170,16 +161,15 @@ pub fn goal_rows(r: &Results) -> String {
 }
 
 /// Why each unmet goal of issue 18 is not met, from the run's own figures.
-pub fn shortfalls(r: &Results) -> String {
-    let mut out = String::new();
+pub fn shortfalls(r: &Results) -> Vec<String> {
+    let mut out = Vec::new();
     let share = SMALL_MB as f64 / emulation::cgroup::MEMORY_PER_VCPU_MB * 100.0;
     if let (Some(rust), Some(python)) = (cold(r, RUST_128), cold(r, POWERTOOLS_128))
         && cold_ratio(r, POWERTOOLS_128).is_some_and(|v| v < COLD_GOAL)
     {
         {
-            let _ = writeln!(
-                out,
-                "- **Cold invocation: {} (goal ≥ {COLD_GOAL}×).** Rust @ 128 MB: init {:.0} ms + first batch {:.0} ms, \
+            out.push(format!(
+                "**Cold invocation: {} (goal ≥ {COLD_GOAL}×).** Rust @ 128 MB: init {:.0} ms + first batch {:.0} ms, \
                  {:.0} ms of CPU ({:.1} handshakes); Powertools @ 128 MB: init {:.0} ms + first batch {:.0} ms, {:.0} ms \
                  of CPU. At {share:.1}% of a CPU every CPU millisecond costs ~{:.0} ms of wall time, and the first \
                  batch also waits for the modelled service latencies, which both pay alike.",
@@ -192,34 +182,32 @@ pub fn shortfalls(r: &Results) -> String {
                 python.first_batch_ms.median,
                 python.cpu_ms.median,
                 100.0 / share
-            );
+            ));
         }
     }
     if let Some(fresh) = warm(r, RUST_128, Scenario::Fresh)
         && fresh.cpu_us_per_message > CPU_FRESH_GOAL_US
     {
         {
-            let _ = writeln!(
-                out,
-                "- **CPU per fresh message: {:.0} µs (goal ≤ {CPU_FRESH_GOAL_US:.0} µs).** 4 AWS calls per message \
+            out.push(format!(
+                "**CPU per fresh message: {:.0} µs (goal ≤ {CPU_FRESH_GOAL_US:.0} µs).** 4 AWS calls per message \
                  (section 4): {:.0} µs per call, with the TLS connections kept alive ({} handshakes in the whole warm \
                  run). The CPU goes with the SDK calls, not the handler's own work (section 5's micro-benchmark).",
                 fresh.cpu_us_per_message,
                 fresh.cpu_us_per_message / 4.0,
                 r.lambda.warm_handshakes
-            );
+            ));
         }
     }
     if let Some(duplicate) = warm(r, RUST_128, Scenario::Duplicate)
         && duplicate.cpu_us_per_message > CPU_DUPLICATE_GOAL_US
     {
         {
-            let _ = writeln!(
-                out,
-                "- **CPU per duplicate message: {:.0} µs (goal ≤ {CPU_DUPLICATE_GOAL_US:.0} µs).** One AWS call per \
+            out.push(format!(
+                "**CPU per duplicate message: {:.0} µs (goal ≤ {CPU_DUPLICATE_GOAL_US:.0} µs).** One AWS call per \
                  duplicate (the conditional PutItem that finds the record): the SDK call's own CPU.",
                 duplicate.cpu_us_per_message
-            );
+            ));
         }
     }
     if let (Some(rust), Some(python)) = (
@@ -229,9 +217,8 @@ pub fn shortfalls(r: &Results) -> String {
     {
         {
             let latency: f64 = r.lambda.model_p50_ms.iter().map(|(_, ms)| ms).sum();
-            let _ = writeln!(
-                out,
-                "- **Warm batch @ 128 MB: {} (goal ≥ {WARM_GOAL}×).** Rust's batch takes {:.0} ms (median) for {:.1} ms \
+            out.push(format!(
+                "**Warm batch @ 128 MB: {} (goal ≥ {WARM_GOAL}×).** Rust's batch takes {:.0} ms (median) for {:.1} ms \
                  of CPU, which at {share:.1}% of a CPU is ~{:.0} ms of wall time; one record's four calls wait {latency:.0} \
                  ms at the model's medians. Powertools' batch takes {:.0} ms for {:.1} ms of CPU (~{:.0} ms at its share).",
                 times(warm_ratio(r, POWERTOOLS_128, Scenario::Fresh)),
@@ -241,10 +228,35 @@ pub fn shortfalls(r: &Results) -> String {
                 python.wall_ms.median,
                 python.cpu_us_per_message * 10.0 / 1e3,
                 python.cpu_us_per_message * 10.0 / 1e3 * 100.0 / share,
-            );
+            ));
         }
     }
+    if let Some(value) = r.init_ratio("ticket-processor").filter(|v| *v > INIT_GOAL) {
+        out.push(init_shortfall(r, value));
+    }
     out
+}
+
+/// Why ticket-processor's init is over [`INIT_GOAL`]× hello-world's: its warm-up call, measured
+/// by the run without it, and what remains.
+fn init_shortfall(r: &Results, value: f64) -> String {
+    let median = |label: &str| r.init(label).map(|i| i.init_ms.median);
+    let mut text = format!("**Init of ticket-processor: {value:.1}× hello-world (goal ≤ {INIT_GOAL}×).**");
+    if let (Some(with), Some(without), Some(hello)) = (
+        median("ticket-processor"),
+        median(crate::report::NO_WARM_UP),
+        median(crate::results::BASELINE),
+    ) {
+        text.push_str(&format!(
+            " Its warm-up GetItem (a round trip to the emulator, here moto over plain HTTP on a whole CPU) is {:.1} ms \
+             of its {with:.1} ms; without it (`WARM_UP_AT_INIT=off`) init is {without:.1} ms, {} hello-world's \
+             {hello:.1} ms. The warm-up moves the first connection's handshake out of the first batch: section 9 \
+             shows what that does to the cold invocation as a whole, which is what Lambda bills.",
+            with - without,
+            times(ratio(without, hello)),
+        ));
+    }
+    text
 }
 
 /// One contender's Lambda cost per million tickets.
@@ -304,199 +316,123 @@ pub fn cost_rows(r: &Results) -> Vec<CostRow> {
     .collect()
 }
 
-/// Sections 6 (cold), 7 (warm) and 8 (cost).
-pub fn sections(r: &Results) -> String {
-    let mut out = String::new();
+/// Sections 6 (cold), 7 (warm), 8 (cost) and 9 (levers).
+pub fn context(r: &Results) -> Context {
     let l = &r.lambda;
-    let _ = writeln!(
-        out,
-        "## 6. As Lambda bills it: cold invocations over TLS at the CPU share\n\n\
-         Contenders: ticket-processor at 128 MB (the template's memory); the Powertools (Python) handler of \
-         section 2 and a Powertools for AWS Lambda (TypeScript) handler doing the same work \
-         (`bench/typescript/ticket_handler.mjs`: `BatchProcessor`, records in parallel, `makeIdempotent` with the \
-         DynamoDB persistence layer keyed on the messageId with payload validation, AWS SDK v3 \
-         `TransactWriteItems` and `SendMessage`, one Powertools `Logger` line per record; run by `aws-lambda-ric` \
-         on Node.js, with its own tables and queue), each at 128 MB and at 1,024 MB. \
-         Every AWS call goes over TLS to the emulation toolkit's TLS front (`emulation::tls`: a CA made for the run, \
-         RSA 2048 certificates, connections kept alive), then through its proxy with the limits model's latencies \
-         (`emulation::limits`, production defaults) to moto. Each process runs in a CPU cgroup of its own \
-         (`emulation::cgroup`) with its memory's share of one CPU:\n"
-    );
-    for share in &l.cpu_shares {
-        let _ = writeln!(out, "- {share}");
-    }
-    let _ = writeln!(
-        out,
-        "\nThe processes trust the run's CA through environment only: `SSL_CERT_FILE` (the Rust SDK's default HTTPS \
-         client reads its roots with rustls-native-certs, which takes that file instead of the system's store), \
-         `AWS_CA_BUNDLE` (botocore, instead of certifi's bundle), `NODE_EXTRA_CA_CERTS` (Node.js). The file is the \
-         system's root bundle with the run's CA appended, so each client parses as many roots as on Lambda.\n\n\
-         A cold invocation: a new process, init (exec → first `GET …/invocation/next`) and its first batch of 10 fresh \
-         requests, which opens a connection (and a TLS handshake) to each endpoint. {} runs of each contender, \
-         taking turns. Milliseconds; *cold* = init + first batch, as Lambda bills them.\n",
-        l.cold_runs
-    );
-    let _ = writeln!(
-        out,
-        "| contender | init median | first batch median | cold median | cold p95 | CPU median | handshakes | cold ÷ Rust |\n\
-         |---|---|---|---|---|---|---|---|"
-    );
-    for c in &l.cold {
-        let _ = writeln!(
-            out,
-            "| {} | {:.0} | {:.0} | **{:.0}** | {:.0} | {:.0} | {:.1} | {} |",
-            c.label,
-            c.init_ms.median,
-            c.first_batch_ms.median,
-            c.cold_ms.median,
-            c.cold_ms.p95,
-            c.cpu_ms.median,
-            c.handshakes,
-            times(cold_ratio(r, &c.label))
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n## 7. As Lambda bills it: warm batches at the CPU share, latency model on\n\n\
-         One process per contender (the same TLS front, model and cgroups as section 6), {} warm-up batches \
-         discarded, then {} measured per scenario, contenders interleaved. Wall time per batch is the billed \
-         duration; CPU per message from the process's CPU clock. TLS handshakes over the whole warm run: {} \
-         (connections kept alive).\n",
-        r.settings.lambda_warmup, r.settings.lambda_batches, l.warm_handshakes
-    );
-    let _ = writeln!(
-        out,
-        "| scenario | contender | median ms | p95 ms | CPU µs/message | Powertools @ 128 MB ÷ this (wall) |\n\
-         |---|---|---|---|---|---|"
-    );
+    let cold_rows: Vec<Vec<String>> = l
+        .cold
+        .iter()
+        .map(|c| {
+            vec![
+                c.label.clone(),
+                format!("{:.0}", c.init_ms.median),
+                format!("{:.0}", c.first_batch_ms.median),
+                format!("**{:.0}**", c.cold_ms.median),
+                format!("{:.0}", c.cold_ms.p95),
+                format!("{:.0}", c.cpu_ms.median),
+                format!("{:.1}", c.handshakes),
+                times(cold_ratio(r, &c.label)),
+            ]
+        })
+        .collect();
+    let mut warm_rows = Vec::new();
     for scenario in [Scenario::Fresh, Scenario::Duplicate] {
         for s in l.warm.scenarios.iter().filter(|s| s.scenario == scenario) {
             let versus = warm(r, POWERTOOLS_128, scenario).and_then(|p| ratio(p.wall_ms.median, s.wall_ms.median));
-            let _ = writeln!(
-                out,
-                "| {} | {} | {:.1} | {:.1} | {:.0} | {} |",
-                scenario.as_str(),
-                s.label,
-                s.wall_ms.median,
-                s.wall_ms.p95,
-                s.cpu_us_per_message,
-                times(versus)
-            );
+            warm_rows.push(vec![
+                scenario.as_str().to_owned(),
+                s.label.clone(),
+                format!("{:.1}", s.wall_ms.median),
+                format!("{:.1}", s.wall_ms.p95),
+                format!("{:.0}", s.cpu_us_per_message),
+                times(versus),
+            ]);
         }
     }
-    let p50s = l
+    let p50s: Vec<String> = l
         .model_p50_ms
         .iter()
         .map(|(op, ms)| format!("{op} {ms:.1} ms"))
-        .collect::<Vec<_>>()
-        .join(", ");
+        .collect();
     let (admitted, conflicts) = l.warm_transactions;
-    let _ = writeln!(
-        out,
-        "\nThe model's median latencies of the calls made: {p50s}. Every fresh record's transaction increments its \
-         event's one counter item, and the model lets one transaction at a time hold an item (as DynamoDB cancels \
-         concurrent ones with `TransactionConflict`): a handler that runs a batch's records concurrently (ticket-processor, \
-         Powertools TypeScript's `BatchProcessor`) has its transactions cancelled and retried, one that runs them in turn \
-         (Powertools Python's) never. Over the warm run the model admitted {admitted} TransactWriteItems and cancelled \
-         {conflicts} for a conflict.\n"
-    );
-    out.push_str(&cost_section(r));
-    out.push_str(&levers_section(r));
-    out
+    Context::from([
+        ("lambda", value(l)),
+        ("cold", value(cold_rows)),
+        ("warm", value(warm_rows)),
+        ("model_p50s", value(p50s.join(", "))),
+        (
+            "transactions",
+            value(std::collections::BTreeMap::from([
+                ("admitted", admitted),
+                ("conflicts", conflicts),
+            ])),
+        ),
+        (
+            "prices",
+            value(std::collections::BTreeMap::from([
+                ("x86", format!("{LAMBDA_X86_PER_GB_S:.10}")),
+                ("arm", format!("{LAMBDA_ARM_PER_GB_S:.10}")),
+                ("write_units", WRITE_UNITS_PER_TICKET.to_string()),
+                ("sqs_requests", SQS_REQUESTS_PER_TICKET.to_string()),
+                ("shared", format!("{:.2}", shared_per_million())),
+            ])),
+        ),
+        ("costs", value(cost_table(r))),
+        ("levers", value(lever_rows(r))),
+        ("rust_128", value(RUST_128)),
+    ])
 }
 
 /// Each lever beside ticket-processor as built and configured: the same runs, the same
 /// cgroups, in the same turns.
-fn levers_section(r: &Results) -> String {
-    let mut out = String::new();
-    let levers: Vec<&ColdResult> = r.lambda.cold.iter().filter(|c| c.label.contains(" [")).collect();
-    if levers.is_empty() {
-        return out;
-    }
-    let _ = writeln!(
-        out,
-        "## 9. Levers
-
-         ticket-processor changed in one respect, run in sections 6 and 7's turns beside it (the same TLS front,          model and 128 MB cgroup). *roots: the run's CA only*: `SSL_CERT_FILE` names a file with the run's CA alone,          so the SDK parses 1 root instead of the system's bundle: what compiled-in roots holding only the needed          CAs would save (webpki-roots' full set would parse as many as the system's). *log level WARN*:          `AWS_LAMBDA_LOG_LEVEL=WARN`, so the per-record INFO line is filtered out: the cost of the line and its          filter. Others are ticket-processor built otherwise (`bench --lever WHAT=PATH`). Δ against          `{RUST_128}`; negative is better.
-"
-    );
-    let _ = writeln!(
-        out,
-        "| lever | init median ms | cold median ms | Δ cold | CPU µs/fresh message | Δ CPU | CPU µs/duplicate | Δ CPU |
-         |---|---|---|---|---|---|---|---|"
-    );
+fn lever_rows(r: &Results) -> Vec<Vec<String>> {
     let base = cold(r, RUST_128);
     let base_fresh = warm(r, RUST_128, Scenario::Fresh).map(|s| s.cpu_us_per_message);
     let base_duplicate = warm(r, RUST_128, Scenario::Duplicate).map(|s| s.cpu_us_per_message);
-    let delta = |value: f64, base: Option<f64>| {
-        base.filter(|b| *b > 0.0)
-            .map(|b| format!("{:+.0}%", (value - b) / b * 100.0))
-            .unwrap_or_else(|| "n/a".into())
+    let delta = |value: Option<f64>, base: Option<f64>| match (value, base.filter(|b| *b > 0.0)) {
+        (Some(v), Some(b)) => format!("{:+.0}%", (v - b) / b * 100.0),
+        _ => "n/a".into(),
     };
-    for lever in levers {
-        let fresh = warm(r, &lever.label, Scenario::Fresh).map(|s| s.cpu_us_per_message);
-        let duplicate = warm(r, &lever.label, Scenario::Duplicate).map(|s| s.cpu_us_per_message);
-        let _ = writeln!(
-            out,
-            "| {} | {:.1} | {:.0} | {} | {} | {} | {} | {} |",
-            lever.label,
-            lever.init_ms.median,
-            lever.cold_ms.median,
-            delta(lever.cold_ms.median, base.map(|b| b.cold_ms.median)),
-            us(fresh),
-            fresh.map(|v| delta(v, base_fresh)).unwrap_or_else(|| "n/a".into()),
-            us(duplicate),
-            duplicate
-                .map(|v| delta(v, base_duplicate))
-                .unwrap_or_else(|| "n/a".into()),
-        );
-    }
-    let _ = writeln!(out);
-    out
+    r.lambda
+        .cold
+        .iter()
+        .filter(|c| c.label.contains(" ["))
+        .map(|lever| {
+            let fresh = warm(r, &lever.label, Scenario::Fresh).map(|s| s.cpu_us_per_message);
+            let duplicate = warm(r, &lever.label, Scenario::Duplicate).map(|s| s.cpu_us_per_message);
+            vec![
+                lever.label.clone(),
+                format!("{:.1}", lever.init_ms.median),
+                format!("{:.0}", lever.cold_ms.median),
+                delta(Some(lever.cold_ms.median), base.map(|b| b.cold_ms.median)),
+                format!("{:.1}", lever.handshakes),
+                us(fresh),
+                delta(fresh, base_fresh),
+                us(duplicate),
+                delta(duplicate, base_duplicate),
+            ]
+        })
+        .collect()
 }
 
-fn cost_section(r: &Results) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "## 8. Cost per million tickets\n\n\
-         Lambda's duration is each contender's warm fresh batch of 10 (section 7's median, rounded up to the \
-         millisecond as Lambda bills) × 100,000 invocations at its memory. Prices, us-east-1: Lambda ${:.10} per \
-         GB-s (x86_64), ${:.10} per GB-s (arm64), $0.20 per million requests; DynamoDB on-demand $0.625 per million \
-         write request units; SQS standard $0.40 per million requests; SES $0.10 per 1,000 emails (AWS's pricing \
-         pages, first tiers, no free tier; read in December 2026). Both contenders make the same AWS requests per \
-         ticket: {WRITE_UNITS_PER_TICKET} DynamoDB write units (idempotency PutItem and UpdateItem, the \
-         ticket-and-counter transaction at 2 units per item), {SQS_REQUESTS_PER_TICKET} SQS requests (SendMessage, \
-         and the event source mappings' receive and delete per batch of 10 on both queues), 1 email: ${:.2} per \
-         million tickets, which the notification-sender's own Lambda time (not counted) would add to alike. Cold \
-         invocations are left out (one per execution environment, not per batch).\n",
-        LAMBDA_X86_PER_GB_S,
-        LAMBDA_ARM_PER_GB_S,
-        shared_per_million()
-    );
-    let _ = writeln!(
-        out,
-        "| contender | memory | billed ms per batch | GB-s | Lambda x86_64 | Lambda arm64 | Lambda requests | DynamoDB + SQS + SES | total x86_64 | total arm64 |\n\
-         |---|---|---|---|---|---|---|---|---|---|"
-    );
-    for c in cost_rows(r) {
-        let _ = writeln!(
-            out,
-            "| {} | {} MB | {:.0} | {:.0} | ${:.2} | ${:.2} | ${:.2} | ${:.2} | **${:.2}** | **${:.2}** |",
-            c.label,
-            c.memory_mb,
-            c.billed_ms,
-            c.gb_seconds(),
-            c.duration(LAMBDA_X86_PER_GB_S),
-            c.duration(LAMBDA_ARM_PER_GB_S),
-            c.requests(),
-            shared_per_million(),
-            c.total(LAMBDA_X86_PER_GB_S),
-            c.total(LAMBDA_ARM_PER_GB_S)
-        );
-    }
-    let _ = writeln!(out);
-    out
+fn cost_table(r: &Results) -> Vec<Vec<String>> {
+    cost_rows(r)
+        .iter()
+        .map(|c| {
+            vec![
+                c.label.clone(),
+                format!("{} MB", c.memory_mb),
+                format!("{:.0}", c.billed_ms),
+                format!("{:.0}", c.gb_seconds()),
+                format!("${:.2}", c.duration(LAMBDA_X86_PER_GB_S)),
+                format!("${:.2}", c.duration(LAMBDA_ARM_PER_GB_S)),
+                format!("${:.2}", c.requests()),
+                format!("${:.2}", shared_per_million()),
+                format!("**${:.2}**", c.total(LAMBDA_X86_PER_GB_S)),
+                format!("**${:.2}**", c.total(LAMBDA_ARM_PER_GB_S)),
+            ]
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -532,6 +468,8 @@ pub(crate) mod tests {
         }
     }
 
+    const LEVER_128: &str = "ticket-processor [mimalloc] @ 128 MB";
+
     /// Rust @ 128 MB: cold 100 ms, warm fresh 50 ms at 400 µs a message; Python 15× slower
     /// cold, 4× slower warm; TypeScript 8× slower cold.
     pub(crate) fn lambda_results() -> LambdaResults {
@@ -545,6 +483,7 @@ pub(crate) mod tests {
                 cold_result(POWERTOOLS_1024, 1024, 300.0),
                 cold_result(TS_128, 128, 800.0),
                 cold_result(TS_1024, 1024, 90.0),
+                cold_result(LEVER_128, 128, 90.0),
             ],
             warm: BatchRunResult {
                 scenarios: vec![
@@ -554,6 +493,7 @@ pub(crate) mod tests {
                     warm_result(POWERTOOLS_1024, Scenario::Fresh, 60.0, 6000.0),
                     warm_result(TS_128, Scenario::Fresh, 300.0, 3000.0),
                     warm_result(TS_1024, Scenario::Fresh, 60.0, 3000.0),
+                    warm_result(LEVER_128, Scenario::Fresh, 45.0, 300.0),
                 ],
                 peak_rss_kib: Vec::new(),
                 fresh_messages: Vec::new(),
@@ -566,7 +506,10 @@ pub(crate) mod tests {
 
     #[test]
     fn each_goal_of_issue_18_is_judged_from_the_runs_figures() {
-        let rows = goal_rows(&crate::report::tests::sample());
+        let rows: String = goal_rows(&crate::report::tests::sample())
+            .iter()
+            .map(|g| format!("| {} | {} | {} | {} |\n", g.goal, g.target, g.measured, g.status))
+            .collect();
         let row = |needle: &str| {
             rows.lines()
                 .find(|l| l.contains(needle))
@@ -582,6 +525,72 @@ pub(crate) mod tests {
         // 100,000 invocations × 0.05 s × 0.125 GB × arm64's price, + requests + the shared AWS costs.
         let cost = 100_000.0 * 0.05 * 0.125 * LAMBDA_ARM_PER_GB_S + 0.02 + shared_per_million();
         assert!(row("cost per million tickets").contains(&format!("ticket-processor @ 128 MB ${cost:.2}")));
+    }
+
+    #[test]
+    fn every_section_is_rendered_from_the_runs_results() {
+        let report = crate::report::render(&crate::report::tests::sample()).unwrap();
+        for heading in [
+            "## Goals",
+            "## Machine and versions",
+            "## Method",
+            "## 1. Init",
+            "### Init breakdown",
+            "## 2. Batch latency and CPU",
+            "## 3. Memory",
+            "## 4. Round trips",
+            "### Where a batch's time goes",
+            "## 5. Micro-benchmark",
+            "## 6. As Lambda bills it: cold invocations",
+            "## 7. As Lambda bills it: warm batches",
+            "## 8. Cost per million tickets",
+            "## 9. Levers",
+        ] {
+            assert!(report.contains(&format!("\n{heading}")), "no {heading:?} in:\n{report}");
+        }
+        // A lever's row: its figures and their change against ticket-processor @ 128 MB.
+        assert!(
+            report.contains(
+                "| ticket-processor [mimalloc] @ 128 MB | 22.5 | 90 | -10% | 2.0 | 300 µs | -25% | n/a | n/a |"
+            ),
+            "{report}"
+        );
+        assert!(!report.contains("\n\n\n"), "no runs of blank lines:\n{report}");
+        assert!(
+            !report.contains("{{") && !report.contains("{%"),
+            "every placeholder filled:\n{report}"
+        );
+    }
+
+    /// A `results.json` as `bench` writes it (`$CARGO_TARGET_DIR/bench-logs/results.json`), read
+    /// back as `bench --render` reads it.
+    #[test]
+    fn a_runs_results_file_renders_every_section() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/results.json");
+        let results: Results = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let report = crate::report::render(&results).unwrap();
+        for section in [
+            "## Goals",
+            "## 1. Init",
+            "## 4. Round trips",
+            "## 6. As Lambda",
+            "## 8. Cost",
+            "## 9. Levers",
+        ] {
+            assert!(report.contains(section), "no {section:?} in:\n{report}");
+        }
+        // Every contender of the run has its cold row, every lever its row in section 9.
+        for cold in &results.lambda.cold {
+            assert!(
+                report.contains(&format!("| {} | ", cold.label)),
+                "no row for {}",
+                cold.label
+            );
+        }
+        assert!(
+            !report.contains("{{") && !report.contains("{%"),
+            "every placeholder filled"
+        );
     }
 
     #[test]

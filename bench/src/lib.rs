@@ -14,6 +14,7 @@
 
 pub mod batch_run;
 pub mod bench_stack;
+pub mod cli;
 pub mod error;
 pub mod function_process;
 pub mod init_time;
@@ -22,6 +23,7 @@ pub mod lambda_report;
 pub mod machine;
 pub mod micro;
 pub mod process_usage;
+pub mod profile;
 pub mod report;
 pub mod results;
 pub mod round_trips;

@@ -6,7 +6,7 @@ use std::process::Command;
 pub use emulation::machine::load_average;
 use emulation::machine::{Host, output, python_version_of};
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Machine {
     pub cores: usize,
     pub cpu_model: String,

@@ -9,7 +9,7 @@ use serde_json::Value;
 pub const GROUP: &str = "batch_of_10";
 
 /// One benchmark function: nanoseconds per batch (criterion's median and its 95% interval).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MicroResult {
     pub function: String,
     pub median_ns: f64,

@@ -14,7 +14,7 @@ pub const PYTHON: &str = "powertools";
 pub const BASELINE: &str = "hello-world";
 pub const WORKERS: [&str; 3] = ["ticket-processor", "notification-sender", "dlq-redrive"];
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
     pub init_runs: usize,
     pub warmup: usize,
@@ -27,13 +27,13 @@ pub struct Settings {
 }
 
 /// Tickets each contender's event counts at the end, checked equal to its fresh requests.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct IssuedCheck {
     pub label: String,
     pub tickets: u64,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Results {
     pub machine: Machine,
     pub settings: Settings,

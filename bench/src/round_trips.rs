@@ -15,7 +15,7 @@ use crate::ticket_batches::{fresh_batch, redelivery};
 use emulation::counting::{CountingHook, busy_time, count_by_operation};
 use emulation::proxy::Proxy;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RoundTripResult {
     pub label: String,
     pub scenario: Scenario,

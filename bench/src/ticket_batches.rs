@@ -1,5 +1,9 @@
-//! SQS events of ticket requests, as Lambda's event source mapping delivers them.
+//! SQS events of ticket requests, as Lambda's event source mapping delivers them
+//! (`aws_lambda_events::sqs` types, serialised as Lambda sends them).
 
+use std::collections::HashMap;
+
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use serde_json::{Value, json};
 
 /// One batch: the invocation payload and its records' messageIds.
@@ -8,7 +12,19 @@ pub struct TicketBatch {
     pub message_ids: Vec<String>,
     /// The requesting users, in record order.
     pub user_ids: Vec<String>,
+    pub event: SqsEvent,
     pub payload: Vec<u8>,
+}
+
+impl TicketBatch {
+    fn new(user_ids: Vec<String>, event: SqsEvent) -> Self {
+        Self {
+            message_ids: event.records.iter().filter_map(|r| r.message_id.clone()).collect(),
+            user_ids,
+            payload: serde_json::to_vec(&event).expect("an SqsEvent serialises"),
+            event,
+        }
+    }
 }
 
 /// `size` requests for `event_id`, each from a user never seen before, with new messageIds:
@@ -17,10 +33,10 @@ pub fn fresh_batch(event_id: &str, queue_arn: &str, size: usize) -> TicketBatch 
     let user_ids: Vec<String> = (0..size)
         .map(|_| format!("user-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]))
         .collect();
-    let records: Vec<Value> = user_ids
+    let mut event = SqsEvent::default();
+    event.records = user_ids
         .iter()
         .map(|user_id| {
-            let message_id = uuid::Uuid::new_v4().to_string();
             let body = json!({
                 "eventId": event_id,
                 "userId": user_id,
@@ -28,34 +44,44 @@ pub fn fresh_batch(event_id: &str, queue_arn: &str, size: usize) -> TicketBatch 
                 "contact": {"email": format!("{user_id}@example.com")},
                 "locale": "en",
             });
-            let mut record = shared::testing::message(&message_id, &body.to_string());
-            record["eventSourceARN"] = json!(queue_arn);
-            record
+            record(uuid::Uuid::new_v4().to_string(), body.to_string(), queue_arn)
         })
         .collect();
-    let message_ids = records
-        .iter()
-        .map(|r| r["messageId"].as_str().unwrap_or_default().to_owned())
-        .collect();
-    TicketBatch {
-        message_ids,
-        user_ids,
-        payload: json!({ "Records": records }).to_string().into_bytes(),
-    }
+    TicketBatch::new(user_ids, event)
+}
+
+/// One record as SQS delivers it the first time.
+fn record(message_id: String, body: String, queue_arn: &str) -> SqsMessage {
+    let mut message = SqsMessage::default();
+    message.receipt_handle = Some(format!("handle-{message_id}"));
+    message.message_id = Some(message_id);
+    message.body = Some(body);
+    message.md5_of_body = Some(String::new());
+    message.attributes = HashMap::from([
+        ("ApproximateReceiveCount".to_owned(), "1".to_owned()),
+        ("SentTimestamp".to_owned(), "1700000000000".to_owned()),
+        ("SenderId".to_owned(), "AIDAEXAMPLE".to_owned()),
+        (
+            "ApproximateFirstReceiveTimestamp".to_owned(),
+            "1700000000001".to_owned(),
+        ),
+    ]);
+    message.event_source = Some("aws:sqs".to_owned());
+    message.event_source_arn = Some(queue_arn.to_owned());
+    message.aws_region = Some("us-east-1".to_owned());
+    message
 }
 
 /// The same batch delivered again (same messageIds and bodies, one more receive): every record
 /// is a duplicate that idempotency must answer without doing the work again.
 pub fn redelivery(batch: &TicketBatch) -> TicketBatch {
-    let mut event: Value = serde_json::from_slice(&batch.payload).expect("a batch this module built");
-    for record in event["Records"].as_array_mut().into_iter().flatten() {
-        record["attributes"]["ApproximateReceiveCount"] = json!("2");
+    let mut event = batch.event.clone();
+    for record in &mut event.records {
+        record
+            .attributes
+            .insert("ApproximateReceiveCount".to_owned(), "2".to_owned());
     }
-    TicketBatch {
-        message_ids: batch.message_ids.clone(),
-        user_ids: batch.user_ids.clone(),
-        payload: event.to_string().into_bytes(),
-    }
+    TicketBatch::new(batch.user_ids.clone(), event)
 }
 
 /// The messageIds a batch response reports failed (`batchItemFailures`); an invocation error

@@ -15,7 +15,7 @@
 // Powertools' BatchProcessor (records in parallel) turns record failures into
 // batchItemFailures. Run by aws-lambda-ric (`aws-lambda-ric ticket_handler.handler`).
 // Configuration: TICKETS_TABLE_NAME, NOTIFICATION_QUEUE_URL, IDEMPOTENCY_TABLE_NAME, and
-// AWS_ENDPOINT_URL for the emulator.
+// EVENT_SHARDS (the event's counters, K; default 1), and AWS_ENDPOINT_URL for the emulator.
 
 import { createHash, randomUUID } from 'node:crypto';
 
@@ -37,6 +37,22 @@ const NOTIFICATION_QUEUE_URL = required('NOTIFICATION_QUEUE_URL');
 const IDEMPOTENCY_TABLE = required('IDEMPOTENCY_TABLE_NAME');
 // 14 days, as the Rust workers keep theirs: the longest SQS retention.
 const EXPIRES_AFTER_SECONDS = Number(process.env.IDEMPOTENCY_EXPIRES_AFTER_SECONDS ?? '1209600');
+
+// The event's seats on K counters (events/seed/README.md): with K = 1 the event item counts and the
+// tickets share its partition; with K > 1 a ticket takes a seat from a counter drawn at random.
+// The benchmark's counters never fill (each has millions of seats), so one draw is all it needs;
+// a sale's handler would try the other counters before answering sold out, as ticket-processor does.
+const EVENT_SHARDS = Number(process.env.EVENT_SHARDS ?? '1');
+
+const ticketKey = (eventId, userId) =>
+  EVENT_SHARDS === 1
+    ? { pk: { S: `EVENT#${eventId}` }, sk: { S: `TICKET#${userId}` } }
+    : { pk: { S: `EVENT#${eventId}#TICKET#${userId}` }, sk: { S: 'TICKET' } };
+
+const counterKey = (eventId) =>
+  EVENT_SHARDS === 1
+    ? { pk: { S: `EVENT#${eventId}` }, sk: { S: 'META' } }
+    : { pk: { S: `EVENT#${eventId}#SHARD#${Math.floor(Math.random() * EVENT_SHARDS)}` }, sk: { S: 'COUNTER' } };
 
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_BODY_BYTES = 64 * 1024;
@@ -120,8 +136,7 @@ const issueOnce = async (request, messageId) => {
     messageId,
   };
   const item = Object.fromEntries(Object.entries(ticket).map(([name, value]) => [name, { S: value }]));
-  item.pk = { S: `EVENT#${request.eventId}` };
-  item.sk = { S: `TICKET#${request.userId}` };
+  Object.assign(item, ticketKey(request.eventId, request.userId));
   try {
     await dynamodb.send(
       new TransactWriteItemsCommand({
@@ -137,7 +152,7 @@ const issueOnce = async (request, messageId) => {
           {
             Update: {
               TableName: TICKETS_TABLE,
-              Key: { pk: { S: `EVENT#${request.eventId}` }, sk: { S: 'META' } },
+              Key: counterKey(request.eventId),
               UpdateExpression: 'SET #issued = #issued + :one',
               ConditionExpression: 'attribute_exists(pk) AND #issued < #capacity',
               ExpressionAttributeNames: { '#issued': 'issued', '#capacity': 'capacity' },
