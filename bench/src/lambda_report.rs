@@ -3,7 +3,7 @@
 
 use crate::batch_run::{Scenario, ScenarioResult};
 use crate::lambda_like::{ColdResult, LARGE_MB, SMALL_MB};
-use crate::report::{Context, Goal, value};
+use crate::report_rows::{Context, Goal, value};
 use crate::results::Results;
 use crate::stats::ratio;
 
@@ -244,7 +244,7 @@ fn init_shortfall(r: &Results, value: f64) -> String {
     let mut text = format!("**Init of ticket-processor: {value:.1}× hello-world (goal ≤ {INIT_GOAL}×).**");
     if let (Some(with), Some(without), Some(hello)) = (
         median("ticket-processor"),
-        median(crate::report::NO_WARM_UP),
+        median(crate::results::NO_WARM_UP),
         median(crate::results::BASELINE),
     ) {
         text.push_str(&format!(

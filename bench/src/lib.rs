@@ -25,6 +25,7 @@ pub mod micro;
 pub mod process_usage;
 pub mod profile;
 pub mod report;
+pub mod report_rows;
 pub mod results;
 pub mod round_trips;
 pub mod ticket_batches;

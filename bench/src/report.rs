@@ -9,13 +9,12 @@ use crate::init_time::InitResult;
 use crate::lambda_report;
 use crate::stats::ratio;
 
-pub use crate::results::{BASELINE, IssuedCheck, PYTHON, RUST, Results, Settings, WORKERS};
+pub use crate::report_rows::Goal;
+use crate::report_rows::{Context, status, value};
+pub use crate::results::{BASELINE, IssuedCheck, NO_WARM_UP, PYTHON, RUST, Results, Settings, WORKERS};
 
 /// The init-probe runs, each doing these parts of a worker's init (see bench/init-probe).
 pub const INIT_PROBE_PARTS: [&str; 5] = ["", "logging", "sdk", "sdk,clients", "logging,sdk,clients"];
-
-/// ticket-processor's init without its warm-up call (`WARM_UP_AT_INIT=off`), in section 1.
-pub const NO_WARM_UP: &str = "ticket-processor (WARM_UP_AT_INIT=off)";
 
 /// The label of the init-probe run doing `parts`.
 pub fn probe_label(parts: &str) -> String {
@@ -48,45 +47,8 @@ fn ms(value: f64) -> String {
     }
 }
 
-fn status(met: Option<bool>) -> &'static str {
-    match met {
-        Some(true) => "met",
-        Some(false) => "**not met**",
-        None => "n/a",
-    }
-}
-
 /// The report's template (minijinja): the document's text and tables, filled with the run's figures.
 pub const TEMPLATE: &str = include_str!("../templates/BENCHMARKS.md.j2");
-
-/// One row of the goals table.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Goal {
-    /// The issue that set it.
-    pub issue: u32,
-    pub goal: String,
-    pub target: String,
-    pub measured: String,
-    pub status: &'static str,
-}
-
-impl Goal {
-    pub fn new(
-        issue: u32,
-        goal: impl Into<String>,
-        target: impl Into<String>,
-        measured: String,
-        met: Option<bool>,
-    ) -> Self {
-        Self {
-            issue,
-            goal: goal.into(),
-            target: target.into(),
-            measured,
-            status: status(met),
-        }
-    }
-}
 
 /// The whole report: [`TEMPLATE`] rendered with the run's figures.
 pub fn render(results: &Results) -> Result<String, BenchError> {
@@ -105,12 +67,6 @@ pub fn render(results: &Results) -> Result<String, BenchError> {
         .map_err(template_error)?;
     // Blank lines where an empty section left two.
     Ok(rendered.replace("\n\n\n", "\n\n"))
-}
-
-pub(crate) type Context = std::collections::BTreeMap<&'static str, minijinja::Value>;
-
-pub(crate) fn value(v: impl serde::Serialize) -> minijinja::Value {
-    minijinja::Value::from_serialize(v)
 }
 
 /// Sections 1-5, the goals of issue 9 and the document's parts around them.

@@ -140,3 +140,6 @@ impl Results {
         )
     }
 }
+
+/// ticket-processor's init without its warm-up call (`WARM_UP_AT_INIT=off`), in section 1.
+pub const NO_WARM_UP: &str = "ticket-processor (WARM_UP_AT_INIT=off)";
