@@ -408,13 +408,26 @@ impl<'p> Stage<'p> {
         verdict.checks.push(sends_agree(&sends, &moto_sends));
         if self.slice == Slice::Fifo {
             verdict.checks.push(crate::invariants::fifo_group_order(
-                plan, &sent.fifo, &ledger, &observed,
+                plan,
+                &sent.fifo,
+                &ledger,
+                &observed,
+                &self.deliveries(TICKET_PROCESSOR),
             ));
         }
         verdict
             .checks
             .push(scan_personal_data(plan, &self.params.log_dir, &observed, rounds)?);
         Ok(verdict)
+    }
+
+    /// The batches the event source mapping of `binary` delivered, as messageIds.
+    fn deliveries(&self, binary: &str) -> Vec<Vec<String>> {
+        self.mappings
+            .iter()
+            .filter(|(name, ..)| name == binary)
+            .flat_map(|(_, _, invoker, _)| invoker.deliveries.lock().unwrap().clone())
+            .collect()
     }
 
     /// moto's own records of the sends: the tap's pushes, its email count, and data.json in
