@@ -19,9 +19,9 @@ pub struct DuplicatingInvoker {
     pub duplicated: AtomicU64,
     /// Second copies still running: the run waits for them before it checks anything.
     pub duplicates_in_flight: Arc<AtomicU64>,
-    /// Every batch handed to the function, as the messageIds of its records in event order: what
-    /// SQS (the emulator) delivered together, for the FIFO order check.
-    pub deliveries: Mutex<Vec<Vec<String>>>,
+    /// Every batch handed to the function, when, as the messageIds of its records in event
+    /// order: what SQS (the emulator) delivered together, for the FIFO order check.
+    pub deliveries: Mutex<Vec<(std::time::Instant, Vec<String>)>>,
 }
 
 impl DuplicatingInvoker {
@@ -57,7 +57,10 @@ impl Invoker for DuplicatingInvoker {
     fn invoke<'a>(&'a self, function: &'a str, payload: Vec<u8>) -> BoxFuture<'a, Result<Invocation, InvokeError>> {
         Box::pin(async move {
             self.invocations.fetch_add(1, Ordering::Relaxed);
-            self.deliveries.lock().unwrap().push(message_ids(&payload));
+            self.deliveries
+                .lock()
+                .unwrap()
+                .push((std::time::Instant::now(), message_ids(&payload)));
             if self.rng.lock().unwrap().chance(self.rate) {
                 self.duplicated.fetch_add(1, Ordering::Relaxed);
                 let (inner, in_flight) = (self.inner.clone(), self.duplicates_in_flight.clone());

@@ -422,7 +422,7 @@ impl<'p> Stage<'p> {
     }
 
     /// The batches the event source mapping of `binary` delivered, as messageIds.
-    fn deliveries(&self, binary: &str) -> Vec<Vec<String>> {
+    fn deliveries(&self, binary: &str) -> Vec<(Instant, Vec<String>)> {
         self.mappings
             .iter()
             .filter(|(name, ..)| name == binary)

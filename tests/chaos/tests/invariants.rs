@@ -797,7 +797,7 @@ fn a_fifo_record_started_before_the_previous_one_of_its_group_completed_is_repor
     }
     let observed = Observed::default();
     // Delivered as sent: the group's messages in one batch, in order.
-    let in_order = vec![sent.iter().map(|m| m.message_id.clone()).collect::<Vec<_>>()];
+    let in_order = vec![(at(0), sent.iter().map(|m| m.message_id.clone()).collect::<Vec<_>>())];
     let check = fifo_group_order(&plan, &sent, &ledger, &observed, &in_order);
     assert!(check.passed(), "{check:?}");
 
@@ -813,13 +813,17 @@ fn a_fifo_record_started_before_the_previous_one_of_its_group_completed_is_repor
     );
     // The emulator handed out the second message without the first (moto 5.2.5 does, after a
     // group's messages time out together): SQS's order broke, not the workers'; noted, not failed.
-    let reordered = vec![vec![sent[1].message_id.clone()], vec![sent[0].message_id.clone()]];
+    let mut reordered = in_order.clone();
+    reordered.push((at(40), vec![sent[1].message_id.clone()]));
     let check = fifo_group_order(&plan, &sent, &early, &observed, &reordered);
     assert!(!check.failed(), "{check:?}");
     assert!(
         check.notes.iter().any(|n| n.contains("delivered by the emulator")),
         "{check:?}"
     );
+    // The same batch delivered after the first message had completed excuses nothing.
+    let late = vec![in_order[0].clone(), (at(95), vec![sent[1].message_id.clone()])];
+    assert!(fifo_group_order(&plan, &sent, &early, &observed, &late).failed());
     // A later lock (a redelivery) does not hide the early first one.
     early
         .locks

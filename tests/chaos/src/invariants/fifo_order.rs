@@ -25,7 +25,7 @@ pub fn fifo_group_order(
     sent: &[crate::load::FifoSent],
     ledger: &crate::ledger::Ledger,
     observed: &Observed,
-    deliveries: &[Vec<String>],
+    deliveries: &[(Instant, Vec<String>)],
 ) -> Check {
     let mut check = Check::new(FIFO_GROUP_ORDER.0, FIFO_GROUP_ORDER.1);
     let first_lock = first_by_message(&ledger.locks);
@@ -74,7 +74,7 @@ pub fn fifo_group_order(
             };
             if let Some((previous_id, previous_done)) = previous {
                 pairs += 1;
-                if *locked < previous_done && delivered_alone(deliveries, id, previous_id) {
+                if *locked < previous_done && delivered_alone(deliveries, id, previous_id, previous_done) {
                     reordered += 1;
                     check.notes.push(format!(
                         "group {group}: message {id} was delivered by the emulator in a batch without message \
@@ -120,17 +120,17 @@ fn first_by_message(entries: &[(String, Instant)]) -> HashMap<String, Instant> {
     first
 }
 
-/// Whether the first batch that held `later` did not hold `earlier` before it: the emulator
-/// handed out a group's later message without the earlier one (which, not completed, was still
-/// in the queue). The workers can only keep the order of what they are given.
-fn delivered_alone(deliveries: &[Vec<String>], later: &str, earlier: &str) -> bool {
-    deliveries
-        .iter()
-        .find(|batch| batch.iter().any(|id| id == later))
-        .is_some_and(|batch| {
-            let position = |id: &str| batch.iter().position(|m| m == id);
-            !matches!((position(earlier), position(later)), (Some(e), Some(l)) if e < l)
-        })
+/// Whether the emulator handed out `later` in a batch without `earlier` before it, before
+/// `earlier` had completed (`earlier_done`): a group's later message delivered while the earlier
+/// one, not completed, was still in the queue. The workers can only keep the order of what they
+/// are given.
+fn delivered_alone(deliveries: &[(Instant, Vec<String>)], later: &str, earlier: &str, earlier_done: Instant) -> bool {
+    deliveries.iter().any(|(at, batch)| {
+        let position = |id: &str| batch.iter().position(|m| m == id);
+        *at < earlier_done
+            && position(later).is_some()
+            && !matches!((position(earlier), position(later)), (Some(e), Some(l)) if e < l)
+    })
 }
 
 const FIFO_GROUP_ORDER: (&str, &str) = (
