@@ -49,7 +49,7 @@ help:
 	@echo "make bench           the workers vs Powertools handlers (Python, TypeScript) on moto, also over TLS at Lambda's CPU share; writes BENCHMARKS.md (~20-25 min)"
 	@echo "make bench-profile   where a warm batch's CPU goes: ticket-processor with symbols under perf (summary in \$$CARGO_TARGET_DIR/profile/summary.txt)"
 	@echo "make bench-smoke     one batch of each contender through the whole benchmark harness (no report)"
-	@echo "make chaos           the full chaos run (docs/chaos.md): 5,000 requests under faults, kills, duplicates"
+	@echo "make chaos           the full chaos run (docs/chaos.md): 5,000 requests under faults, kills, duplicates, then 500 on FIFO queues"
 	@echo "make chaos-short     the short chaos run make test does"
 	@echo "make flash-sale      one event's sale (2,000 seats, 10,000 people) on the limits model; writes FLASH-SALE.md (~15 min)"
 	@echo "make flash-sale-baseline   the same, kept as the baseline (docs/flash-sale/baseline.json)"
@@ -171,7 +171,7 @@ chaos: release-bins faketime
 	CHAOS_REQUESTS=$${CHAOS_REQUESTS:-5000} CHAOS_EVENTS=$${CHAOS_EVENTS:-8} \
 	CHAOS_DUPLICATE_RATE=$${CHAOS_DUPLICATE_RATE:-0.2} CHAOS_FAULT_RATE=$${CHAOS_FAULT_RATE:-0.1} \
 	CHAOS_KILL_INTERVAL_MS=$${CHAOS_KILL_INTERVAL_MS:-3000} CHAOS_POISON=$${CHAOS_POISON:-30} \
-	CHAOS_TIME_LIMIT_S=$${CHAOS_TIME_LIMIT_S:-2400} \
+	CHAOS_TIME_LIMIT_S=$${CHAOS_TIME_LIMIT_S:-2400} CHAOS_FIFO_REQUESTS=$${CHAOS_FIFO_REQUESTS:-500} \
 		cargo run --locked --quiet -p chaos
 
 # The flash sale (flash-sale/; FLASH-SALE.md, docs/limits.md): one event's sale through the

@@ -62,6 +62,16 @@ impl RetryDelayConfig {
     /// The visibility timeout to give a record that failed with `error` (`None`: not started, or
     /// skipped after its FIFO group's failure), at `now`, with `fraction` in [0, 1) choosing the
     /// jitter. Whole seconds, as SQS takes it, rounded up.
+    ///
+    /// **Clock offsets: tolerated up to ±1 s per process** (the tolerance of
+    /// `crate::idempotency`, "Clock offsets"). The backoff by receive count reads no clock. An
+    /// error's not-before time does: it was written in another clock (a lock's expiry is Lambda's
+    /// deadline; a send budget's next slot is another process's), and `now` is this process's.
+    /// Within the tolerance the delay is off by at most the two clocks' difference, 2 s: the
+    /// record comes back up to 2 s late (latency only) or up to 2 s early, when it finds the
+    /// lock or the slot still taken and fails again retryably with a fresh not-before time,
+    /// spending one more of the queue's `maxReceiveCount` receives. Rounding up to whole seconds
+    /// already makes most of those early returns late ones.
     pub fn visibility_timeout(
         &self,
         receive_count: u32,

@@ -26,6 +26,34 @@
 //!   expired cannot overwrite or delete the record of the invocation that took over.
 //! - **Results are limited to 350,000 bytes** of JSON, under DynamoDB's 400 KB item limit.
 //! - **The payload hash is SHA-256** of the message body (or the bytes a step passes).
+//!
+//! # Clock offsets: tolerated up to ±1 s per process
+//! The lock's expiry is the invocation's deadline (`Lambda-Runtime-Deadline-Ms`, Lambda's clock),
+//! and each process compares it with its own wall clock (`:now_ms` of the lock's condition). A
+//! process whose clock runs d ahead of Lambda's sees a lock expire d early; a holder whose clock
+//! runs d behind believes it has d more time. Correctness does not rest on the clocks (the lock
+//! and its completion are conditional writes fenced on the lock's token; a takeover is an early
+//! retry), but the lock's purpose, that no two invocations work on a record at once, holds only
+//! while a takeover cannot reach a holder that is still working. It holds for an offset of each
+//! process's wall clock from Lambda's of up to **±1 s** (two processes up to 2 s apart):
+//! - a redelivery comes a visibility timeout after the receive, and the queues' exceeds the
+//!   function timeout by 180 s in this project's template (by 3 s in the chaos run): a taker 1 s
+//!   ahead still finds the holder's invocation over;
+//! - a batch starts no record with less than 3 s left (`BatchConfig::deadline_margin`, the
+//!   template's `BATCH_DEADLINE_MARGIN_MS`), so a lock is never taken expired in the eyes of a
+//!   process up to 2 s ahead of its holder (the 1 s floor below applies only to a deadline less
+//!   than 1 s away, which no started record has);
+//! - a completion write is retried only while the lock has more than 2 s left
+//!   (`COMPLETION_RETRY_MARGIN`, in the holder's clock): no retry starts once a process up to
+//!   2 s ahead may have taken the lock over;
+//! - what remains is the window a crash at the deadline already has: work that ends in the
+//!   invocation's last seconds may run again (for a send, the limit of exactly once that
+//!   notification-sender's margins keep small); an offset within the tolerance widens it by at
+//!   most the two clocks' difference.
+//!
+//! Larger offsets are not supported: AWS keeps Lambda's clocks within milliseconds (Amazon Time
+//! Sync). The chaos run injects per-process offsets up to this tolerance (`CHAOS_CLOCK_SKEW_MS`,
+//! docs/chaos.md) and refuses larger ones.
 
 mod dynamodb;
 mod memory;
@@ -487,6 +515,9 @@ impl Idempotency {
         }
     }
 
+    /// When a lock taken now expires: the invocation's deadline, at least 1 s from now. The
+    /// deadline is Lambda's clock and `now_ms` (and every other process's `:now_ms`) the caller's:
+    /// offsets up to ±1 s per process are tolerated (module docs, "Clock offsets").
     fn in_progress_expiration(&self, deadline: Deadline, now_ms: u64) -> u64 {
         let floor = now_ms + MIN_IN_PROGRESS.as_millis() as u64;
         match deadline.epoch_ms() {

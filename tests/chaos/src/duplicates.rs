@@ -19,6 +19,9 @@ pub struct DuplicatingInvoker {
     pub duplicated: AtomicU64,
     /// Second copies still running: the run waits for them before it checks anything.
     pub duplicates_in_flight: Arc<AtomicU64>,
+    /// Every batch handed to the function, when, as the messageIds of its records in event
+    /// order: what SQS (the emulator) delivered together, for the FIFO order check.
+    pub deliveries: Mutex<Vec<(std::time::Instant, Vec<String>)>>,
 }
 
 impl DuplicatingInvoker {
@@ -30,14 +33,34 @@ impl DuplicatingInvoker {
             invocations: AtomicU64::new(0),
             duplicated: AtomicU64::new(0),
             duplicates_in_flight: Arc::new(AtomicU64::new(0)),
+            deliveries: Mutex::new(Vec::new()),
         }
     }
+}
+
+/// The messageIds of an SQS event's records, in order.
+pub fn message_ids(payload: &[u8]) -> Vec<String> {
+    serde_json::from_slice::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|event| {
+            event["Records"].as_array().map(|records| {
+                records
+                    .iter()
+                    .filter_map(|r| r["messageId"].as_str().map(str::to_owned))
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
 }
 
 impl Invoker for DuplicatingInvoker {
     fn invoke<'a>(&'a self, function: &'a str, payload: Vec<u8>) -> BoxFuture<'a, Result<Invocation, InvokeError>> {
         Box::pin(async move {
             self.invocations.fetch_add(1, Ordering::Relaxed);
+            self.deliveries
+                .lock()
+                .unwrap()
+                .push((std::time::Instant::now(), message_ids(&payload)));
             if self.rng.lock().unwrap().chance(self.rate) {
                 self.duplicated.fetch_add(1, Ordering::Relaxed);
                 let (inner, in_flight) = (self.inner.clone(), self.duplicates_in_flight.clone());

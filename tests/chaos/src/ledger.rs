@@ -43,6 +43,13 @@ pub struct Ledger {
     pub commits: Vec<Commit>,
     pub sold_out: Vec<SoldOutSent>,
     pub timeline: Timeline,
+    /// Every idempotency lock a worker asked for (a conditional PutItem of an INPROGRESS record),
+    /// applied or not: the record's key and when the request reached the proxy (the process had
+    /// started that record). The FIFO group-order check reads it.
+    pub locks: Vec<(String, Instant)>,
+    /// The `original-message-id` of every copy dlq-redrive sent back to a source queue: those
+    /// messages left their FIFO group's order through the DLQ, as SQS's redrive policy does.
+    pub redriven: Vec<String>,
 }
 
 /// One accepted send: which process sent it (its endpoint's tag, `<binary>/<slot>`), when its
@@ -157,6 +164,11 @@ impl Hook for LedgerHook {
     }
 
     fn observe(&self, exchange: &Exchange) {
+        if (exchange.call.service, exchange.call.operation.as_str()) == (Service::DynamoDb, "PutItem")
+            && let Some(key) = lock_key(&exchange.request)
+        {
+            self.ledger.lock().unwrap().locks.push((key, exchange.arrived));
+        }
         if !exchange.applied() {
             return;
         }
@@ -187,6 +199,12 @@ impl Hook for LedgerHook {
                     (ticket_transaction_event(&exchange.request), exchange.upstream)
                 {
                     self.ledger.lock().unwrap().commits.push(Commit { event_id, asked });
+                }
+            }
+            (Service::Sqs, "SendMessageBatch") => {
+                let originals = redriven_originals(&exchange.request);
+                if !originals.is_empty() {
+                    self.ledger.lock().unwrap().redriven.extend(originals);
                 }
             }
             (Service::Sqs, "SendMessage") => {
@@ -231,6 +249,34 @@ pub fn completion_key(body: &[u8]) -> Option<String> {
     (request["ExpressionAttributeValues"][":completed"]["S"].as_str() == Some("COMPLETED"))
         .then(|| request["Key"]["id"]["S"].as_str().map(str::to_owned))
         .flatten()
+}
+
+/// The key of an idempotency lock (a PutItem of an item with `status` INPROGRESS under a
+/// condition, `shared::idempotency::dynamodb`).
+pub fn lock_key(body: &[u8]) -> Option<String> {
+    let request: Value = serde_json::from_slice(body).ok()?;
+    let item = &request["Item"];
+    (item["status"]["S"].as_str() == Some("INPROGRESS") && request["ConditionExpression"].is_string())
+        .then(|| item["id"]["S"].as_str().map(str::to_owned))
+        .flatten()
+}
+
+/// The `original-message-id` attributes of a SendMessageBatch's entries (JSON protocol): the
+/// copies dlq-redrive sends back carry their original's id.
+pub fn redriven_originals(body: &[u8]) -> Vec<String> {
+    let Ok(request) = serde_json::from_slice::<Value>(body) else {
+        return Vec::new();
+    };
+    request["Entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            entry["MessageAttributes"][shared::attributes::ORIGINAL_MESSAGE_ID]["StringValue"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect()
 }
 
 /// The tag of a worker process's endpoint, and of its kills.

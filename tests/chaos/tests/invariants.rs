@@ -526,10 +526,21 @@ fn a_check_not_made_is_skipped_in_the_report_and_the_verdict() {
         .checks
         .push(sends_agree(&Sends::default(), &chaos::invariants::MotoSends::default()));
     assert_eq!((verdict.checked(), verdict.skipped()), (made, 1));
-    let report = chaos::report::render(&chaos::report::RunFigures::default(), &verdict);
+    let figures = chaos::report::RunFigures {
+        slice: "standard queues",
+        settled: true,
+        ..chaos::report::RunFigures::default()
+    };
+    let report = chaos::report::render(&figures, &verdict);
     assert!(
-        report.starts_with(&format!("chaos run INCOMPLETE: {made} checked, 1 skipped")),
+        report.starts_with(&format!(
+            "chaos run, standard queues: INCOMPLETE: {made} checked, 1 skipped"
+        )),
         "{report}"
+    );
+    assert_eq!(
+        chaos::report::overall(&[(figures, verdict.clone())]),
+        format!("chaos run INCOMPLETE: {made} checked, 1 skipped (standard queues {made})")
     );
     assert!(report.contains("SKIPPED sends-seen-by-the-proxy-are-motos"), "{report}");
     assert!(!report.contains("PASS sends-seen"), "{report}");
@@ -743,4 +754,116 @@ fn a_ticket_stored_under_another_key_is_reported() {
             .misfiled_tickets
             .push("the ticket of evt-000/user-1 is stored under EVENT#evt-000/TICKET#user-2".to_owned());
     });
+}
+
+/// FIFO: a record of a message group started (its idempotency lock asked) before the record sent
+/// before it in that group completed is out of order, the state a batch processor that ran a
+/// group's records concurrently, or an SQS that handed out a group's next message while the
+/// previous one was in flight, would leave. A message that went through the DLQ is not judged,
+/// and with nothing to judge the check is SKIPPED.
+#[test]
+fn a_fifo_record_started_before_the_previous_one_of_its_group_completed_is_reported() {
+    use chaos::invariants::fifo_group_order;
+    use chaos::ledger::Ledger;
+    use chaos::load::{FifoSent, Outgoing};
+    use std::time::{Duration, Instant};
+    let plan = LoadPlan::generate_for_users(5, 24, 6, 4, 0.0, 0);
+    let user = plan.requests[0].user_id.clone();
+    let ids: Vec<usize> = (0..plan.requests.len())
+        .filter(|&i| plan.requests[i].user_id == user)
+        .collect();
+    assert!(ids.len() >= 2, "the user has several requests: {ids:?}");
+    let sent: Vec<FifoSent> = ids
+        .iter()
+        .map(|&i| FifoSent {
+            outgoing: Outgoing::Request(i),
+            group: user.clone(),
+            message_id: format!("m-{i}"),
+        })
+        .collect();
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    // In order: each message locked 10 ms after the previous one's completion was accepted.
+    let mut ledger = Ledger::default();
+    for (n, message) in sent.iter().enumerate() {
+        let start = 100 * n as u64;
+        ledger
+            .locks
+            .push((format!("ticket-processor#{}", message.message_id), at(start)));
+        ledger
+            .timeline
+            .completions
+            .push((format!("ticket-processor#{}", message.message_id), at(start + 90)));
+    }
+    let observed = Observed::default();
+    // Delivered as sent: the group's messages in one batch, in order.
+    let in_order = vec![(at(0), sent.iter().map(|m| m.message_id.clone()).collect::<Vec<_>>())];
+    let check = fifo_group_order(&plan, &sent, &ledger, &observed, &in_order);
+    assert!(check.passed(), "{check:?}");
+
+    // The second message's lock asked before the first one's completion was accepted.
+    let mut early = ledger.clone();
+    early.locks[1].1 = at(50);
+    let check = fifo_group_order(&plan, &sent, &early, &observed, &in_order);
+    assert!(check.failed(), "{check:?}");
+    assert!(
+        check.violations[0].contains(&sent[1].message_id) && check.violations[0].contains(&sent[0].message_id),
+        "{:?}",
+        check.violations
+    );
+    // The emulator handed out the second message without the first (moto 5.2.5 does, after a
+    // group's messages time out together): SQS's order broke, not the workers'; noted, not failed.
+    let mut reordered = in_order.clone();
+    reordered.push((at(40), vec![sent[1].message_id.clone()]));
+    let check = fifo_group_order(&plan, &sent, &early, &observed, &reordered);
+    assert!(!check.failed(), "{check:?}");
+    assert!(
+        check.notes.iter().any(|n| n.contains("delivered by the emulator")),
+        "{check:?}"
+    );
+    // The same batch delivered after the first message had completed excuses nothing.
+    let late = vec![in_order[0].clone(), (at(95), vec![sent[1].message_id.clone()])];
+    assert!(fifo_group_order(&plan, &sent, &early, &observed, &late).failed());
+    // A later lock (a redelivery) does not hide the early first one.
+    early
+        .locks
+        .push((format!("ticket-processor#{}", sent[1].message_id), at(500)));
+    assert!(fifo_group_order(&plan, &sent, &early, &observed, &in_order).failed());
+
+    // The first message went through the DLQ (dlq-redrive replayed it): not judged.
+    early.redriven.push(sent[0].message_id.clone());
+    let check = fifo_group_order(&plan, &sent, &early, &observed, &in_order);
+    assert!(!check.failed(), "{check:?}");
+
+    // A message that never completed and is not in the DLQ is reported.
+    let mut lost = ledger.clone();
+    lost.timeline.completions.remove(0);
+    assert!(fifo_group_order(&plan, &sent, &lost, &observed, &in_order).failed());
+
+    // Nothing to judge: SKIPPED, not passed.
+    let check = fifo_group_order(&plan, &sent[..1], &ledger, &observed, &in_order);
+    assert!(check.skipped.is_some() && !check.passed(), "{check:?}");
+}
+
+/// The ledger reads an idempotency lock's key (a conditional PutItem of an INPROGRESS item) and
+/// the originals of dlq-redrive's copies, and nothing from other calls.
+#[test]
+fn the_ledger_reads_locks_and_redriven_originals() {
+    use chaos::ledger::{lock_key, redriven_originals};
+    let lock = serde_json::json!({"TableName": "idempotency", "ConditionExpression": "attribute_not_exists(#id)",
+        "Item": {"id": {"S": "ticket-processor#m-1"}, "status": {"S": "INPROGRESS"}}});
+    assert_eq!(
+        lock_key(lock.to_string().as_bytes()).as_deref(),
+        Some("ticket-processor#m-1")
+    );
+    let bucket = serde_json::json!({"TableName": "idempotency", "Item": {"id": {"S": "budget"}}});
+    assert_eq!(lock_key(bucket.to_string().as_bytes()), None);
+    let copies = serde_json::json!({"QueueUrl": "q", "Entries": [
+        {"Id": "0", "MessageBody": "{}", "MessageAttributes": {"original-message-id": {"DataType": "String", "StringValue": "m-1"}}},
+        {"Id": "1", "MessageBody": "{}"}
+    ]});
+    assert_eq!(
+        redriven_originals(copies.to_string().as_bytes()),
+        vec!["m-1".to_owned()]
+    );
 }

@@ -24,6 +24,20 @@
 //!   round trips ([`RoundTrips`]), so the answer arrives before the slot and the send waits for
 //!   it. On DynamoDB (milliseconds) this adds milliseconds to a send.
 //!
+//! **Clock offsets: tolerated up to ±1 s per process** (the tolerance of `shared::idempotency`,
+//! "Clock offsets"). Slots are instants of the wall clock, and each process reserves and waits
+//! for them in its own (`:now` of the reservation's condition, the wait until the slot): a
+//! process whose clock runs d ahead sends d early in real time, one behind sends d late. So
+//! within the tolerance two processes' consecutive slots, one interval apart in the schedule,
+//! may go out up to 2 s closer together or further apart in real time: over any window, the
+//! sends exceed the rate by at most 2 s worth of slots (28 emails at SES's 14/s, far fewer with
+//! the usual offsets of milliseconds), which SES or SNS throttle and the SDK's retries absorb,
+//! the backstop above. The deadline checks compare Lambda's deadline with the same clock: a
+//! process 1 s behind starts its last send 1 s closer to the deadline than
+//! [`SEND_DEADLINE_MARGIN`] says, leaving the step's writes 2 s of their 3 s
+//! ([`STEP_WRITES`]): the completion write's first attempt still fits (it takes milliseconds),
+//! only its retries are cut short.
+//!
 //! Failure modes, when the setting is wrong: a rate **above** the account's real one (another
 //! sender in the account, a quota lowered by AWS) lets SES or SNS throttle: the SDK retries each
 //! throttled call (standard mode, 3 attempts), then the record fails retryably and comes back
