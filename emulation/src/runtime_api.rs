@@ -107,9 +107,13 @@ impl RuntimeApi {
         let Some(pid) = *self.process.lock().unwrap() else {
             return;
         };
+        // Recorded before the signal: the owner may see the process gone before this returns,
+        // and must then learn it was this kill, not an unexpected exit.
+        let mut kill = self.timeout_kill.lock().unwrap();
+        let before = kill.replace(Instant::now());
         // SAFETY: kill(2) with a pid this API's owner registered and a valid signal.
-        if unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0 {
-            *self.timeout_kill.lock().unwrap() = Some(Instant::now());
+        if unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } != 0 {
+            *kill = before; // no such process: nothing was killed
         }
     }
 

@@ -42,6 +42,18 @@ fn upstreams_route_one_service_and_default_the_others() {
     assert_eq!(moved.of(Service::DynamoDb), "http://127.0.0.1:3", "the last route wins");
 }
 
+/// The tables an emulator holds.
+async fn tables_of(sdk: aws_config::SdkConfig) -> Vec<String> {
+    let listed = aws_sdk_dynamodb::Client::new(&sdk).list_tables().send().await.unwrap();
+    listed.table_names().to_vec()
+}
+
+/// The queues an emulator holds.
+async fn queues_of(sdk: aws_config::SdkConfig) -> Vec<String> {
+    let listed = aws_sdk_sqs::Client::new(&sdk).list_queues().send().await.unwrap();
+    listed.queue_urls().to_vec()
+}
+
 #[tokio::test]
 async fn dynamodb_goes_to_its_own_emulator_and_sqs_to_the_default_one() {
     // Private servers: the test asks each what it holds.
@@ -97,24 +109,6 @@ async fn dynamodb_goes_to_its_own_emulator_and_sqs_to_the_default_one() {
         async move { sdk_config_at(&endpoint).await }
     };
     let (at_main, at_tables) = (direct(&main).await, direct(&tables).await);
-    let tables_of = |sdk| async move {
-        aws_sdk_dynamodb::Client::new(&sdk)
-            .list_tables()
-            .send()
-            .await
-            .unwrap()
-            .table_names()
-            .to_vec()
-    };
-    let queues_of = |sdk| async move {
-        aws_sdk_sqs::Client::new(&sdk)
-            .list_queues()
-            .send()
-            .await
-            .unwrap()
-            .queue_urls()
-            .to_vec()
-    };
     assert_eq!(tables_of(at_tables.clone()).await, vec![table.clone()]);
     assert!(
         tables_of(at_main.clone()).await.is_empty(),

@@ -26,11 +26,9 @@ fn lambda_record(m: &Message) -> serde_json::Value {
     record
 }
 
-#[tokio::test]
-async fn both_copies_of_a_dead_letter_redriven_twice_issue_one_ticket_and_one_notification() {
-    let stack = Stack::new().await;
-    let event_id = unique_name("concert");
-    stack.seed_event(&event_id, 5).await;
+/// A dead letter (of `event_id`'s request) redriven twice: dlq-redrive crashes between its send
+/// and its delete, then runs again. Returns the dead letter's messageId and the two copies.
+async fn redrive_twice(stack: &Stack, event_id: &str) -> (String, Vec<Message>) {
     let source_url = stack
         .sqs
         .create_queue()
@@ -45,7 +43,7 @@ async fn both_copies_of_a_dead_letter_redriven_twice_issue_one_ticket_and_one_no
         .sqs
         .send_message()
         .queue_url(&stack.dead_letter_queue_url)
-        .message_body(body(&event_id, "user-1"))
+        .message_body(body(event_id, "user-1"))
         .send()
         .await
         .expect("seed the dead letter")
@@ -103,6 +101,15 @@ async fn both_copies_of_a_dead_letter_redriven_twice_issue_one_ticket_and_one_no
             .and_then(|a| a.get(attributes::ORIGINAL_MESSAGE_ID));
         assert_eq!(attribute.and_then(|v| v.string_value()), Some(original.as_str()));
     }
+    (original, copies)
+}
+
+#[tokio::test]
+async fn both_copies_of_a_dead_letter_redriven_twice_issue_one_ticket_and_one_notification() {
+    let stack = Stack::new().await;
+    let event_id = unique_name("concert");
+    stack.seed_event(&event_id, 5).await;
+    let (original, copies) = redrive_twice(&stack, &event_id).await;
 
     // Two invocations, one after the other, as SQS would deliver the two copies.
     let mut statuses = Vec::new();

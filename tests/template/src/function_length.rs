@@ -20,6 +20,11 @@ pub const CHECKED: &[&str] = &[
     "local",
     "tests/template",
     "emulation/cfn",
+    "emulation",
+    "tests/chaos",
+    "tests/harness",
+    "tests/e2e",
+    "bench",
 ];
 
 /// A package's directories whose `.rs` files are read.
