@@ -49,7 +49,7 @@ pub struct Args {
     /// workers can be measured [default: $CARGO_TARGET_DIR/lambda].
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
-    /// Lambda's CPU share for each worker process (MemorySize ÷ 1,769 MB of one CPU, × scale).
+    /// Lambda's CPU share for each worker process (MemorySize ÷ 1,769 MB of one CPU, ÷ scale).
     /// `off` runs unthrottled, and the report says so.
     #[arg(long, value_enum, default_value_t = OnOff::On)]
     pub cpu_share: OnOff,
