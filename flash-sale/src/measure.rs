@@ -99,27 +99,28 @@ pub fn outcomes(obs: &Observations<'_>) -> (Vec<Ending>, Outcomes) {
     (endings, outcomes)
 }
 
-/// Admission → the ticket's write accepted at the proxy, for each person with a ticket whose
-/// write was seen.
-pub fn time_to_ticket(obs: &Observations<'_>, endings: &[Ending]) -> Vec<f64> {
+/// Each person with a ticket whose write was seen, and when the proxy first accepted that write.
+fn ticket_writes(obs: &Observations<'_>, endings: &[Ending]) -> Vec<(usize, Instant)> {
     let mut first_put: HashMap<&ItemKey, Instant> = HashMap::new();
     for (at, key) in &obs.record.puts {
         first_put.entry(key).or_insert(*at);
     }
-    endings
-        .iter()
-        .enumerate()
-        .filter(|(_, ending)| **ending == Ending::Ticket)
-        .filter_map(|(i, _)| {
-            let key = tickets_state::ticket_key(
-                obs.tickets_table,
-                &obs.sale.event_id,
-                &obs.sale.people[i].user_id,
-                obs.state.shards,
-            );
-            let at = first_put.get(&key)?;
-            Some(obs.model_s(*at) - obs.sale.admitted_at(i))
-        })
+    let ticket_key = |i: usize| {
+        let user_id = &obs.sale.people[i].user_id;
+        tickets_state::ticket_key(obs.tickets_table, &obs.sale.event_id, user_id, obs.state.shards)
+    };
+    (0..endings.len())
+        .filter(|&i| endings[i] == Ending::Ticket)
+        .filter_map(|i| Some((i, *first_put.get(&ticket_key(i))?)))
+        .collect()
+}
+
+/// Admission → the ticket's write accepted at the proxy, for each person with a ticket whose
+/// write was seen.
+pub fn time_to_ticket(obs: &Observations<'_>, endings: &[Ending]) -> Vec<f64> {
+    ticket_writes(obs, endings)
+        .into_iter()
+        .map(|(i, put)| obs.model_s(put) - obs.sale.admitted_at(i))
         .collect()
 }
 
@@ -140,22 +141,9 @@ pub fn receive_to_ticket(obs: &Observations<'_>, endings: &[Ending], function: &
             *first = (*first).min(invocation.started);
         }
     }
-    let mut first_put: HashMap<&ItemKey, Instant> = HashMap::new();
-    for (at, key) in &obs.record.puts {
-        first_put.entry(key).or_insert(*at);
-    }
-    endings
-        .iter()
-        .enumerate()
-        .filter(|(_, ending)| **ending == Ending::Ticket)
-        .filter_map(|(i, _)| {
-            let key = tickets_state::ticket_key(
-                obs.tickets_table,
-                &obs.sale.event_id,
-                &obs.sale.people[i].user_id,
-                obs.state.shards,
-            );
-            let put = first_put.get(&key)?;
+    ticket_writes(obs, endings)
+        .into_iter()
+        .filter_map(|(i, put)| {
             let received = first_receive.get(&i)?;
             Some(put.saturating_duration_since(*received).as_secs_f64() / obs.scale)
         })

@@ -14,9 +14,14 @@ use std::time::{Duration, Instant};
 use emulation::limits::params::Limits;
 use emulation::machine::Host;
 
+use emulation::queues::DeadLetter;
+use emulation::sends::{EmailSend, PushSend};
+
 use crate::figures::{Figures, Parameters, Percentiles, Sample};
+use crate::invocations::InvocationRecord;
 use crate::measure::{self, Ceiling, Observations};
 use crate::params::{Args, Paths};
+use crate::recorder::Record;
 use crate::sale::{Admission, Sale};
 use crate::setup::{CpuShareState, NOTIFICATION_SENDER, Setup, TICKET_PROCESSOR, setup};
 use crate::tickets_state;
@@ -177,6 +182,29 @@ async fn watch_the_sale(
     (timeline, false)
 }
 
+/// What the emulator and the proxy hold when the sale ends.
+struct Observed {
+    state: tickets_state::EventState,
+    ticket_dead_letters: Vec<DeadLetter>,
+    notification_dead_letters: Vec<DeadLetter>,
+    record: Record,
+    emails: Vec<(Instant, EmailSend)>,
+    pushes: Vec<(Instant, PushSend)>,
+    invocations: Vec<InvocationRecord>,
+}
+
+async fn observe(setup: &Setup, sale: &Sale) -> Result<Observed, String> {
+    Ok(Observed {
+        state: tickets_state::read(&setup.dynamodb, &setup.tickets_table, &sale.event_id).await?,
+        ticket_dead_letters: emulation::queues::dead_letters(&setup.sqs, &setup.queues.ticket_dlq).await?,
+        notification_dead_letters: emulation::queues::dead_letters(&setup.sqs, &setup.queues.notification_dlq).await?,
+        record: setup.recorder.take(),
+        emails: setup.sends.timed_emails(),
+        pushes: setup.sends.timed_pushes(),
+        invocations: setup.invocations.lock().unwrap().clone(),
+    })
+}
+
 async fn observe_and_measure(
     args: &Args,
     paths: &Paths,
@@ -186,35 +214,42 @@ async fn observe_and_measure(
     drained: bool,
     timeline: Vec<Sample>,
 ) -> Result<Figures, String> {
-    let state = tickets_state::read(&setup.dynamodb, &setup.tickets_table, &sale.event_id).await?;
-    let ticket_dead_letters = emulation::queues::dead_letters(&setup.sqs, &setup.queues.ticket_dlq).await?;
-    let notification_dead_letters = emulation::queues::dead_letters(&setup.sqs, &setup.queues.notification_dlq).await?;
-    let record = setup.recorder.take();
-    let emails = setup.sends.timed_emails();
-    let pushes = setup.sends.timed_pushes();
-    let invocations = setup.invocations.lock().unwrap().clone();
+    let observed = observe(setup, sale).await?;
     let obs = Observations {
         sale,
         tickets_table: &setup.tickets_table,
         t0,
         scale: args.scale,
-        state: &state,
-        record: &record,
-        emails: &emails,
-        pushes: &pushes,
-        invocations: &invocations,
-        ticket_dead_letters: &ticket_dead_letters,
-        notification_dead_letters: &notification_dead_letters,
+        state: &observed.state,
+        record: &observed.record,
+        emails: &observed.emails,
+        pushes: &observed.pushes,
+        invocations: &observed.invocations,
+        ticket_dead_letters: &observed.ticket_dead_letters,
+        notification_dead_letters: &observed.notification_dead_letters,
         visibility_timeout: setup.visibility_timeout,
     };
+    Ok(measure_figures(args, paths, setup, &obs, drained, timeline))
+}
+
+/// Every figure of the run, and its goals, from what it observed.
+fn measure_figures(
+    args: &Args,
+    paths: &Paths,
+    setup: &Setup,
+    obs: &Observations<'_>,
+    drained: bool,
+    timeline: Vec<Sample>,
+) -> Figures {
+    let sale = obs.sale;
     let counts = setup.model.counts();
     let limits = setup.model.limits();
-    let (endings, outcomes) = measure::outcomes(&obs);
-    let time_to_ticket = measure::time_to_ticket(&obs, &endings);
-    let receive_to_ticket = measure::receive_to_ticket(&obs, &endings, TICKET_PROCESSOR);
-    let time_to_email = measure::time_to_email(&obs);
+    let (endings, outcomes) = measure::outcomes(obs);
+    let time_to_ticket = measure::time_to_ticket(obs, &endings);
+    let receive_to_ticket = measure::receive_to_ticket(obs, &endings, TICKET_PROCESSOR);
+    let time_to_email = measure::time_to_email(obs);
     let (fairness_violations, refused) = measure::fairness(sale, &endings, args.fairness_window);
-    let operations = measure::operations(&record, &counts);
+    let operations = measure::operations(obs.record, &counts);
     let admission_rate = match sale.admission {
         Admission::PerSecond(rate) => Some(rate),
         Admission::Burst => None,
@@ -234,7 +269,7 @@ async fn observe_and_measure(
         run_s: 0.0,
         sale_wall_s: 0.0,
         runner_cpu_s: own_cpu_seconds(),
-        sale_s: sale_length(&obs),
+        sale_s: sale_length(obs),
         drained,
         outcomes,
         time_to_ticket: Percentiles::of(&time_to_ticket),
@@ -242,28 +277,28 @@ async fn observe_and_measure(
         time_to_email: Percentiles::of(&time_to_email),
         fairness_violations,
         refused,
-        sends: measure::sends(&obs, &endings, &counts, limits.ses_max_send_rate),
-        ticket_receives: measure::receives(&invocations, TICKET_PROCESSOR, setup.visibility_timeout),
-        notification_receives: measure::receives(&invocations, NOTIFICATION_SENDER, setup.visibility_timeout),
-        ticket_dead_letters: ticket_dead_letters.len(),
-        notification_dead_letters: notification_dead_letters.len(),
+        sends: measure::sends(obs, &endings, &counts, limits.ses_max_send_rate),
+        ticket_receives: measure::receives(obs.invocations, TICKET_PROCESSOR, setup.visibility_timeout),
+        notification_receives: measure::receives(obs.invocations, NOTIFICATION_SENDER, setup.visibility_timeout),
+        ticket_dead_letters: obs.ticket_dead_letters.len(),
+        notification_dead_letters: obs.notification_dead_letters.len(),
         dead_letter_kinds: measure::dead_letter_kinds(
-            &ticket_dead_letters
+            &obs.ticket_dead_letters
                 .iter()
-                .chain(&notification_dead_letters)
+                .chain(obs.notification_dead_letters)
                 .collect::<Vec<_>>(),
         ),
         emulator_slower_share: measure::emulator_slower_share(&operations),
         proxy_errors: setup.proxy.upstream_errors(),
         operations,
-        throughput: measure::throughput(&obs, &ceiling, admission_rate),
+        throughput: measure::throughput(obs, &ceiling, admission_rate),
         cpu_throttling: cpu_throttling(setup),
         timeline,
         time_to_ticket_samples: time_to_ticket,
         goals: Vec::new(),
     };
     figures.goals = crate::goals::goals(&figures);
-    Ok(figures)
+    figures
 }
 
 /// The last ticket write, notification or send, in the model's time: when the sale's last

@@ -124,11 +124,12 @@ pub async fn setup(args: &Args, paths: &Paths, sale: &Sale, limits: Limits) -> R
     let (sqs, dynamodb) = (aws_sdk_sqs::Client::new(&sdk), aws_sdk_dynamodb::Client::new(&sdk));
     let document = transform(&moto_harness::python(), &paths.template).map_err(failed("SAM transform"))?;
     let template = Template::from_json(&document).map_err(failed("template"))?;
-    let parameters = HashMap::from([
+    let mut parameters = HashMap::from([
         ("SenderEmail".to_owned(), SENDER.to_owned()),
         ("CreateSenderIdentity".to_owned(), "true".to_owned()),
         ("TableDeletionProtection".to_owned(), "false".to_owned()),
     ]);
+    parameters.extend(send_rates(&template, args.scale));
     let stack = provision(&template, &parameters, STACK, &sdk)
         .await
         .map_err(failed("provisioning"))?;
@@ -181,6 +182,22 @@ pub async fn setup(args: &Args, paths: &Paths, sale: &Sale, limits: Limits) -> R
         moto,
         moto_dynamodb,
     })
+}
+
+/// The send budget's rates the template defaults to (its SES and SNS rates), ÷ scale: the
+/// workers' budget runs at the machine's speed, so in slow motion it must allow what the model
+/// allows per wall second, or it sends faster than the modelled SES accepts.
+const SEND_RATE_PARAMETERS: [&str; 2] = ["EmailSendRatePerSecond", "PushSendRatePerSecond"];
+
+fn send_rates(template: &Template, scale: f64) -> Vec<(String, String)> {
+    SEND_RATE_PARAMETERS
+        .iter()
+        .filter_map(|name| {
+            let default = template.parameters.get(*name)?;
+            let rate = default.as_f64().or_else(|| default.as_str()?.parse().ok())?;
+            Some(((*name).to_owned(), (rate / scale).to_string()))
+        })
+        .collect()
 }
 
 /// `maxReceiveCount` of a redrive policy (a number, or a number in a string).
@@ -243,13 +260,21 @@ async fn set_visibility(
     Ok((Duration::from_secs(u64::from(seconds)), max_receive_count))
 }
 
-/// Lambda's CPU share for the workers (a 128 MB function's × scale, at most a CPU), or why not.
+/// The share of one CPU a worker process gets in a run at `scale`: Lambda's share for
+/// `memory_mb` ÷ scale. CPU work W takes W ÷ fraction of wall time, which is W ÷ (fraction ×
+/// scale) of the model's time (wall ÷ scale); on Lambda it takes W ÷ share. The two are equal
+/// when fraction = share ÷ scale: in slow motion the workers' CPU slows down with everything else.
+pub fn worker_cpu_fraction(memory_mb: u32, scale: f64) -> f64 {
+    (share_of_memory(memory_mb) / scale).min(1.0)
+}
+
+/// Lambda's CPU share for the workers (a 128 MB function's ÷ scale), or why not.
 fn cpu_share(args: &Args, stack: &Stack) -> CpuShareState {
     if args.cpu_share == OnOff::Off {
         return CpuShareState::Off("--cpu-share off".to_owned());
     }
     let memory = stack.function(TICKET_PROCESSOR).map_or(128, |f| f.memory_mb);
-    let fraction = (share_of_memory(memory) * args.scale).min(1.0);
+    let fraction = worker_cpu_fraction(memory, args.scale);
     match CpuShare::create("flash-sale", fraction) {
         Ok(share) => CpuShareState::On(Arc::new(share)),
         Err(error) => CpuShareState::Off(error.to_string()),
@@ -317,4 +342,48 @@ async fn function(
         pool,
         poller,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CPU work takes as long in the model's time at every scale as on Lambda: W ÷ (fraction ×
+    /// scale) = W ÷ share. The old quota (share × scale) made it scale² times faster.
+    #[test]
+    fn a_workers_cpu_work_takes_lambdas_time_in_the_models_time_at_every_scale() {
+        let work_s = 0.19;
+        let on_lambda = work_s / share_of_memory(128);
+        for scale in [1.0, 2.0, 4.0, 7.0] {
+            let wall = work_s / worker_cpu_fraction(128, scale);
+            let model = wall / scale;
+            assert!(
+                (model - on_lambda).abs() < 1e-9,
+                "scale {scale}: {model} s, Lambda {on_lambda} s"
+            );
+        }
+        assert!(worker_cpu_fraction(128, 4.0) < worker_cpu_fraction(128, 1.0));
+        assert_eq!(worker_cpu_fraction(10_240, 1.0), 1.0);
+    }
+
+    #[test]
+    fn the_send_budgets_rates_are_the_templates_divided_by_scale() {
+        let document = serde_json::json!({
+            "Parameters": {
+                "EmailSendRatePerSecond": {"Type": "Number", "Default": 14},
+                "PushSendRatePerSecond": {"Type": "Number", "Default": "300"},
+            },
+            "Resources": {},
+        });
+        let template = Template::from_json(&document).unwrap();
+        let mut rates = send_rates(&template, 4.0);
+        rates.sort();
+        assert_eq!(
+            rates,
+            [
+                ("EmailSendRatePerSecond".to_owned(), "3.5".to_owned()),
+                ("PushSendRatePerSecond".to_owned(), "75".to_owned()),
+            ]
+        );
+    }
 }

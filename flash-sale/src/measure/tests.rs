@@ -30,27 +30,34 @@ struct World {
     dead: Vec<DeadLetter>,
 }
 
-fn world() -> World {
-    let sale = Sale::plan(1, 3, 6, 0.0, Admission::PerSecond(1.0));
-    let t0 = Instant::now();
-    let user = |i: usize| sale.people[i].user_id.clone();
+fn user(sale: &Sale, i: usize) -> String {
+    sale.people[i].user_id.clone()
+}
+
+/// Three tickets, for people 0, 1 and 4.
+fn event_state(sale: &Sale) -> EventState {
     let ticket = |i: usize| Ticket {
         ticket_id: format!("t{i}"),
         event_id: sale.event_id.clone(),
-        user_id: user(i),
+        user_id: user(sale, i),
         issued_at: String::new(),
         message_id: format!("m{i}"),
     };
-    let state = EventState {
+    EventState {
         tickets: vec![ticket(0), ticket(1), ticket(4)],
         capacity: Some(3),
         issued: Some(3),
         shards: 1,
-    };
-    let put = |i: usize, s: f64| (at(t0, s), ticket_key(TABLE, &sale.event_id, &user(i), 1));
+    }
+}
+
+/// The proxy's record: calls (moto slower than the model after the first second), the ticket
+/// writes, two sold-out notifications.
+fn record(sale: &Sale, t0: Instant) -> Record {
+    let put = |i: usize, s: f64| (at(t0, s), ticket_key(TABLE, &sale.event_id, &user(sale, i), 1));
     let sold_out = |i: usize| Enqueued {
         at: at(t0, 5.0),
-        user_id: user(i),
+        user_id: user(sale, i),
         kind: "sold-out".into(),
     };
     let call = |operation: &str, s: f64| CallSummary {
@@ -63,7 +70,7 @@ fn world() -> World {
         code: None,
         refused_by_model: false,
     };
-    let record = Record {
+    Record {
         calls: vec![
             call("SES.SendEmail", 7.1),
             call("SES.SendEmail", 7.2),
@@ -75,15 +82,35 @@ fn world() -> World {
         puts: vec![put(0, 0.5), put(1, 3.0), put(1, 3.5), put(4, 6.0)],
         transaction_units: vec![4.0, 4.0, 2.0],
         notifications: vec![sold_out(2), sold_out(3)],
-    };
+    }
+}
+
+type Timed<T> = Vec<(Instant, T)>;
+
+/// Emails (person 0 twice, person 4 none) and pushes (person 1 twice).
+fn emails_and_pushes(sale: &Sale, t0: Instant) -> (Timed<EmailSend>, Timed<PushSend>) {
     let email = |i: usize, s: f64| {
+        let to = vec![sale.people[i].email.clone()];
+        let (source, subject, body) = ("tickets@example.com".into(), String::new(), String::new());
         (
             at(t0, s),
             EmailSend {
-                source: "tickets@example.com".into(),
-                to: vec![sale.people[i].email.clone()],
-                subject: String::new(),
-                body: String::new(),
+                source,
+                to,
+                subject,
+                body,
+            },
+        )
+    };
+    let push = |i: usize| {
+        let attributes = BTreeMap::from([("userId".to_owned(), user(sale, i))]);
+        let (topic_arn, text) = ("arn".into(), String::new());
+        (
+            at(t0, 7.0),
+            PushSend {
+                topic_arn,
+                text,
+                attributes,
             },
         )
     };
@@ -94,17 +121,11 @@ fn world() -> World {
         email(2, 9.0),
         email(3, 10.0),
     ];
-    let push = |i: usize| {
-        (
-            at(t0, 7.0),
-            PushSend {
-                topic_arn: "arn".into(),
-                text: String::new(),
-                attributes: BTreeMap::from([("userId".to_owned(), user(i))]),
-            },
-        )
-    };
-    let pushes = vec![push(0), push(1), push(1)];
+    (emails, vec![push(0), push(1), push(1)])
+}
+
+/// ticket-processor's invocations: m2 handed out twice at once, m1 failed and back after 210 s.
+fn invocations(t0: Instant) -> Vec<InvocationRecord> {
     let invocation = |s: f64, records: Vec<(&str, u32)>| InvocationRecord {
         function: "ticket-processor".into(),
         started: at(t0, s),
@@ -120,11 +141,17 @@ fn world() -> World {
         failed: vec!["m1".into()],
         function_error: None,
     };
-    let invocations = vec![
+    vec![
         invocation(0.0, vec![("m0", 1), ("m1", 1), ("m2", 1)]),
         invocation(0.5, vec![("m2", 2)]),
         invocation(210.0, vec![("m1", 2)]),
-    ];
+    ]
+}
+
+fn world() -> World {
+    let sale = Sale::plan(1, 3, 6, 0.0, Admission::PerSecond(1.0));
+    let t0 = Instant::now();
+    let (emails, pushes) = emails_and_pushes(&sale, t0);
     let dead = vec![DeadLetter {
         message_id: "m5".into(),
         body: sale.people[5].body.clone(),
@@ -132,14 +159,14 @@ fn world() -> World {
         receive_count: Some(3),
     }];
     World {
-        sale,
-        t0,
-        state,
-        record,
+        state: event_state(&sale),
+        record: record(&sale, t0),
         emails,
         pushes,
-        invocations,
+        invocations: invocations(t0),
         dead,
+        sale,
+        t0,
     }
 }
 
