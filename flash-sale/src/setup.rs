@@ -193,8 +193,8 @@ fn send_rates(template: &Template, scale: f64) -> Vec<(String, String)> {
     SEND_RATE_PARAMETERS
         .iter()
         .filter_map(|name| {
-            let default = template.parameters.get(*name)?;
-            let rate = default.as_f64().or_else(|| default.as_str()?.parse().ok())?;
+            let default = template.parameter(name)?.get("Default")?;
+            let rate: f64 = emulation::cfn::intrinsics::node_text(default)?.parse().ok()?;
             Some(((*name).to_owned(), (rate / scale).to_string()))
         })
         .collect()

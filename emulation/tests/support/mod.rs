@@ -11,10 +11,10 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Attempts the test clients' SDK makes at most (standard retry mode).
-pub const ATTEMPTS: u32 = 3;
+pub(crate) const ATTEMPTS: u32 = 3;
 
 /// Clients of `endpoint` that retry fast, so a test sees every attempt quickly.
-pub async fn sdk(endpoint: &str) -> SdkConfig {
+pub(crate) async fn sdk(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
@@ -31,7 +31,7 @@ pub async fn sdk(endpoint: &str) -> SdkConfig {
 
 /// What one call came to: the error's code and HTTP status, or success.
 #[derive(Debug)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub ok: bool,
     pub code: Option<String>,
     pub message: Option<String>,
@@ -39,7 +39,7 @@ pub struct Answer {
     pub dispatch_failure: bool,
 }
 
-pub fn answer<O, E: ProvideErrorMetadata>(
+pub(crate) fn answer<O, E: ProvideErrorMetadata>(
     result: Result<O, SdkError<E, aws_smithy_runtime_api::http::Response>>,
 ) -> Answer {
     match result {

@@ -175,7 +175,7 @@ pub(crate) mod fixtures {
 
     use crate::{Scenario, Template};
 
-    pub const GOOD: &str = r#"
+    pub(crate) const GOOD: &str = r#"
 Parameters:
   UseFifoQueues: {Type: String, Default: "false", AllowedValues: ["true", "false"]}
   BatchingWindow: {Type: Number, Default: 0, MinValue: 0, MaxValue: 30}
@@ -290,16 +290,16 @@ Resources:
 "#;
 
     /// The fixture with `from` replaced by `to`; `from` must occur exactly once.
-    pub fn mutated(from: &str, to: &str) -> Template {
+    pub(crate) fn mutated(from: &str, to: &str) -> Template {
         assert_eq!(GOOD.matches(from).count(), 1, "{from:?} must occur once in the fixture");
         Template::parse(&GOOD.replacen(from, to, 1)).expect("the mutated fixture parses")
     }
 
-    pub fn good() -> Template {
+    pub(crate) fn good() -> Template {
         Template::parse(GOOD).expect("the fixture parses")
     }
 
-    pub fn scenarios(template: &Template) -> Vec<Scenario> {
+    pub(crate) fn scenarios(template: &Template) -> Vec<Scenario> {
         template.scenarios(&[]).expect("scenarios")
     }
 }
