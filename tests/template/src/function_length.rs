@@ -25,6 +25,7 @@ pub const CHECKED: &[&str] = &[
     "tests/harness",
     "tests/e2e",
     "bench",
+    "flash-sale",
 ];
 
 /// A package's directories whose `.rs` files are read.
