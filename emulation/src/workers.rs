@@ -296,7 +296,7 @@ impl WorkerPool {
             binary: self.spec.binary.clone(),
             slot: index,
             at: killed_at,
-            bodies: payload.map(|p| record_bodies(&p)).unwrap_or_default(),
+            bodies: payload.map(|p| record_field(&p, "body")).unwrap_or_default(),
             timeout: false,
         })
     }
@@ -332,7 +332,7 @@ impl WorkerPool {
             binary: self.spec.binary.clone(),
             slot: slot.index,
             at: killed_at,
-            bodies: payload.map(|p| record_bodies(&p)).unwrap_or_default(),
+            bodies: payload.map(|p| record_field(&p, "body")).unwrap_or_default(),
             timeout: true,
         });
         Ok(true)
@@ -402,15 +402,15 @@ impl Invoker for WorkerPool {
     }
 }
 
-/// The bodies of an SQS event's records.
-fn record_bodies(payload: &[u8]) -> Vec<String> {
+/// One string field (`body`, `messageId`, …) of each record of an SQS event, in order.
+pub fn record_field(payload: &[u8], field: &str) -> Vec<String> {
     serde_json::from_slice::<serde_json::Value>(payload)
         .ok()
         .and_then(|event| {
             event["Records"].as_array().map(|records| {
                 records
                     .iter()
-                    .filter_map(|r| r["body"].as_str().map(str::to_owned))
+                    .filter_map(|r| r[field].as_str().map(str::to_owned))
                     .collect()
             })
         })

@@ -40,17 +40,7 @@ impl DuplicatingInvoker {
 
 /// The messageIds of an SQS event's records, in order.
 pub fn message_ids(payload: &[u8]) -> Vec<String> {
-    serde_json::from_slice::<serde_json::Value>(payload)
-        .ok()
-        .and_then(|event| {
-            event["Records"].as_array().map(|records| {
-                records
-                    .iter()
-                    .filter_map(|r| r["messageId"].as_str().map(str::to_owned))
-                    .collect()
-            })
-        })
-        .unwrap_or_default()
+    emulation::workers::record_field(payload, "messageId")
 }
 
 impl Invoker for DuplicatingInvoker {
