@@ -192,7 +192,9 @@ async fn the_projects_template_provisions_with_every_function_fully_configured()
         assert!(mapping.report_batch_item_failures, "{}", mapping.logical_id);
     }
     let ticket = stack.function("ticket-processor").unwrap();
-    assert_eq!(ticket.memory_mb, 128, "the template's Globals MemorySize");
+    assert_eq!(ticket.memory_mb, 512, "TicketProcessorMemorySize's default");
+    let sender = stack.function("notification-sender").unwrap();
+    assert_eq!(sender.memory_mb, 128, "the template's Globals MemorySize");
     assert_eq!(
         ticket.environment["NOTIFICATION_QUEUE_URL"],
         stack.reference("NotificationQueue").unwrap()
