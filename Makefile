@@ -254,17 +254,30 @@ bench-build: release-bins
 # the default build in the same run (BENCHMARKS.md, "Levers"). A profile setting or a build
 # script's variable rebuilds every crate, so those builds get a target directory of their own
 # (the first build of each takes as long as a cold release build); a feature only relinks.
+# The default build has aws-lc without CPU jitter entropy (.cargo/config.toml's [env]); its
+# lever is the aws-lc default, jitter entropy built in (AWS_LC_SYS_NO_JITTER_ENTROPY=0 in the
+# environment overrides the config's value).
 LEVERS := $(CARGO_TARGET_DIR)/levers
 LEVER_BUILD := cargo lambda build --release --locked --bin ticket-processor
 bench-levers: venv
 	CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_TARGET_DIR=$(LEVERS)/opt-level-3 \
 		$(LEVER_BUILD) --lambda-dir $(LEVERS)/opt-level-3/lambda
-	AWS_LC_SYS_NO_JITTER_ENTROPY=1 CARGO_TARGET_DIR=$(LEVERS)/no-jitter-entropy \
-		$(LEVER_BUILD) --lambda-dir $(LEVERS)/no-jitter-entropy/lambda
+	AWS_LC_SYS_NO_JITTER_ENTROPY=0 CARGO_TARGET_DIR=$(LEVERS)/jitter-entropy \
+		$(LEVER_BUILD) --lambda-dir $(LEVERS)/jitter-entropy/lambda
 	$(LEVER_BUILD) --features ticket-processor/mimalloc --lambda-dir $(LEVERS)/mimalloc/lambda
+	mkdir -p $(dir $(THIRD_PARTY_OFF))
+	printf '#!/bin/sh\nTHIRD_PARTY_LOG_LEVEL=off exec %s "$$@"\n' \
+		"$(CARGO_TARGET_DIR)/lambda/ticket-processor/bootstrap" > $(THIRD_PARTY_OFF)
+	chmod +x $(THIRD_PARTY_OFF)
+# The default build with the SDK's, hyper's and lambda_runtime's logs and spans filtered out
+# (shared::logging's THIRD_PARTY_LOG_LEVEL=off; the application's stay at INFO): the runtime
+# cost of their tracing. A script that sets the variable and execs the binary, as the bench's
+# levers are binaries; its shell start-up is in this lever's init.
+THIRD_PARTY_OFF := $(LEVERS)/third-party-logs-off/bootstrap
 LEVER_ARGS := --lever "opt-level 3=$(LEVERS)/opt-level-3/lambda/ticket-processor/bootstrap" \
-	--lever "AWS_LC_SYS_NO_JITTER_ENTROPY=1=$(LEVERS)/no-jitter-entropy/lambda/ticket-processor/bootstrap" \
-	--lever "mimalloc=$(LEVERS)/mimalloc/lambda/ticket-processor/bootstrap"
+	--lever "aws-lc with jitter entropy=$(LEVERS)/jitter-entropy/lambda/ticket-processor/bootstrap" \
+	--lever "mimalloc=$(LEVERS)/mimalloc/lambda/ticket-processor/bootstrap" \
+	--lever "SDK and runtime logs off=$(THIRD_PARTY_OFF)"
 
 # Where a warm batch's CPU goes: ticket-processor with symbols under perf (bench/profile-warm-batch;
 # the summary in $(CARGO_TARGET_DIR)/profile/summary.txt). perf is Debian's linux-perf.
