@@ -12,12 +12,13 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use moto_harness::MotoServer;
 use serde_json::Value;
 
-use crate::cfn::Template;
 use crate::esm::{MappingStats, Poller};
-use crate::invoke::{Invoker, LambdaInvoker};
+use crate::invoke::LambdaInvoker;
 use crate::metrics::FunctionTotals;
 use crate::provision::{self, Stack};
 use crate::watch::{self, Watched};
+use cfn_model::Template;
+use emulation::invoke::Invoker;
 use ticket_processor::schema;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +26,7 @@ pub enum StackError {
     #[error(transparent)]
     Provision(#[from] provision::ProvisionError),
     #[error(transparent)]
-    Template(#[from] crate::cfn::TemplateError),
+    Template(#[from] cfn_model::TemplateError),
     #[error(transparent)]
     Watch(#[from] watch::WatchError),
     #[error("{0}")]
@@ -94,7 +95,7 @@ async fn start_functions(
     sdk: &SdkConfig,
     progress: &dyn Fn(&str),
 ) -> Result<(Vec<Watched>, HashMap<String, Arc<LambdaInvoker>>), StackError> {
-    let extra: Vec<(String, String)> = emulation::workers::emulator_environment(&moto.endpoint())
+    let extra: Vec<(String, String)> = emulation::launch::emulator_environment(&moto.endpoint())
         .into_iter()
         .collect();
     let mut watched = Vec::new();
