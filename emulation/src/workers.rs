@@ -183,6 +183,16 @@ impl WorkerPool {
             })
     }
 
+    /// A new process in `slot` in place of `child` (which has exited): its Runtime API waits
+    /// for the new one's first `invocation/next` and will kill it at a deadline.
+    fn respawn(&self, slot: &Slot, child: &mut Child) -> Result<(), WorkerError> {
+        slot.api.reset_ready();
+        *child = spawn(&self.spec, &slot.environment, &slot.api.address(), slot.group.as_ref())?;
+        slot.frozen.store(false, Ordering::SeqCst);
+        slot.api.set_process(child.id());
+        Ok(())
+    }
+
     /// How often each process's cgroup ran into its CPU quota (empty without a CPU share).
     pub fn throttling(&self) -> Vec<crate::cgroup::Throttling> {
         self.slots
@@ -227,10 +237,7 @@ impl WorkerPool {
         let _ = child.wait().await;
         let killed_at = Instant::now();
         slot.api.fail_in_flight("Runtime.ExitError");
-        slot.api.reset_ready();
-        *child = spawn(&self.spec, &slot.environment, &slot.api.address(), slot.group.as_ref())?;
-        slot.frozen.store(false, Ordering::SeqCst);
-        slot.api.set_process(child.id());
+        self.respawn(slot, &mut child)?;
         drop(child);
         self.wait_ready(slot).await?;
         Ok(Kill {
@@ -265,10 +272,7 @@ impl WorkerPool {
         };
         let _ = child.wait().await;
         let payload = slot.in_flight.lock().unwrap().clone();
-        slot.api.reset_ready();
-        *child = spawn(&self.spec, &slot.environment, &slot.api.address(), slot.group.as_ref())?;
-        slot.frozen.store(false, Ordering::SeqCst);
-        slot.api.set_process(child.id());
+        self.respawn(slot, child)?;
         self.timeouts.lock().unwrap().push(Kill {
             binary: self.spec.binary.clone(),
             slot: slot.index,
@@ -295,10 +299,7 @@ impl WorkerPool {
                     self.spec.binary, slot.index
                 ));
                 slot.api.fail_in_flight("Runtime.ExitError");
-                slot.api.reset_ready();
-                *child = spawn(&self.spec, &slot.environment, &slot.api.address(), slot.group.as_ref())?;
-                slot.frozen.store(false, Ordering::SeqCst);
-                slot.api.set_process(child.id());
+                self.respawn(slot, &mut child)?;
                 drop(child);
                 self.wait_ready(slot).await?;
             }

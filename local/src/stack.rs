@@ -8,7 +8,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
-use aws_sdk_sqs::types::QueueAttributeName;
 use moto_harness::MotoServer;
 use serde_json::Value;
 
@@ -255,21 +254,8 @@ impl LocalStack {
 
     /// (visible, in flight) messages.
     pub async fn depth(&self, queue_url: &str) -> Result<(u64, u64), String> {
-        let attributes = aws_sdk_sqs::Client::new(&self.sdk)
-            .get_queue_attributes()
-            .queue_url(queue_url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .map_err(|e| shared::error_chain(&e))?
-            .attributes
-            .unwrap_or_default();
-        let count = |name| attributes.get(&name).and_then(|v| v.parse().ok()).unwrap_or(0);
-        Ok((
-            count(QueueAttributeName::ApproximateNumberOfMessages),
-            count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-        ))
+        let depth = emulation::queues::depth(&aws_sdk_sqs::Client::new(&self.sdk), queue_url).await?;
+        Ok((depth.visible, depth.in_flight))
     }
 
     /// Wait until every polled queue is empty and no invocation is running; `progress` hears the
