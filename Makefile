@@ -192,7 +192,8 @@ chaos: release-bins faketime
 # second build of it stands between a developer and the sale's 16 minutes.
 FLASH_SALE_ARGS ?=
 flash-sale: release-bins
-	cargo run --locked --quiet -p flash-sale -- $(FLASH_SALE_ARGS)
+	$(RUNNERS)
+	$(RUNNER_DIR)/flash-sale $(FLASH_SALE_ARGS)
 
 # The baseline is the workers as they were before the flash-sale work (commit
 # FLASH_SALE_BASELINE_COMMIT): their sources are exported from git, built as `sam build` builds
@@ -207,14 +208,16 @@ flash-sale-baseline: venv
 	cd $(BASELINE_SRC) && for bin in $(LAMBDA_BINS); do \
 		CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/flash-sale-baseline/target \
 			cargo lambda build --release --locked --bin $$bin --lambda-dir $(BASELINE_BINS); done
-	cargo run --locked --quiet -p flash-sale -- --save-baseline --label baseline \
+	$(RUNNERS)
+	$(RUNNER_DIR)/flash-sale --save-baseline --label baseline \
 		--bin-dir $(BASELINE_BINS) --shards 1 $(FLASH_SALE_ARGS)
 
 # The short sale make test runs: invariants only (no oversell, no double ticket, every request
 # accounted for). A 20 s visibility timeout so requests handed back to SQS come back within it;
 # at scale 1 (production's pace), so its 500 emails take 36 s rather than the default scale's 214 s.
 flash-sale-short: release-bins
-	cargo run --locked --quiet -p flash-sale -- --check --requests 500 --seats 100 --scale 1 \
+	$(RUNNERS)
+	$(RUNNER_DIR)/flash-sale --check --requests 500 --seats 100 --scale 1 \
 		--visibility-timeout 20 --function-timeout 15
 
 # Fuzz targets (fuzz/, its own workspace and target directory). Safe Rust gains nothing from
