@@ -164,15 +164,25 @@ FAKETIME_LIB := /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
 faketime:
 	@test -e $(FAKETIME_LIB) || { apt-get update -qq && apt-get install -y -qq faketime; }
 
+# The runners (chaos, flash-sale) are the binaries `cargo test --workspace` builds (it links each
+# package's binaries for its integration tests, into $(CARGO_TARGET_DIR)/debug): after
+# cargo-tests this is a no-op of a second. `cargo run -p chaos` would resolve features for that
+# package alone (no dev-dependencies, no other members), a feature set of its own: on a cold
+# machine a second debug build of the AWS SDK and ~70 other crates (docs/chaos.md, "Time").
+RUNNERS := cargo test --workspace --locked --no-run --quiet
+RUNNER_DIR := $(CARGO_TARGET_DIR)/debug
+
 chaos-short: release-bins faketime
-	cargo run --locked --quiet -p chaos
+	$(RUNNERS)
+	$(RUNNER_DIR)/chaos
 
 chaos: release-bins faketime
+	$(RUNNERS)
 	CHAOS_REQUESTS=$${CHAOS_REQUESTS:-5000} CHAOS_EVENTS=$${CHAOS_EVENTS:-8} \
 	CHAOS_DUPLICATE_RATE=$${CHAOS_DUPLICATE_RATE:-0.2} CHAOS_FAULT_RATE=$${CHAOS_FAULT_RATE:-0.1} \
 	CHAOS_KILL_INTERVAL_MS=$${CHAOS_KILL_INTERVAL_MS:-3000} CHAOS_POISON=$${CHAOS_POISON:-30} \
 	CHAOS_TIME_LIMIT_S=$${CHAOS_TIME_LIMIT_S:-2400} CHAOS_FIFO_REQUESTS=$${CHAOS_FIFO_REQUESTS:-500} \
-		cargo run --locked --quiet -p chaos
+		$(RUNNER_DIR)/chaos
 
 # The flash sale (flash-sale/; FLASH-SALE.md, docs/limits.md): one event's sale through the
 # release binaries, the template's event sources and the limits model of AWS. Options go in
@@ -182,7 +192,8 @@ chaos: release-bins faketime
 # second build of it stands between a developer and the sale's 16 minutes.
 FLASH_SALE_ARGS ?=
 flash-sale: release-bins
-	cargo run --locked --quiet -p flash-sale -- $(FLASH_SALE_ARGS)
+	$(RUNNERS)
+	$(RUNNER_DIR)/flash-sale $(FLASH_SALE_ARGS)
 
 # The baseline is the workers as they were before the flash-sale work (commit
 # FLASH_SALE_BASELINE_COMMIT): their sources are exported from git, built as `sam build` builds
@@ -197,14 +208,16 @@ flash-sale-baseline: venv
 	cd $(BASELINE_SRC) && for bin in $(LAMBDA_BINS); do \
 		CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/flash-sale-baseline/target \
 			cargo lambda build --release --locked --bin $$bin --lambda-dir $(BASELINE_BINS); done
-	cargo run --locked --quiet -p flash-sale -- --save-baseline --label baseline \
+	$(RUNNERS)
+	$(RUNNER_DIR)/flash-sale --save-baseline --label baseline \
 		--bin-dir $(BASELINE_BINS) --shards 1 $(FLASH_SALE_ARGS)
 
 # The short sale make test runs: invariants only (no oversell, no double ticket, every request
 # accounted for). A 20 s visibility timeout so requests handed back to SQS come back within it;
 # at scale 1 (production's pace), so its 500 emails take 36 s rather than the default scale's 214 s.
 flash-sale-short: release-bins
-	cargo run --locked --quiet -p flash-sale -- --check --requests 500 --seats 100 --scale 1 \
+	$(RUNNERS)
+	$(RUNNER_DIR)/flash-sale --check --requests 500 --seats 100 --scale 1 \
 		--visibility-timeout 20 --function-timeout 15
 
 # Fuzz targets (fuzz/, its own workspace and target directory). Safe Rust gains nothing from

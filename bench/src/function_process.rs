@@ -1,18 +1,20 @@
-//! One function process under the Runtime API stub, started as Lambda starts it: the
-//! environment Lambda sets, the function's own variables, dummy credentials and the emulator's
-//! endpoint. The process's stdout and stderr go to a log file.
+//! One function process under the Runtime API stub, started as Lambda starts it by the
+//! emulation toolkit's launcher ([`emulation::launch`]: the environment Lambda sets at the
+//! spec's memory size with an `INFO` log level in a sandbox, the function's own variables, the
+//! emulator's endpoint and dummy credentials; its CPU share), and what the benchmark measures of
+//! it (init time, CPU time, peak RSS). The process's stdout and stderr go to a log file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use emulation::cgroup::CpuShare;
+use emulation::launch::{self, LambdaSettings, Launch, LaunchError, NotReady};
 
-use local_stack::invoke::Invocation;
-use local_stack::runtime_api::RuntimeApi;
+use emulation::invoke::Invocation;
+use emulation::runtime_api::RuntimeApi;
 
 use crate::error::BenchError;
 use crate::process_usage;
@@ -55,38 +57,6 @@ impl FunctionSpec {
 /// Numbers each process's cgroup, so every start gets a group of its own.
 static STARTS: AtomicUsize = AtomicUsize::new(0);
 
-/// The variables Lambda sets for every function, plus what points the process at the emulator.
-pub fn lambda_environment(
-    spec: &FunctionSpec,
-    runtime_api: &str,
-    endpoint: &str,
-    task_root: &Path,
-) -> Vec<(String, String)> {
-    let mut vars: Vec<(String, String)> = [
-        ("AWS_LAMBDA_RUNTIME_API", runtime_api),
-        ("AWS_LAMBDA_FUNCTION_NAME", spec.function_name.as_str()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &spec.memory_mb.to_string()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-        ("AWS_LAMBDA_LOG_LEVEL", "INFO"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("AWS_ENDPOINT_URL", endpoint),
-        ("LAMBDA_TASK_ROOT", &task_root.display().to_string()),
-        ("TZ", ":UTC"),
-        ("LANG", "en_US.UTF-8"),
-        ("PATH", "/usr/local/bin:/usr/bin:/bin"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    vars.extend(spec.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
-    vars
-}
-
 /// A started function process, blocked in its first `invocation/next` (init is over).
 pub struct FunctionProcess {
     pub label: String,
@@ -109,61 +79,53 @@ impl FunctionProcess {
             .clone()
             .or_else(|| spec.program.parent().map(Path::to_path_buf))
             .unwrap_or_else(|| PathBuf::from("/"));
-        let file = |log: &Path| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(log)
-                .map_err(|source| BenchError::File {
-                    path: log.to_path_buf(),
-                    source,
-                })
-        };
-        let (stdout, stderr) = (file(log)?, file(log)?);
-        let mut command = tokio::process::Command::new(&spec.program);
-        command
-            .args(&spec.args)
-            .current_dir(&task_root)
-            .env_clear()
-            .envs(lambda_environment(spec, &runtime.address(), endpoint, &task_root))
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr)
-            .kill_on_drop(true);
-        if let Some(share) = &spec.cpu_share {
-            let name = format!("bench-{}", STARTS.fetch_add(1, Ordering::Relaxed));
-            let group = share
-                .group(&name)
-                .map_err(|e| BenchError::setup(format!("{}: CPU share", spec.label), e))?;
-            // SAFETY: join_from_child only makes async-signal-safe calls (open, write, close).
-            unsafe {
-                command.pre_exec(move || group.join_from_child());
-            }
+        let mut environment = LambdaSettings {
+            memory_mb: spec.memory_mb,
+            log_level: Some("INFO".to_owned()),
+            task_root: Some(task_root.clone()),
+            ..LambdaSettings::new(&spec.function_name)
         }
+        .environment(endpoint);
+        environment.extend(spec.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let group = match &spec.cpu_share {
+            Some(share) => Some(
+                share
+                    .group(&format!("bench-{}", STARTS.fetch_add(1, Ordering::Relaxed)))
+                    .map_err(|e| BenchError::setup(format!("{}: CPU share", spec.label), e))?,
+            ),
+            None => None,
+        };
+        let launch = Launch {
+            program: &spec.program,
+            args: &spec.args,
+            current_dir: Some(&task_root),
+            environment: &environment,
+            log,
+        };
         let spawned = Instant::now();
-        let mut child = command.spawn().map_err(|source| BenchError::Spawn {
-            function: spec.label.clone(),
-            program: spec.program.clone(),
-            source,
+        let mut child = launch::spawn(&launch, &runtime.address(), group.as_ref()).map_err(|error| match error {
+            LaunchError::Log { path, source } => BenchError::File { path, source },
+            LaunchError::Spawn { program, source } => BenchError::Spawn {
+                function: spec.label.clone(),
+                program,
+                source,
+            },
         })?;
         let pid = child.id().unwrap_or_default();
-        let ready = tokio::select! {
-            ready = runtime.wait_ready() => ready,
-            status = child.wait() => {
-                return Err(BenchError::ExitedDuringInit {
+        let ready = launch::wait_ready(&runtime, Some(&mut child), INIT_LIMIT)
+            .await
+            .map_err(|not_ready| match not_ready {
+                NotReady::Exited(status) => BenchError::ExitedDuringInit {
                     function: spec.label.clone(),
-                    status: status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
+                    status,
                     log: log.to_path_buf(),
-                });
-            }
-            _ = tokio::time::sleep(INIT_LIMIT) => {
-                return Err(BenchError::InitTimeout {
+                },
+                NotReady::TimedOut => BenchError::InitTimeout {
                     function: spec.label.clone(),
                     seconds: INIT_LIMIT.as_secs(),
                     log: log.to_path_buf(),
-                });
-            }
-        };
+                },
+            })?;
         Ok(Self {
             label: spec.label.clone(),
             pid,

@@ -10,8 +10,9 @@
 //! - [`answers`]: the services' error answers, shaped as AWS sends them; [`queues`]: what a run
 //!   reads from the emulator's queues;
 //! - [`runtime_api`]: the Lambda Runtime API for one function process (deadline header, timeout
-//!   kill), behind the [`invoke::Invoker`] trait; [`workers`]: release binaries on their own Runtime
-//!   API, in pools, each process in a [`cgroup`] with Lambda's CPU share;
+//!   kill), behind the [`invoke::Invoker`] trait; [`launch`]: one function process started as
+//!   Lambda starts it (its environment, a [`cgroup`] with Lambda's CPU share, the end of its
+//!   init); [`workers`]: release binaries on their own Runtime API, in pools;
 //! - [`cfn`]: the CloudFormation model and evaluator (the `cfn-model` crate);
 //! - [`serve`]: the one HTTP/1 serve loop of the proxy and the Runtime API;
 //! - [`tls`]: TLS as AWS endpoints speak it, in front of the proxy, with a CA made per run;
@@ -30,6 +31,7 @@ pub mod faults;
 pub mod form;
 pub mod hook;
 pub mod invoke;
+pub mod launch;
 pub mod limits;
 pub mod machine;
 pub mod proxy;

@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 use crate::invoke::{Invocation, InvokeError, Invoker};
 use crate::runtime_api::RuntimeApi;
 use futures::future::BoxFuture;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::sync::mpsc;
 
 use crate::cgroup::{CpuGroup, CpuShare, CpuShareError};
+use crate::launch::{self, LambdaSettings, Launch, LaunchError};
 
 /// How a function's processes are started.
 #[derive(Debug, Clone)]
@@ -34,18 +35,8 @@ pub struct ProcessSpec {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
-    #[error("{binary}: cannot start {path}: {source}")]
-    Spawn {
-        binary: String,
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{binary}: cannot open its log {path}: {source}")]
-    Log {
-        binary: String,
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("{binary}: {source}")]
+    Launch { binary: String, source: LaunchError },
     #[error("{binary}: its CPU share: {source}")]
     CpuShare { binary: String, source: CpuShareError },
     #[error("{binary}: its Runtime API cannot listen: {source}")]
@@ -59,37 +50,11 @@ pub enum WorkerError {
     },
 }
 
-/// Lambda environment every process gets besides the template's: what Lambda sets for a
-/// function, and [`emulator_environment`].
+/// Lambda environment every pool process gets besides the template's: what Lambda sets for a
+/// function at the template's memory size ([`LambdaSettings::new`]), and
+/// [`emulator_environment`](crate::launch::emulator_environment).
 pub fn lambda_environment(function_name: &str, endpoint: &str) -> BTreeMap<String, String> {
-    let mut environment: BTreeMap<String, String> = [
-        ("AWS_LAMBDA_FUNCTION_NAME", function_name),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    environment.extend(emulator_environment(endpoint));
-    environment
-}
-
-/// What points a process's SDK at the emulator at `endpoint`: the endpoint, dummy credentials,
-/// moto's region, and no instance metadata lookup (no network but loopback). The local stack
-/// gives it to `cargo lambda watch`, which sets the `AWS_LAMBDA_*` variables itself.
-pub fn emulator_environment(endpoint: &str) -> BTreeMap<String, String> {
-    [
-        ("AWS_ENDPOINT_URL", endpoint),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
+    LambdaSettings::new(function_name).environment(endpoint)
 }
 
 const READY_WITHIN: Duration = Duration::from_secs(30);
@@ -100,43 +65,19 @@ fn spawn(
     runtime_api: &str,
     group: Option<&CpuGroup>,
 ) -> Result<Child, WorkerError> {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&spec.log)
-        .map_err(|source| WorkerError::Log {
-            binary: spec.binary.clone(),
-            path: spec.log.display().to_string(),
-            source,
-        })?;
-    let stderr = log.try_clone().map_err(|source| WorkerError::Log {
+    let mut environment = spec.environment.clone();
+    environment.extend(slot_environment.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let launch = Launch {
+        program: &spec.path,
+        args: &[],
+        current_dir: None,
+        environment: &environment,
+        log: &spec.log,
+    };
+    launch::spawn(&launch, runtime_api, group).map_err(|source| WorkerError::Launch {
         binary: spec.binary.clone(),
-        path: spec.log.display().to_string(),
         source,
-    })?;
-    let mut command = Command::new(&spec.path);
-    if let Some(group) = group.cloned() {
-        // SAFETY: join_from_child only makes async-signal-safe calls.
-        unsafe {
-            command.pre_exec(move || group.join_from_child());
-        }
-    }
-    command
-        .env_clear()
-        .envs(&spec.environment)
-        .envs(slot_environment)
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
-        .stdin(std::process::Stdio::null())
-        .stdout(log)
-        .stderr(stderr)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|source| WorkerError::Spawn {
-            binary: spec.binary.clone(),
-            path: spec.path.display().to_string(),
-            source,
-        })
+    })
 }
 
 struct Slot {
@@ -231,7 +172,7 @@ impl WorkerPool {
     }
 
     async fn wait_ready(&self, slot: &Slot) -> Result<(), WorkerError> {
-        tokio::time::timeout(READY_WITHIN, slot.api.wait_ready())
+        launch::wait_ready(&slot.api, None, READY_WITHIN)
             .await
             .map(|_| ())
             .map_err(|_| WorkerError::NotReady {
@@ -240,6 +181,16 @@ impl WorkerPool {
                 seconds: READY_WITHIN.as_secs(),
                 log: self.spec.log.display().to_string(),
             })
+    }
+
+    /// A new process in `slot` in place of `child` (which has exited): its Runtime API waits
+    /// for the new one's first `invocation/next` and will kill it at a deadline.
+    fn respawn(&self, slot: &Slot, child: &mut Child) -> Result<(), WorkerError> {
+        slot.api.reset_ready();
+        *child = spawn(&self.spec, &slot.environment, &slot.api.address(), slot.group.as_ref())?;
+        slot.frozen.store(false, Ordering::SeqCst);
+        slot.api.set_process(child.id());
+        Ok(())
     }
 
     /// How often each process's cgroup ran into its CPU quota (empty without a CPU share).
@@ -286,10 +237,7 @@ impl WorkerPool {
         let _ = child.wait().await;
         let killed_at = Instant::now();
         slot.api.fail_in_flight("Runtime.ExitError");
-        slot.api.reset_ready();
-        *child = spawn(&self.spec, &slot.environment, &slot.api.address(), slot.group.as_ref())?;
-        slot.frozen.store(false, Ordering::SeqCst);
-        slot.api.set_process(child.id());
+        self.respawn(slot, &mut child)?;
         drop(child);
         self.wait_ready(slot).await?;
         Ok(Kill {
@@ -324,10 +272,7 @@ impl WorkerPool {
         };
         let _ = child.wait().await;
         let payload = slot.in_flight.lock().unwrap().clone();
-        slot.api.reset_ready();
-        *child = spawn(&self.spec, &slot.environment, &slot.api.address(), slot.group.as_ref())?;
-        slot.frozen.store(false, Ordering::SeqCst);
-        slot.api.set_process(child.id());
+        self.respawn(slot, child)?;
         self.timeouts.lock().unwrap().push(Kill {
             binary: self.spec.binary.clone(),
             slot: slot.index,
@@ -354,10 +299,7 @@ impl WorkerPool {
                     self.spec.binary, slot.index
                 ));
                 slot.api.fail_in_flight("Runtime.ExitError");
-                slot.api.reset_ready();
-                *child = spawn(&self.spec, &slot.environment, &slot.api.address(), slot.group.as_ref())?;
-                slot.frozen.store(false, Ordering::SeqCst);
-                slot.api.set_process(child.id());
+                self.respawn(slot, &mut child)?;
                 drop(child);
                 self.wait_ready(slot).await?;
             }

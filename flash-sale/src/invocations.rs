@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use emulation::invoke::{Invocation, InvokeError, Invoker};
 use futures::future::BoxFuture;
-use local_stack::invoke::{Invocation, InvokeError, Invoker};
 use serde_json::Value;
 
 /// One record of an SQS event, as the function received it.

@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use emulation::call::Service;
+use emulation::cfn::Template;
 use emulation::cgroup::{CpuShare, share_of_memory};
 use emulation::limits::LimitsModel;
 use emulation::limits::params::Limits;
 use emulation::proxy::{Proxy, Upstreams};
 use emulation::sends::SendsHook;
 use emulation::workers::{ProcessSpec, WorkerPool, lambda_environment};
-use local_stack::cfn::Template;
 use local_stack::esm::{MappingStats, Poller};
 use local_stack::provision::{EventSourceMapping, Stack, provision, transform};
 use moto_harness::MotoServer;

@@ -17,11 +17,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use aws_lambda_events::encodings::Base64Data;
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage, SqsMessageAttribute};
+use aws_sdk_sqs::types::MessageAttributeValue;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::invoke::Invoker;
 use crate::provision::EventSourceMapping;
+use emulation::invoke::Invoker;
+use emulation::runtime_api::now_ms;
 
 /// What to do with a batch after the invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,13 +175,17 @@ impl Poller {
             .iter()
             .map(|m| m.message_id().unwrap_or_default().to_owned())
             .collect();
-        let event = json!({ "Records": batch.iter().map(|m| self.record(m)).collect::<Vec<_>>() });
+        let mut event = SqsEvent::default();
+        event.records = batch.iter().map(|m| self.record(m)).collect();
         self.stats.in_flight.fetch_add(1, Ordering::Relaxed);
         self.stats.invocations.fetch_add(1, Ordering::Relaxed);
         self.stats.records.fetch_add(batch.len() as u64, Ordering::Relaxed);
         let result = self
             .invoker
-            .invoke(&self.mapping.function, event.to_string().into_bytes())
+            .invoke(
+                &self.mapping.function,
+                serde_json::to_vec(&event).expect("an SqsEvent serialises"),
+            )
             .await;
         let verdict = match result {
             Ok(invocation) => judge(
@@ -256,42 +264,25 @@ impl Poller {
     }
 
     /// A message in the shape Lambda's SQS event gives it.
-    fn record(&self, message: &Message) -> Value {
-        let attributes: serde_json::Map<String, Value> = message
+    fn record(&self, message: &Message) -> SqsMessage {
+        let mut record = SqsMessage::default();
+        record.message_id = message.message_id.clone();
+        record.receipt_handle = message.receipt_handle.clone();
+        record.body = message.body.clone();
+        record.md5_of_body = message.md5_of_body.clone();
+        record.md5_of_message_attributes = message.md5_of_message_attributes.clone();
+        record.attributes = message
             .attributes()
-            .map(|a| a.iter().map(|(k, v)| (k.as_str().to_owned(), json!(v))).collect())
+            .map(|a| a.iter().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect())
             .unwrap_or_default();
-        let message_attributes: serde_json::Map<String, Value> = message
+        record.message_attributes = message
             .message_attributes()
-            .map(|a| {
-                a.iter()
-                    .map(|(name, value)| {
-                        (
-                            name.clone(),
-                            json!({
-                                "stringValue": value.string_value(),
-                                "binaryValue": value.binary_value().map(|b| aws_smithy_types::base64::encode(b.as_ref())),
-                                "stringListValues": [],
-                                "binaryListValues": [],
-                                "dataType": value.data_type(),
-                            }),
-                        )
-                    })
-                    .collect()
-            })
+            .map(|a| a.iter().map(|(name, value)| (name.clone(), attribute(value))).collect())
             .unwrap_or_default();
-        json!({
-            "messageId": message.message_id(),
-            "receiptHandle": message.receipt_handle(),
-            "body": message.body(),
-            "attributes": attributes,
-            "messageAttributes": message_attributes,
-            "md5OfBody": message.md5_of_body(),
-            "md5OfMessageAttributes": message.md5_of_message_attributes(),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self.mapping.queue_arn,
-            "awsRegion": self.region,
-        })
+        record.event_source = Some("aws:sqs".to_owned());
+        record.event_source_arn = Some(self.mapping.queue_arn.clone());
+        record.aws_region = Some(self.region.clone());
+        record
     }
 
     async fn delete(&self, messages: &[&Message]) -> u64 {
@@ -331,7 +322,19 @@ impl Poller {
     }
 }
 
-pub use emulation::runtime_api::now_ms;
+/// A message attribute as Lambda's SQS event gives it (string or binary; the list values SQS
+/// reserves are empty).
+fn attribute(value: &MessageAttributeValue) -> SqsMessageAttribute {
+    let mut attribute = SqsMessageAttribute::default();
+    attribute.string_value = value.string_value.clone();
+    attribute.binary_value = value.binary_value().map(|b| {
+        let mut data = Base64Data::default();
+        data.extend_from_slice(b.as_ref());
+        data
+    });
+    attribute.data_type = Some(value.data_type().to_owned());
+    attribute
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,10 +1,10 @@
 //! Invoking a function through the Lambda Invoke API (`/2015-03-31/functions/<fn>/invocations`),
-//! which `cargo lambda watch` serves locally. The invocation types live in the emulation toolkit
-//! ([`emulation::invoke`]); they are re-exported here for the crates that import them from `local`.
+//! which `cargo lambda watch` serves locally. The invocation types are the emulation
+//! toolkit's ([`emulation::invoke`]).
 
 use futures::future::BoxFuture;
 
-pub use emulation::invoke::{Invocation, InvokeError, Invoker};
+use emulation::invoke::{Invocation, InvokeError, Invoker};
 
 /// The Invoke API at `endpoint`, through aws-sdk-lambda.
 #[derive(Debug, Clone)]

@@ -167,13 +167,18 @@ async fn up(workspace: &Path) -> Result<ExitCode, String> {
          \n\
          Look inside the emulator (what was pushed and emailed, every table and queue):\n\
          \x20 curl -s {moto}/moto-api/data.json | python3 -m json.tool | less\n\
-         Point your own tools at it: AWS_ENDPOINT_URL={moto} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1\n\
+         Point your own tools at it: {tools}\n\
          \n\
          Stop everything: make down\n",
         tp = port("ticket-processor"),
         ns = port("notification-sender"),
         dr = port("dlq-redrive"),
         moto = stack.moto.endpoint(),
+        tools = emulation::launch::emulator_environment(&stack.moto.endpoint())
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join(" "),
     );
     std::fs::write(
         options.state_dir.join("stack.json"),
@@ -218,18 +223,7 @@ async fn send(workspace: &Path, queue: &str, body: &str) -> Result<ExitCode, Str
         .as_str()
         .ok_or_else(|| format!("unknown queue {queue:?}; one of ticket, notification, ticket-dlq, notification-dlq"))?;
     let moto = state["moto"].as_str().unwrap_or_default();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto)
-        .region(aws_config::Region::new(moto_harness::REGION))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "local-stack",
-        ))
-        .load()
-        .await;
+    let sdk = moto_harness::sdk_config_at(moto).await;
     let message_id = local_stack::stack::send_message(&sdk, url, body).await?;
     println!("sent {message_id} to {queue}");
     Ok(ExitCode::SUCCESS)

@@ -569,6 +569,11 @@ struct Clients {
     sesv2: aws_sdk_sesv2::Client,
 }
 
+/// A CloudFormation boolean property: `true`, or the string `"true"` (what a parameter gives).
+fn is_true(value: &Value) -> bool {
+    value == &json!(true) || value == &json!("true")
+}
+
 fn text(error: impl std::error::Error) -> String {
     shared::error_chain(&error)
 }
@@ -584,9 +589,7 @@ impl Clients {
     }
 
     async fn queue(&self, logical_id: &str, stack_name: &str, properties: &Value) -> Result<Physical, String> {
-        let fifo = properties
-            .get("FifoQueue")
-            .is_some_and(|v| v == &json!(true) || v == &json!("true"));
+        let fifo = properties.get("FifoQueue").is_some_and(is_true);
         let name = properties.get("QueueName").and_then(scalar_string).unwrap_or_else(|| {
             let base = format!("{stack_name}-{logical_id}");
             if fifo { format!("{base}.fifo") } else { base }
@@ -666,7 +669,7 @@ impl Clients {
             request = request.global_secondary_indexes(index);
         }
         if let Some(protected) = properties.get("DeletionProtectionEnabled") {
-            request = request.deletion_protection_enabled(protected == &json!(true) || protected == &json!("true"));
+            request = request.deletion_protection_enabled(is_true(protected));
         }
         let description = request.send().await.map_err(text)?.table_description;
         self.time_to_live(&name, properties).await?;
@@ -681,9 +684,7 @@ impl Clients {
     /// `TimeToLiveSpecification`, when enabled: a call of its own after the table exists.
     async fn time_to_live(&self, table: &str, properties: &Value) -> Result<(), String> {
         if let Some(ttl) = properties.get("TimeToLiveSpecification")
-            && ttl
-                .get("Enabled")
-                .is_some_and(|e| e == &json!(true) || e == &json!("true"))
+            && ttl.get("Enabled").is_some_and(is_true)
         {
             self.dynamodb
                 .update_time_to_live()
@@ -706,7 +707,7 @@ impl Clients {
     async fn point_in_time_recovery(&self, table: &str, properties: &Value) -> Result<(), String> {
         if properties
             .pointer("/PointInTimeRecoverySpecification/PointInTimeRecoveryEnabled")
-            .is_some_and(|e| e == &json!(true) || e == &json!("true"))
+            .is_some_and(is_true)
         {
             self.dynamodb
                 .update_continuous_backups()
@@ -725,9 +726,7 @@ impl Clients {
     }
 
     async fn topic(&self, logical_id: &str, stack_name: &str, properties: &Value) -> Result<Physical, String> {
-        let fifo = properties
-            .get("FifoTopic")
-            .is_some_and(|v| v == &json!(true) || v == &json!("true"));
+        let fifo = properties.get("FifoTopic").is_some_and(is_true);
         let name = properties.get("TopicName").and_then(scalar_string).unwrap_or_else(|| {
             let base = format!("{stack_name}-{logical_id}");
             if fifo { format!("{base}.fifo") } else { base }

@@ -2,9 +2,10 @@
 //! notification-queue → notification-sender → SNS/SES, poison → DLQ → dlq-redrive), and every
 //! expectation is checked against the emulator's state.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use messages::{Contact, TicketRequest};
 use serde_json::{Value, json};
 use ticket_processor::schema;
@@ -214,21 +215,35 @@ async fn duplicates(
     say("4. SQS delivers fan-1's original message a second time (a duplicate delivery)");
     let before = Snapshot::take(stack, scenario).await?;
     let (fan1_id, fan1_body) = &joined.message_ids["fan-1"];
-    let redelivery = json!({"Records": [{
-        "messageId": fan1_id,
-        "receiptHandle": "redelivered",
-        "body": fan1_body,
-        "attributes": {"ApproximateReceiveCount": "2", "SentTimestamp": "1700000000000"},
-        "messageAttributes": {},
-        "eventSource": "aws:sqs",
-        "eventSourceARN": stack.stack.attribute(QUEUE, "Arn").unwrap_or_default(),
-        "awsRegion": moto_harness::REGION,
-    }]});
+    let redelivery = redelivery(
+        fan1_id,
+        fan1_body,
+        &stack.stack.attribute(QUEUE, "Arn").unwrap_or_default(),
+    );
     let response = stack.invoke("ticket-processor", &redelivery).await?;
     stack.wait_idle(scenario.drain_timeout, say).await?;
     let after = Snapshot::take(stack, scenario).await?;
     check_sale(outcome, scenario, &before, &after, &response);
     Ok(after)
+}
+
+/// `message_id` with `body` delivered a second time (`ApproximateReceiveCount` 2) from the queue
+/// `queue_arn`, as Lambda's SQS event.
+fn redelivery(message_id: &str, body: &str, queue_arn: &str) -> Value {
+    let mut record = SqsMessage::default();
+    record.message_id = Some(message_id.to_owned());
+    record.receipt_handle = Some("redelivered".to_owned());
+    record.body = Some(body.to_owned());
+    record.attributes = HashMap::from([
+        ("ApproximateReceiveCount".to_owned(), "2".to_owned()),
+        ("SentTimestamp".to_owned(), "1700000000000".to_owned()),
+    ]);
+    record.event_source = Some("aws:sqs".to_owned());
+    record.event_source_arn = Some(queue_arn.to_owned());
+    record.aws_region = Some(moto_harness::REGION.to_owned());
+    let mut event = SqsEvent::default();
+    event.records = vec![record];
+    serde_json::to_value(event).expect("an SqsEvent serialises")
 }
 
 /// The sale's expectations: capacity held, one ticket and one notification per person, and the

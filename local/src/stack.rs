@@ -8,16 +8,16 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
-use aws_sdk_sqs::types::QueueAttributeName;
 use moto_harness::MotoServer;
 use serde_json::Value;
 
-use crate::cfn::Template;
 use crate::esm::{MappingStats, Poller};
-use crate::invoke::{Invoker, LambdaInvoker};
+use crate::invoke::LambdaInvoker;
 use crate::metrics::FunctionTotals;
 use crate::provision::{self, Stack};
 use crate::watch::{self, Watched};
+use cfn_model::Template;
+use emulation::invoke::Invoker;
 use ticket_processor::schema;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +25,7 @@ pub enum StackError {
     #[error(transparent)]
     Provision(#[from] provision::ProvisionError),
     #[error(transparent)]
-    Template(#[from] crate::cfn::TemplateError),
+    Template(#[from] cfn_model::TemplateError),
     #[error(transparent)]
     Watch(#[from] watch::WatchError),
     #[error("{0}")]
@@ -94,7 +94,7 @@ async fn start_functions(
     sdk: &SdkConfig,
     progress: &dyn Fn(&str),
 ) -> Result<(Vec<Watched>, HashMap<String, Arc<LambdaInvoker>>), StackError> {
-    let extra: Vec<(String, String)> = emulation::workers::emulator_environment(&moto.endpoint())
+    let extra: Vec<(String, String)> = emulation::launch::emulator_environment(&moto.endpoint())
         .into_iter()
         .collect();
     let mut watched = Vec::new();
@@ -254,21 +254,8 @@ impl LocalStack {
 
     /// (visible, in flight) messages.
     pub async fn depth(&self, queue_url: &str) -> Result<(u64, u64), String> {
-        let attributes = aws_sdk_sqs::Client::new(&self.sdk)
-            .get_queue_attributes()
-            .queue_url(queue_url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .map_err(|e| shared::error_chain(&e))?
-            .attributes
-            .unwrap_or_default();
-        let count = |name| attributes.get(&name).and_then(|v| v.parse().ok()).unwrap_or(0);
-        Ok((
-            count(QueueAttributeName::ApproximateNumberOfMessages),
-            count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-        ))
+        let depth = emulation::queues::depth(&aws_sdk_sqs::Client::new(&self.sdk), queue_url).await?;
+        Ok((depth.visible, depth.in_flight))
     }
 
     /// Wait until every polled queue is empty and no invocation is running; `progress` hears the

@@ -7,9 +7,9 @@ use aws_lambda_events::sqs::SqsEvent;
 use aws_sdk_sqs::types::{
     MessageAttributeValue, MessageSystemAttributeNameForSends, MessageSystemAttributeValue, QueueAttributeName,
 };
+use emulation::invoke::{Invocation, InvokeError, Invoker};
 use futures::future::BoxFuture;
 use local_stack::esm::{MappingStats, Poller, Verdict};
-use local_stack::invoke::{Invocation, InvokeError, Invoker};
 use local_stack::provision::EventSourceMapping;
 use moto_harness::{MotoServer, unique_name};
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
-use local_stack::cfn::Template;
+use cfn_model::Template;
 use local_stack::provision::{Stack, provision, transform};
 use moto_harness::{MotoServer, python, unique_name};
 

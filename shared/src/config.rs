@@ -49,6 +49,14 @@ impl Environment {
         }
     }
 
+    /// A function's configuration read from this environment by `read` (its `from_env`) at cold
+    /// start, the first step of every function's `main`. A failure is logged (one error event
+    /// naming the variable) before it is returned, so the function's own log says why its init
+    /// failed, besides Lambda's init error.
+    pub fn at_cold_start<T>(&self, read: impl FnOnce(&Self) -> Result<T, ConfigError>) -> Result<T, ConfigError> {
+        read(self).inspect_err(|error| tracing::error!(%error, "cold start failed: configuration"))
+    }
+
     /// The value, or `None` when unset or empty (CloudFormation writes empty strings for unset
     /// optional parameters).
     pub fn optional(&self, name: &str) -> Option<String> {

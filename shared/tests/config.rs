@@ -14,6 +14,30 @@ fn base() -> Vec<(&'static str, &'static str)> {
 }
 
 #[test]
+fn a_failed_cold_start_is_logged_naming_the_variable_and_returned() {
+    let logs = shared::testing::CapturedLogs::new();
+    let error = {
+        let _guard = logs.install();
+        Environment::from_pairs([(env::AWS_LAMBDA_FUNCTION_NAME, "ticket-processor")])
+            .at_cold_start(WorkerConfig::from_env)
+            .unwrap_err()
+    };
+    assert!(matches!(&error, ConfigError::Missing { name, .. } if name == "IDEMPOTENCY_TABLE_NAME"));
+    let line: serde_json::Value = serde_json::from_str(logs.text().lines().next().expect("one line")).unwrap();
+    assert_eq!(line["level"], "ERROR", "{line}");
+    assert!(
+        line.to_string()
+            .contains("missing environment variable IDEMPOTENCY_TABLE_NAME"),
+        "{line}"
+    );
+    assert!(line.to_string().contains("cold start failed: configuration"), "{line}");
+    let config = Environment::from_pairs(base())
+        .at_cold_start(WorkerConfig::from_env)
+        .unwrap();
+    assert_eq!(config.idempotency_table, "idempotency");
+}
+
+#[test]
 fn defaults() {
     let config = WorkerConfig::from_env(&Environment::from_pairs(base())).unwrap();
     assert_eq!(config.function_name, "ticket-processor");

@@ -45,6 +45,8 @@ impl Route {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedriveConfig {
+    /// `AWS_LAMBDA_FUNCTION_NAME` (set by Lambda; `dlq-redrive` when unset): its metrics' dimension.
+    pub function_name: String,
     pub routes: Vec<Route>,
     pub max_redrive_count: u32,
 }
@@ -62,6 +64,9 @@ impl RedriveConfig {
         })?;
         let max_redrive_count = environment.parse_in(env::REDRIVE_MAX_COUNT, DEFAULT_MAX_REDRIVE_COUNT, 1..=1000)?;
         Ok(Self {
+            function_name: environment
+                .optional(shared::worker::env::AWS_LAMBDA_FUNCTION_NAME)
+                .unwrap_or_else(|| "dlq-redrive".to_owned()),
             routes,
             max_redrive_count,
         })
@@ -204,6 +209,23 @@ mod tests {
         assert_eq!(config.route(&notification.dlq_url), Some(notification));
         assert_eq!(config.route(&notification.dlq_arn), Some(notification));
         assert_eq!(config.route("notification-queue.fifo"), None);
+    }
+
+    #[test]
+    fn the_function_name_is_lambdas_or_dlq_redrive() {
+        let routes = json!([route("ticket", "ticket-dlq", "ticket-queue")]).to_string();
+        let named = RedriveConfig::from_env(&Environment::from_pairs([
+            (env::REDRIVE_ROUTES, routes.as_str()),
+            ("AWS_LAMBDA_FUNCTION_NAME", "app-DlqRedrive"),
+        ]))
+        .unwrap();
+        assert_eq!(named.function_name, "app-DlqRedrive");
+        assert_eq!(
+            config(json!([route("ticket", "ticket-dlq", "ticket-queue")]))
+                .unwrap()
+                .function_name,
+            "dlq-redrive"
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use dlq_redrive::{Redrive, RedriveConfig};
+use dlq_redrive::{Redrive, RedriveConfig, Report, RequestError};
 use lambda_runtime::{LambdaEvent, service_fn};
 use shared::config::Environment;
 use shared::metrics::Metrics;
@@ -8,17 +8,26 @@ use shared::metrics::Metrics;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::logging::init();
-    let environment = Environment::from_process();
-    let config = RedriveConfig::from_env(&environment)?;
-    let function_name = environment
-        .optional(shared::worker::env::AWS_LAMBDA_FUNCTION_NAME)
-        .unwrap_or_else(|| "dlq-redrive".to_owned());
-    let metrics = Metrics::stdout(function_name, dlq_redrive::metrics::ALL);
-    let sqs = aws_sdk_sqs::Client::new(&shared::worker::sdk_config().await);
-    let redrive = Redrive::new(config, sqs).with_metrics(metrics);
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let redrive = &redrive;
-        async move { redrive.invoke(event.payload, &event.context).await }
-    }))
-    .await
+    let config = Environment::from_process().at_cold_start(RedriveConfig::from_env)?;
+    let function = Function::start(config).await;
+    lambda_runtime::run(service_fn(|event| function.handle(event))).await
+}
+
+/// The execution environment: the redrive on its SQS client.
+struct Function {
+    redrive: Redrive,
+}
+
+impl Function {
+    async fn start(config: RedriveConfig) -> Self {
+        let metrics = Metrics::stdout(&config.function_name, dlq_redrive::metrics::ALL);
+        let sqs = aws_sdk_sqs::Client::new(&shared::worker::sdk_config().await);
+        Self {
+            redrive: Redrive::new(config, sqs).with_metrics(metrics),
+        }
+    }
+
+    async fn handle(&self, event: LambdaEvent<serde_json::Value>) -> Result<Report, RequestError> {
+        self.redrive.invoke(event.payload, &event.context).await
+    }
 }

@@ -1,4 +1,5 @@
-//! What notification-sender reads from its environment besides the shared worker settings.
+//! What notification-sender reads from its environment: the shared worker settings
+//! ([`worker_config`]) and the sender's ([`SenderConfig`]), together a [`NotificationConfig`].
 
 use shared::RetryDelayConfig;
 use shared::config::{ConfigError, Environment};
@@ -88,6 +89,22 @@ impl SenderConfig {
     }
 }
 
+/// Everything notification-sender reads at cold start: the worker's settings and the sender's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationConfig {
+    pub worker: WorkerConfig,
+    pub sender: SenderConfig,
+}
+
+impl NotificationConfig {
+    pub fn from_env(environment: &Environment) -> Result<Self, ConfigError> {
+        Ok(Self {
+            worker: worker_config(environment)?,
+            sender: SenderConfig::from_env(environment)?,
+        })
+    }
+}
+
 /// The shared worker settings, with the retry delay on unless `RETRY_DELAY` says `off`: a send
 /// deferred by the budget comes back when a slot is free, a throttled or ambiguous one after its
 /// backoff (1–2 s, 2–4 s, …), rather than after the queue's visibility timeout (210 s).
@@ -170,6 +187,30 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn the_function_config_holds_the_workers_and_names_a_missing_variable_of_either() {
+        let sender = [(env::PUSH_TOPIC_ARN, TOPIC), (env::EMAIL_SENDER, "tickets@example.com")];
+        let worker = [
+            ("AWS_LAMBDA_FUNCTION_NAME", "notification-sender"),
+            ("IDEMPOTENCY_TABLE_NAME", "t"),
+        ];
+        let read = |pairs: Vec<(&str, &str)>| NotificationConfig::from_env(&Environment::from_pairs(pairs));
+        let config = read(sender.iter().chain(&worker).copied().collect()).unwrap();
+        assert_eq!(config.worker.function_name, "notification-sender");
+        assert_eq!(config.worker.retry_delay, RetryDelayConfig::on());
+        assert_eq!(config.sender.push_topic_arn, TOPIC);
+        let missing_table = read(sender.iter().chain(&worker[..1]).copied().collect()).unwrap_err();
+        assert!(
+            matches!(&missing_table, ConfigError::Missing { name, .. } if name == "IDEMPOTENCY_TABLE_NAME"),
+            "{missing_table}"
+        );
+        let missing_sender = read(sender[..1].iter().chain(&worker).copied().collect()).unwrap_err();
+        assert!(
+            matches!(&missing_sender, ConfigError::Missing { name, .. } if name == env::EMAIL_SENDER),
+            "{missing_sender}"
+        );
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub mod testing;
 
 use shared::aws_calls::{AwsCall, Target};
 
-pub use config::SenderConfig;
+pub use config::{NotificationConfig, SenderConfig};
 pub use handler::NotificationSender;
 
 /// Environment variables this function reads (besides `shared::worker::env::ALL`).

@@ -1,11 +1,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_config::SdkConfig;
-use aws_lambda_events::sqs::SqsEvent;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
 use shared::config::{ConfigError, Environment};
 use shared::metrics::Metrics;
 use shared::worker::{Worker, WorkerConfig, sdk_config};
+use shared::{BatchError, Idempotent};
 use ticket_processor::{TicketConfig, TicketProcessor, schema};
 
 #[cfg(feature = "mimalloc")]
@@ -17,40 +18,68 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::logging::init();
-    let environment = Environment::from_process();
-    let (config, cold_start) = TicketConfig::from_env(&environment)
-        .and_then(|config| {
-            let cold_start = ColdStart::from_env(&environment, &config.worker)?;
-            Ok((config, cold_start))
-        })
-        .inspect_err(|error| {
-            tracing::error!(%error, "cold start failed: configuration");
-        })?;
-    let sdk = cold_start.sdk_config().await;
-    let metrics = Metrics::stdout(&config.worker.function_name, ticket_processor::metrics::ALL);
-    let worker = Worker::new(&config.worker, &sdk).with_metrics(metrics.clone());
-    // The first batch runs on an empty connection pool: every record in flight opens (and
-    // handshakes) connections of its own. FIRST_BATCH_CONCURRENCY bounds them.
-    let first_batch_config = WorkerConfig {
-        concurrency: cold_start.first_batch_concurrency,
-        ..config.worker.clone()
-    };
-    let first_worker = Worker::new(&first_batch_config, &sdk).with_metrics(metrics);
-    let handler = worker.idempotency.wrap(TicketProcessor::from_config(&config, &sdk));
-    if cold_start.warm_up {
-        warm_up(&sdk, &config.tickets_table).await;
+    let config = Environment::from_process().at_cold_start(Config::from_env)?;
+    let function = Function::start(config).await;
+    lambda_runtime::run(service_fn(|event| function.handle(event))).await
+}
+
+/// What ticket-processor reads at cold start: its configuration (the worker's in it) and how the
+/// execution environment starts.
+struct Config {
+    ticket: TicketConfig,
+    cold_start: ColdStart,
+}
+
+impl Config {
+    fn from_env(environment: &Environment) -> Result<Self, ConfigError> {
+        let ticket = TicketConfig::from_env(environment)?;
+        let cold_start = ColdStart::from_env(environment, &ticket.worker)?;
+        Ok(Self { ticket, cold_start })
     }
-    let first_batch = AtomicBool::new(true);
-    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
-        let worker = if first_batch.swap(false, Ordering::Relaxed) {
-            &first_worker
-        } else {
-            &worker
+}
+
+/// The execution environment: the worker (one for the first batch, one for every later batch)
+/// and the ticket handler under idempotency.
+struct Function {
+    worker: Worker,
+    first_worker: Worker,
+    first_batch: AtomicBool,
+    handler: Idempotent<TicketProcessor>,
+}
+
+impl Function {
+    async fn start(config: Config) -> Self {
+        let Config { ticket, cold_start } = config;
+        let sdk = cold_start.sdk_config().await;
+        let metrics = Metrics::stdout(&ticket.worker.function_name, ticket_processor::metrics::ALL);
+        let worker = Worker::new(&ticket.worker, &sdk).with_metrics(metrics.clone());
+        // The first batch runs on an empty connection pool: every record in flight opens (and
+        // handshakes) connections of its own. FIRST_BATCH_CONCURRENCY bounds them.
+        let first_batch_config = WorkerConfig {
+            concurrency: cold_start.first_batch_concurrency,
+            ..ticket.worker.clone()
         };
-        let handler = &handler;
-        async move { worker.batch.process(event.payload, &event.context, handler).await }
-    }))
-    .await
+        let first_worker = Worker::new(&first_batch_config, &sdk).with_metrics(metrics);
+        let handler = worker.idempotency.wrap(TicketProcessor::from_config(&ticket, &sdk));
+        if cold_start.warm_up {
+            warm_up(&sdk, &ticket.tickets_table).await;
+        }
+        Self {
+            worker,
+            first_worker,
+            first_batch: AtomicBool::new(true),
+            handler,
+        }
+    }
+
+    async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, BatchError> {
+        let worker = if self.first_batch.swap(false, Ordering::Relaxed) {
+            &self.first_worker
+        } else {
+            &self.worker
+        };
+        worker.batch.process(event.payload, &event.context, &self.handler).await
+    }
 }
 
 /// How the execution environment starts: the levers `make bench` measures beside each other

@@ -6,8 +6,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use emulation::invoke::{Invocation, InvokeError, Invoker};
 use futures::future::BoxFuture;
-use local_stack::invoke::{Invocation, InvokeError, Invoker};
 
 use emulation::rng::Rng;
 

@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use local_stack::cfn::Template;
+use emulation::cfn::Template;
 use local_stack::esm::{MappingStats, Poller};
 use local_stack::provision::{Stack, provision, transform};
 use moto_harness::MotoServer;

@@ -9,8 +9,12 @@ use std::time::{Duration, Instant};
 use emulation::rng::Rng;
 use emulation::workers::{Kill, WorkerPool};
 
-/// Kills a random busy process of the pools about every `interval` (uniformly 0.5–1.5 ×), and
-/// restarts processes that exit by themselves. Kill timing is wall-clock: not reproducible by seed.
+/// Kills a random busy process of the pools about every `interval` (uniformly 0.5–1.5 ×) of busy
+/// time, and restarts processes that exit by themselves. The kill and freeze clocks run only while
+/// some process is busy (and not frozen): a clock that ran while nothing was busy would come due
+/// during the idle gaps of a run's tail and kill each lone invocation within a tick of its start,
+/// every redelivery again, so that a FIFO group's last messages were killed receive after receive
+/// (18 s each) far above the set rate. Kill timing is wall-clock: not reproducible by seed.
 pub struct Supervisor {
     pools: Vec<Arc<WorkerPool>>,
     interval: Duration,
@@ -44,8 +48,9 @@ impl Supervisor {
         killing: tokio::sync::watch::Receiver<bool>,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
-        let mut next_kill = Instant::now() + self.next_interval(self.interval);
-        let mut next_freeze = Instant::now() + self.next_interval(self.freeze_interval);
+        let mut kill_clock = BusyClock::new(self.next_interval(self.interval));
+        let mut freeze_clock = BusyClock::new(self.next_interval(self.freeze_interval));
+        let mut last_tick = Instant::now();
         while !*stop.borrow() {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(200)) => {}
@@ -57,19 +62,25 @@ impl Supervisor {
                     Err(error) => self.errors.lock().unwrap().push(error.to_string()),
                 }
             }
+            let tick = last_tick.elapsed();
+            last_tick = Instant::now();
             if !*killing.borrow() {
                 continue;
             }
+            if self.pools.iter().any(|pool| !pool.busy_running().is_empty()) {
+                kill_clock.advance(tick);
+                freeze_clock.advance(tick);
+            }
             if !self.freeze_interval.is_zero()
-                && Instant::now() >= next_freeze
+                && freeze_clock.due()
                 && let Some((pool, slot)) = self.pick_busy()
             {
                 if pool.freeze(slot).await {
                     *self.freezes.lock().unwrap() += 1;
                 }
-                next_freeze = Instant::now() + self.next_interval(self.freeze_interval);
+                freeze_clock = BusyClock::new(self.next_interval(self.freeze_interval));
             }
-            if self.interval.is_zero() || Instant::now() < next_kill {
+            if self.interval.is_zero() || !kill_clock.due() {
                 continue;
             }
             let Some((pool, slot)) = self.pick_busy() else {
@@ -79,7 +90,7 @@ impl Supervisor {
                 Ok(kill) => self.kills.lock().unwrap().push(kill),
                 Err(error) => self.errors.lock().unwrap().push(error.to_string()),
             }
-            next_kill = Instant::now() + self.next_interval(self.interval);
+            kill_clock = BusyClock::new(self.next_interval(self.interval));
         }
     }
 
@@ -109,5 +120,49 @@ impl Supervisor {
         }
         let pick = self.rng.lock().unwrap().below(busy.len() as u64) as usize;
         busy.into_iter().nth(pick)
+    }
+}
+
+/// Time during which some process was busy, against the interval drawn for the next kill (or
+/// freeze).
+struct BusyClock {
+    busy: Duration,
+    interval: Duration,
+}
+
+impl BusyClock {
+    fn new(interval: Duration) -> Self {
+        Self {
+            busy: Duration::ZERO,
+            interval,
+        }
+    }
+
+    fn advance(&mut self, busy: Duration) {
+        self.busy += busy;
+    }
+
+    fn due(&self) -> bool {
+        self.busy >= self.interval
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BusyClock;
+    use std::time::Duration;
+
+    #[test]
+    fn the_kill_clock_comes_due_on_busy_time_only() {
+        let mut clock = BusyClock::new(Duration::from_secs(4));
+        // Idle ticks do not advance it (the supervisor advances it only while a process is busy):
+        // a lone invocation after a long idle gap is not killed at its start.
+        assert!(!clock.due());
+        for _ in 0..19 {
+            clock.advance(Duration::from_millis(200));
+        }
+        assert!(!clock.due(), "3.8 s of busy time");
+        clock.advance(Duration::from_millis(200));
+        assert!(clock.due(), "4 s of busy time");
     }
 }

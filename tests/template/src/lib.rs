@@ -29,7 +29,7 @@
 //! of the checked crates is longer than 100 lines ([`function_length`]).
 //!
 //! Each check returns [`Finding`]s; none means the template passes. Values that depend on
-//! parameters are checked in every [`Scenario`] of the parameters that conditions depend on.
+//! parameters are checked in every [`Scenario`](cfn_model::Scenario) of the parameters that conditions depend on.
 
 pub mod checks;
 pub mod finding;
@@ -37,10 +37,4 @@ pub mod function_length;
 pub mod module_cycles;
 pub mod sources;
 
-/// The template and its evaluator: the one CloudFormation model (`cfn-model`), which the local
-/// stack uses too.
-pub use cfn_model::{intrinsics, template};
-
 pub use finding::{Finding, report};
-pub use intrinsics::{EvalError, Evaluator, Scenario};
-pub use template::{Node, Resource, Template, TemplateError};

@@ -6,13 +6,14 @@
 //! The mutation tests break the real template in one place each and expect the check that
 //! guards it to say so: a check that cannot fail proves nothing.
 
+use cfn_model::{Scenario, Template};
 use shared::aws_calls::{AwsCall, Target};
 use template_checks::checks::dashboard::CodeMetrics;
 use template_checks::checks::{
     alarms, dashboard, dead_letter_queues, dead_letter_routes, deploy_docs, encryption, environment, event_sources,
     iam, permissions, samconfig, scaling, source_calls, suppressions, tracing, visibility_timeout,
 };
-use template_checks::{Finding, Scenario, Template, report};
+use template_checks::{Finding, report};
 
 const TEMPLATE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml");
 
@@ -417,7 +418,7 @@ fn an_sdk_call_the_code_makes_is_found_by_the_scan() {
 fn the_operator_policy_allows_invoking_dlq_redrive_only() {
     let template = parse(&template_text());
     let scenario = &scenarios(&template)[0];
-    let evaluator = template_checks::Evaluator::new(&template, scenario);
+    let evaluator = cfn_model::Evaluator::new(&template, scenario);
     let statements: Vec<(String, String)> = iam::statements(&template)
         .into_iter()
         .filter(|s| s.owner == "DlqRedriveOperatorPolicy")

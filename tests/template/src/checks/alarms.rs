@@ -11,9 +11,10 @@
 
 use serde_json::Value;
 
+use crate::Finding;
 use crate::checks::{ScenarioFindings, dead_letter_queue};
-use crate::template::{Node, Resource, SQS_QUEUE, Template};
-use crate::{Evaluator, Finding, Scenario};
+use cfn_model::template::{Node, Resource, SQS_QUEUE, Template};
+use cfn_model::{Evaluator, Scenario};
 
 pub const ALARM: &str = "AWS::CloudWatch::Alarm";
 /// SQS's default `MessageRetentionPeriod` (4 days).

@@ -9,9 +9,10 @@
 
 use serde_json::Value;
 
+use crate::Finding;
 use crate::checks::dead_letter_queue;
-use crate::template::{SQS_QUEUE, Template};
-use crate::{Evaluator, Finding, Scenario};
+use cfn_model::template::{SQS_QUEUE, Template};
+use cfn_model::{Evaluator, Scenario};
 
 pub const DASHBOARD: &str = "AWS::CloudWatch::Dashboard";
 

@@ -5,9 +5,10 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use crate::Finding;
 use crate::checks::{ScenarioFindings, dead_letter_queue, is_fifo, json_property, sqs_event_sources, symbol_target};
-use crate::template::{Resource, SQS_QUEUE, Template};
-use crate::{Evaluator, Finding, Scenario};
+use cfn_model::template::{Resource, SQS_QUEUE, Template};
+use cfn_model::{Evaluator, Scenario};
 
 /// 14 days, the longest SQS keeps a message: a dead letter waits as long as possible for a
 /// person to look at it.

@@ -6,9 +6,10 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use crate::Finding;
 use crate::checks::{ScenarioFindings, dead_letter_queue, sqs_event_sources, symbol_target};
-use crate::template::{SQS_QUEUE, Template};
-use crate::{Evaluator, Finding, Scenario};
+use cfn_model::template::{SQS_QUEUE, Template};
+use cfn_model::{Evaluator, Scenario};
 
 /// Each SQS worker's `variable` (its DEAD_LETTER_QUEUE_URL) is `!Ref` of the dead-letter queue
 /// of the queue it consumes: permanent failures go where that queue's redrive sends the rest.

@@ -4,8 +4,8 @@
 
 use crate::Finding;
 use crate::checks::samconfig::Override;
-use crate::intrinsics::scalar_text;
-use crate::template::{Node, Template};
+use cfn_model::intrinsics::scalar_text;
+use cfn_model::template::{Node, Template};
 
 /// What the table says for a parameter without a default, and for an empty default.
 pub const REQUIRED: &str = "(required)";

@@ -4,9 +4,10 @@
 
 use serde_json::Value;
 
+use crate::Finding;
 use crate::checks::ScenarioFindings;
-use crate::template::{SQS_QUEUE, Template};
-use crate::{Evaluator, Finding, Scenario};
+use cfn_model::template::{SQS_QUEUE, Template};
+use cfn_model::{Evaluator, Scenario};
 
 pub fn check(template: &Template, scenarios: &[Scenario]) -> Vec<Finding> {
     let mut findings = ScenarioFindings::new(scenarios);

@@ -5,7 +5,7 @@
 //! the template sets it.
 
 use crate::Finding;
-use crate::template::{Node, Template};
+use cfn_model::template::{Node, Template};
 
 /// Lambda sets `AWS_*` variables itself (`AWS_LAMBDA_FUNCTION_NAME`, `AWS_REGION`, ...) and
 /// rejects a function configuration that sets reserved ones.

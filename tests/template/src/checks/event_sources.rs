@@ -7,8 +7,8 @@
 //! `ReportBatchItemFailure` deploys, and Lambda then ignores the `batchItemFailures` the
 //! functions return: one failed record makes SQS redeliver the whole batch.
 
-use crate::template::{Node, Template};
 use crate::{Finding, checks::sqs_event_sources};
+use cfn_model::template::{Node, Template};
 
 pub const REPORT_BATCH_ITEM_FAILURES: &str = "ReportBatchItemFailures";
 pub const EVENT_COUNT: &str = "EventCount";

@@ -5,7 +5,7 @@
 
 use crate::Finding;
 use crate::checks::permissions::WITHOUT_RESOURCE_LEVEL;
-use crate::template::{Node, SERVERLESS_FUNCTION, Template};
+use cfn_model::template::{Node, SERVERLESS_FUNCTION, Template};
 
 /// A policy statement and where it is, for messages.
 pub struct Statement<'t> {

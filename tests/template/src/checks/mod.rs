@@ -20,8 +20,9 @@ pub mod visibility_timeout;
 
 use serde_json::Value;
 
-use crate::template::{Node, Resource, SERVERLESS_FUNCTION, Template};
-use crate::{EvalError, Evaluator, Finding, Scenario};
+use crate::Finding;
+use cfn_model::template::{Node, Resource, SERVERLESS_FUNCTION, Template};
+use cfn_model::{EvalError, Evaluator, Scenario};
 
 /// An SQS queue triggering a function: a SAM `Events` entry of type SQS, or an
 /// AWS::Lambda::EventSourceMapping reading a queue.
@@ -112,7 +113,7 @@ pub fn dead_letter_queue<'t>(
     symbol_target(target, "GetAtt")
         .and_then(|t| t.strip_suffix(".Arn"))
         .and_then(|id| template.resource(id))
-        .filter(|r| r.kind == crate::template::SQS_QUEUE)
+        .filter(|r| r.kind == cfn_model::template::SQS_QUEUE)
         .map(Some)
         .ok_or_else(|| {
             format!("RedrivePolicy.deadLetterTargetArn must be !GetAtt <queue>.Arn of a queue in this template, found {target}")
@@ -173,7 +174,7 @@ pub(crate) mod fixtures {
     //! A small template in the shape of the real one, for the checks' unit tests: each test
     //! breaks one thing in it and expects its check to say so.
 
-    use crate::{Scenario, Template};
+    use cfn_model::{Scenario, Template};
 
     pub(crate) const GOOD: &str = r#"
 Parameters:

@@ -11,9 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 use shared::aws_calls::{AwsCall, Target};
 
+use crate::Finding;
 use crate::checks::{ScenarioFindings, iam::statements, json_property, sqs_event_sources};
-use crate::template::{Node, Resource, Template};
-use crate::{Evaluator, Finding, Scenario};
+use cfn_model::template::{Node, Resource, Template};
+use cfn_model::{Evaluator, Scenario};
 
 /// An action on a resource under a condition, as [`Evaluator`] renders them:
 /// `("sqs:SendMessage", "{{GetAtt:NotificationQueue.Arn}}", "")`; the condition is its JSON

@@ -6,8 +6,8 @@
 //! `parameter_overrides`, either a list of `"Name=Value"` strings or one space-separated string.
 
 use crate::Finding;
-use crate::intrinsics::scalar_text;
-use crate::template::{Node, Template};
+use cfn_model::intrinsics::scalar_text;
+use cfn_model::template::{Node, Template};
 
 pub const DOCUMENT: &str = "samconfig.toml";
 

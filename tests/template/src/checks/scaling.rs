@@ -7,9 +7,10 @@
 
 use serde_json::Value;
 
+use crate::Finding;
 use crate::checks::{ScenarioFindings, sqs_event_sources};
-use crate::template::Template;
-use crate::{Evaluator, Finding, Scenario};
+use cfn_model::template::Template;
+use cfn_model::{Evaluator, Scenario};
 
 /// SQS limits of provisioned mode (Lambda developer guide, "Lambda parameters for Amazon SQS
 /// event source mappings"): minimum 2–200, maximum 2–2,000 pollers.

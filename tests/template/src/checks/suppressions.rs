@@ -2,7 +2,7 @@
 //! silences cfn-lint, which must pass as it is.
 
 use crate::Finding;
-use crate::template::{Node, Template};
+use cfn_model::template::{Node, Template};
 
 /// Shorter than this is not a reason ("n/a", "not needed").
 pub const MIN_REASON_CHARS: usize = 30;

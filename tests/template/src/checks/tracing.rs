@@ -3,8 +3,9 @@
 //! ticket and its notification (which carries the request's trace header) leave no trace.
 //! The role's X-Ray grants are checked with the rest of its permissions.
 
-use crate::template::{LAMBDA_FUNCTION, Template};
-use crate::{Evaluator, Finding, Scenario};
+use crate::Finding;
+use cfn_model::template::{LAMBDA_FUNCTION, Template};
+use cfn_model::{Evaluator, Scenario};
 
 pub fn check(template: &Template, scenarios: &[Scenario]) -> Vec<Finding> {
     let Some(scenario) = scenarios.first() else {

@@ -2,9 +2,10 @@
 //! batching window (AWS's advice): otherwise a batch that is still running, or that Lambda
 //! retries after throttling, becomes visible again and is processed twice.
 
+use crate::Finding;
 use crate::checks::{ScenarioFindings, sqs_event_sources};
-use crate::template::{Node, Template};
-use crate::{EvalError, Evaluator, Finding, Scenario};
+use cfn_model::template::{Node, Template};
+use cfn_model::{EvalError, Evaluator, Scenario};
 
 pub const FACTOR: f64 = 6.0;
 /// What SQS and Lambda use when the template says nothing.
