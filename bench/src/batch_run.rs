@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use crate::bench_stack::{BenchStack, Workspace};
 use crate::error::BenchError;
 use crate::function_process::FunctionProcess;
-use crate::stats::Summary;
 use crate::ticket_batches::{TicketBatch, failed_message_ids, fresh_batch, redelivery};
+use emulation::stats::Summary;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Scenario {

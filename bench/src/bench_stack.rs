@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, DeleteRequest, KeySchemaElement, KeyType, ScalarAttributeType,
     TimeToLiveSpecification, WriteRequest,
 };
-use emulation::cfn::Template;
+use cfn_model::Template;
 use local_stack::provision::{Stack, provision, transform};
 use ticket_processor::schema::{self, Layout};
 

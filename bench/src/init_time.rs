@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::error::BenchError;
 use crate::function_process::{FunctionProcess, FunctionSpec};
-use crate::stats::Summary;
+use emulation::stats::Summary;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct InitResult {

@@ -25,8 +25,8 @@ use crate::batch_run::{self, BatchRunResult, Contender, Plan, invoke_batch};
 use crate::bench_stack::{BenchStack, Workspace};
 use crate::error::BenchError;
 use crate::function_process::{FunctionProcess, FunctionSpec};
-use crate::stats::Summary;
 use crate::ticket_batches::fresh_batch;
+use emulation::stats::Summary;
 
 /// Memory sizes: ticket-processor's (the template's) and Powertools' at the same and at 1,024 MB.
 pub const SMALL_MB: u32 = 128;

@@ -5,7 +5,7 @@ use crate::batch_run::{Scenario, ScenarioResult};
 use crate::lambda_like::{ColdResult, LARGE_MB, SMALL_MB};
 use crate::report_rows::{Context, Goal, value};
 use crate::results::Results;
-use crate::stats::ratio;
+use emulation::stats::ratio;
 
 pub const RUST_128: &str = "ticket-processor @ 128 MB";
 pub const POWERTOOLS_128: &str = "powertools @ 128 MB";
@@ -440,7 +440,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::batch_run::BatchRunResult;
     use crate::lambda_like::LambdaResults;
-    use crate::stats::Summary;
+    use emulation::stats::Summary;
 
     fn cold_result(label: &str, memory_mb: u32, cold_ms: f64) -> ColdResult {
         let one = |v: f64| Summary::of(&[v]).unwrap();

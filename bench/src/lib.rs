@@ -30,5 +30,4 @@ pub mod results;
 pub mod round_trips;
 pub mod ticket_batches;
 
-pub use emulation::stats;
 pub use error::BenchError;

@@ -3,7 +3,6 @@
 use std::path::Path;
 use std::process::Command;
 
-pub use emulation::machine::load_average;
 use emulation::machine::{Host, output, python_version_of};
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

@@ -94,7 +94,7 @@ async fn run(args: &Args) -> Result<(), BenchError> {
         micro: micro::read(&args.criterion_dir),
         lambda: measured.lambda,
         issued,
-        load_average_at_end: machine::load_average(),
+        load_average_at_end: emulation::machine::load_average(),
     };
     let json_path = log_dir.join("results.json");
     write(&json_path, serde_json::to_string_pretty(&results).unwrap_or_default())?;

@@ -7,7 +7,7 @@ use crate::BenchError;
 use crate::batch_run::Scenario;
 use crate::init_time::InitResult;
 use crate::lambda_report;
-use crate::stats::ratio;
+use emulation::stats::ratio;
 
 pub use crate::report_rows::Goal;
 use crate::report_rows::{Context, status, value};
@@ -496,7 +496,7 @@ pub(crate) mod tests {
     use crate::init_time::InitResult;
     use crate::micro::MicroResult;
     use crate::round_trips::RoundTripResult;
-    use crate::stats::Summary;
+    use emulation::stats::Summary;
 
     fn summary(median: f64) -> Summary {
         Summary::of(&[median * 0.9, median, median * 1.2]).unwrap()

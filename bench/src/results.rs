@@ -7,7 +7,7 @@ use crate::lambda_like::LambdaResults;
 use crate::machine::Machine;
 use crate::micro::MicroResult;
 use crate::round_trips::RoundTripResult;
-use crate::stats::ratio;
+use emulation::stats::ratio;
 
 pub const RUST: &str = "ticket-processor";
 pub const PYTHON: &str = "powertools";

@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use crate::batch_run::{Contender, Scenario, invoke_batch};
 use crate::bench_stack::BenchStack;
 use crate::error::BenchError;
-use crate::stats::Summary;
 use crate::ticket_batches::{fresh_batch, redelivery};
 use emulation::counting::{CountingHook, busy_time, count_by_operation};
 use emulation::proxy::Proxy;
+use emulation::stats::Summary;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RoundTripResult {

@@ -13,15 +13,12 @@
 //!   kill), behind the [`invoke::Invoker`] trait; [`launch`]: one function process started as
 //!   Lambda starts it (its environment, a [`cgroup`] with Lambda's CPU share, the end of its
 //!   init); [`workers`]: release binaries on their own Runtime API, in pools;
-//! - [`cfn`]: the CloudFormation model and evaluator (the `cfn-model` crate);
+//! - the CloudFormation model and evaluator are the `cfn-model` crate (`emulation/cfn`), a crate of
+//!   its own so the template checks need none of this crate's HTTP, TLS and SDK dependencies;
 //! - [`serve`]: the one HTTP/1 serve loop of the proxy and the Runtime API;
 //! - [`tls`]: TLS as AWS endpoints speak it, in front of the proxy, with a CA made per run;
 //! - [`rng`]: the seeded generator every random decision draws from; [`stats`]: summaries of
 //!   samples; [`machine`]: the host and versions, for reports.
-
-/// The one CloudFormation model and intrinsic evaluator (a crate of its own, `emulation/cfn`, so
-/// the template checks need none of this crate's HTTP, TLS and SDK dependencies).
-pub use cfn_model as cfn;
 
 pub mod answers;
 pub mod call;

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
+use cfn_model::Template;
 use emulation::call::Service;
-use emulation::cfn::Template;
 use emulation::cgroup::{CpuShare, share_of_memory};
 use emulation::limits::LimitsModel;
 use emulation::limits::params::Limits;
@@ -194,7 +194,7 @@ fn send_rates(template: &Template, scale: f64) -> Vec<(String, String)> {
         .iter()
         .filter_map(|name| {
             let default = template.parameter(name)?.get("Default")?;
-            let rate: f64 = emulation::cfn::intrinsics::node_text(default)?.parse().ok()?;
+            let rate: f64 = cfn_model::intrinsics::node_text(default)?.parse().ok()?;
             Some(((*name).to_owned(), (rate / scale).to_string()))
         })
         .collect()

@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use emulation::cfn::Template;
+use cfn_model::Template;
 use local_stack::esm::{MappingStats, Poller};
 use local_stack::provision::{Stack, provision, transform};
 use moto_harness::MotoServer;
