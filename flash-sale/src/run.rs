@@ -110,8 +110,10 @@ pub async fn run(args: &Args, paths: &Paths) -> Result<Figures, String> {
     figures.host = host;
     figures.run_s = started.elapsed().as_secs_f64();
     figures.sale_wall_s = sale_wall.as_secs_f64();
-    if let CpuShareState::On(share) = &setup.cpu_share {
-        share.remove().map_err(|e| format!("removing the cgroups: {e}"))?;
+    if let CpuShareState::On(shares) = &setup.cpu_share {
+        for (_, share) in shares {
+            share.remove().map_err(|e| format!("removing the cgroups: {e}"))?;
+        }
     }
     Ok(figures)
 }

@@ -52,17 +52,29 @@ pub struct Queues {
     pub notification_dlq: String,
 }
 
-/// The CPU share in force, or why there is none.
+/// The CPU shares in force, one per function (each its own MemorySize's), or why there are none.
 pub enum CpuShareState {
-    On(Arc<CpuShare>),
+    On(Vec<(String, Arc<CpuShare>)>),
     Off(String),
 }
 
 impl CpuShareState {
     pub fn describe(&self) -> String {
         match self {
-            CpuShareState::On(share) => share.describe(),
+            CpuShareState::On(shares) => shares
+                .iter()
+                .map(|(binary, share)| format!("{binary}: {}", share.describe()))
+                .collect::<Vec<_>>()
+                .join("; "),
             CpuShareState::Off(reason) => format!("OFF: the workers ran unthrottled ({reason})"),
+        }
+    }
+
+    /// The share of `binary`'s processes, if shares are on.
+    pub fn of(&self, binary: &str) -> Option<Arc<CpuShare>> {
+        match self {
+            CpuShareState::On(shares) => shares.iter().find(|(b, _)| b == binary).map(|(_, share)| share.clone()),
+            CpuShareState::Off(_) => None,
         }
     }
 }
@@ -268,17 +280,21 @@ pub fn worker_cpu_fraction(memory_mb: u32, scale: f64) -> f64 {
     (share_of_memory(memory_mb) / scale).min(1.0)
 }
 
-/// Lambda's CPU share for the workers (a 128 MB function's ÷ scale), or why not.
+/// Lambda's CPU share for each worker function (its MemorySize's share ÷ scale), or why not.
 fn cpu_share(args: &Args, stack: &Stack) -> CpuShareState {
     if args.cpu_share == OnOff::Off {
         return CpuShareState::Off("--cpu-share off".to_owned());
     }
-    let memory = stack.function(TICKET_PROCESSOR).map_or(128, |f| f.memory_mb);
-    let fraction = worker_cpu_fraction(memory, args.scale);
-    match CpuShare::create("flash-sale", fraction) {
-        Ok(share) => CpuShareState::On(Arc::new(share)),
-        Err(error) => CpuShareState::Off(error.to_string()),
+    let mut shares = Vec::new();
+    for binary in [TICKET_PROCESSOR, NOTIFICATION_SENDER] {
+        let memory = stack.function(binary).map_or(128, |f| f.memory_mb);
+        let fraction = worker_cpu_fraction(memory, args.scale);
+        match CpuShare::create(&format!("flash-sale-{binary}"), fraction) {
+            Ok(share) => shares.push((binary.to_owned(), Arc::new(share))),
+            Err(error) => return CpuShareState::Off(error.to_string()),
+        }
     }
+    CpuShareState::On(shares)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -310,10 +326,7 @@ async fn function(
         function_name: function.name.clone(),
         environment,
         log,
-        cpu_share: match cpu_share {
-            CpuShareState::On(share) => Some(share.clone()),
-            CpuShareState::Off(_) => None,
-        },
+        cpu_share: cpu_share.of(&function.binary),
     };
     let timeout = Duration::from_secs(
         args.function_timeout

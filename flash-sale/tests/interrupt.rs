@@ -80,19 +80,41 @@ fn ctrl_c_stops_the_workers_and_removes_the_cgroups() {
     );
     let mut lines = BufReader::new(sale.0.stderr.take().unwrap()).lines();
     let started = Instant::now();
-    let cgroup: PathBuf = loop {
+    // One cgroup root per function, each with its own MemorySize's share.
+    let roots: Vec<PathBuf> = loop {
         let line = lines
             .next()
             .expect("the runner prints its progress until it is set up")
             .unwrap();
-        if let Some(path) = line.split(" at ").nth(1).and_then(|rest| rest.split(':').next())
-            && line.contains("set up; CPU share")
-        {
-            break PathBuf::from(path);
+        if line.contains("set up; CPU share") {
+            break line
+                .split(" at ")
+                .skip(1)
+                .filter_map(|rest| rest.split(':').next())
+                .map(PathBuf::from)
+                .collect();
         }
         assert!(started.elapsed() < Duration::from_secs(180), "not set up: {line}");
     };
-    let groups = groups(&cgroup);
+    assert_eq!(roots.len(), 2, "a cgroup root per function: {roots:?}");
+    let quota = |root: &PathBuf| -> String {
+        let group = std::fs::read_dir(root)
+            .unwrap()
+            .flatten()
+            .find(|e| e.path().is_dir())
+            .unwrap()
+            .path();
+        ["cpu.cfs_quota_us", "cpu.max"]
+            .iter()
+            .find_map(|file| std::fs::read_to_string(group.join(file)).ok())
+            .unwrap_or_default()
+    };
+    assert_ne!(
+        quota(&roots[0]),
+        quota(&roots[1]),
+        "ticket-processor (512 MB) and notification-sender (128 MB) get their own memory's share"
+    );
+    let groups: Vec<Vec<u32>> = roots.iter().flat_map(|root| groups(root)).collect();
     assert_eq!(groups.len(), 10, "a group per slot of each function's pool (5 + 5)");
     assert!(
         groups.iter().all(|pids| !pids.is_empty()),
@@ -104,7 +126,9 @@ fn ctrl_c_stops_the_workers_and_removes_the_cgroups() {
     unsafe { libc::kill(sale.0.id() as libc::pid_t, libc::SIGINT) };
     let status = sale.0.wait().unwrap();
     assert_eq!(status.code(), Some(130), "the runner reports the interruption");
-    assert!(!cgroup.exists(), "{} is removed", cgroup.display());
+    for root in &roots {
+        assert!(!root.exists(), "{} is removed", root.display());
+    }
     let deadline = Instant::now() + Duration::from_secs(10);
     while workers.iter().any(|pid| Path::new(&format!("/proc/{pid}")).exists()) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
