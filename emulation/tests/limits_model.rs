@@ -95,10 +95,11 @@ fn reasons(decision: &Decision) -> Vec<String> {
         .collect()
 }
 
-/// What a limit of `rate` units per second (one second of it in the bucket at the start) admits
-/// of requests of `units` offered faster than it, the last `last_offer` seconds after the first.
-fn at_rate(rate: f64, units: f64, last_offer: f64) -> usize {
-    ((rate + rate * last_offer) / units).floor() as usize
+/// What a limit of `rate` units per second (`burst` seconds of it in the bucket at the start)
+/// admits of requests of `units` offered faster than it, the last `last_offer` seconds after the
+/// first.
+fn at_rate(rate: f64, burst: f64, units: f64, last_offer: f64) -> usize {
+    ((rate * burst + rate * last_offer) / units).floor() as usize
 }
 
 fn assert_near(admitted: usize, expected: usize) {
@@ -258,7 +259,7 @@ fn transaction_gets_hold_nothing_but_wait_for_a_write_transaction() {
 }
 
 #[test]
-fn a_partition_key_takes_exactly_its_write_units_per_second_and_the_scale_divides_them() {
+fn a_partition_key_takes_exactly_its_write_units_per_second_and_the_scale_divides_them_and_stretches_the_burst() {
     let put = |i: usize| {
         call(
             Service::DynamoDb,
@@ -269,14 +270,14 @@ fn a_partition_key_takes_exactly_its_write_units_per_second_and_the_scale_divide
     // 1 KB puts offered at 4,000/s for 4 s on one partition key: 1,000 WCU/s + 1 s of burst.
     let model = LimitsModel::new(limits_with_latency(1.0));
     let admitted = offered(&model, Instant::now(), Duration::from_micros(250), 4.0, put);
-    assert_near(admitted, at_rate(1_000.0, 1.0, 3.99975));
-    // Scale 10: 100 WCU/s.
+    assert_near(admitted, at_rate(1_000.0, 1.0, 1.0, 3.99975));
+    // Scale 10: 100 WCU/s, and 10 s of them in the bucket (production's one second, in slow motion).
     let model = LimitsModel::new(Limits {
         scale: 10.0,
         ..limits_with_latency(1.0)
     });
     let admitted = offered(&model, Instant::now(), Duration::from_micros(250), 4.0, put);
-    assert_near(admitted, at_rate(100.0, 1.0, 3.99975));
+    assert_near(admitted, at_rate(100.0, 10.0, 1.0, 3.99975));
     // Items over 1 KB cost a unit per started KB: 2.5 KB → 3 units.
     let model = LimitsModel::new(limits_with_latency(1.0));
     let big = |i: usize| {
@@ -287,7 +288,7 @@ fn a_partition_key_takes_exactly_its_write_units_per_second_and_the_scale_divide
         )
     };
     let admitted = offered(&model, Instant::now(), Duration::from_micros(250), 4.0, big);
-    assert_near(admitted, at_rate(1_000.0, 3.0, 3.99975));
+    assert_near(admitted, at_rate(1_000.0, 1.0, 3.0, 3.99975));
     // Other partition keys are not affected by a hot one.
     let cold = call(Service::DynamoDb, "PutItem", vec![item("COLD", "x", Access::Put, 10)]);
     assert_eq!(model.decide(&cold, Instant::now()).action, Action::Forward);
@@ -399,14 +400,14 @@ fn ses_and_sns_admit_exactly_their_rates_and_refuse_in_their_own_shapes() {
     // SES at 14/s, offered 100/s for 10 s.
     let model = LimitsModel::new(limits_with_latency(1.0));
     let admitted = offered(&model, Instant::now(), Duration::from_millis(10), 10.0, |_| email());
-    assert_near(admitted, at_rate(14.0, 1.0, 9.99));
-    // Scale 2: 7/s.
+    assert_near(admitted, at_rate(14.0, 1.0, 1.0, 9.99));
+    // Scale 2: 7/s, 2 s of them in the bucket.
     let model = LimitsModel::new(Limits {
         scale: 2.0,
         ..limits_with_latency(1.0)
     });
     let admitted = offered(&model, Instant::now(), Duration::from_millis(10), 10.0, |_| email());
-    assert_near(admitted, at_rate(7.0, 1.0, 9.99));
+    assert_near(admitted, at_rate(7.0, 2.0, 1.0, 9.99));
     let refused = model.decide(&email(), Instant::now());
     match &refused.action {
         Action::Answer(answer) => {
@@ -422,7 +423,7 @@ fn ses_and_sns_admit_exactly_their_rates_and_refuse_in_their_own_shapes() {
         ..limits_with_latency(1.0)
     });
     let admitted = offered(&model, Instant::now(), Duration::from_millis(5), 5.0, |_| publish());
-    assert_near(admitted, at_rate(50.0, 1.0, 4.995));
+    assert_near(admitted, at_rate(50.0, 1.0, 1.0, 4.995));
     match &model.decide(&publish(), Instant::now()).action {
         Action::Answer(answer) => {
             assert_eq!((answer.status, answer.code.as_str()), (400, "Throttling"));
@@ -430,6 +431,36 @@ fn ses_and_sns_admit_exactly_their_rates_and_refuse_in_their_own_shapes() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_scaled_run_absorbs_the_burst_production_absorbs() {
+    // SES takes 14 emails at once in production (one second of its 14/s); at scale 6 too, in
+    // a bucket refilled at 14/6 a second: slow motion changes when, not how many.
+    let email = || call(Service::Ses, "SendEmail", vec![]);
+    for scale in [1.0, 6.0] {
+        let model = LimitsModel::new(Limits {
+            scale,
+            ..limits_with_latency(1.0)
+        });
+        let now = Instant::now();
+        let admitted = (0..15)
+            .filter(|_| model.decide(&email(), now).action == Action::Forward)
+            .count();
+        assert_eq!(admitted, 14, "scale {scale}");
+        let in_force = model_row(
+            &Limits {
+                scale,
+                ..Limits::default()
+            },
+            "burst_seconds",
+        );
+        assert_eq!(in_force, scale);
+    }
+}
+
+fn model_row(limits: &Limits, name: &str) -> f64 {
+    limits.rows().into_iter().find(|row| row.name == name).unwrap().value
 }
 
 #[test]

@@ -167,7 +167,7 @@ impl LimitsModel {
         };
         buckets
             .entry(partition.clone())
-            .or_insert_with(|| Bucket::new(self.limits.rate(rate), self.limits.burst_seconds, now))
+            .or_insert_with(|| Bucket::new(self.limits.rate(rate), self.limits.burst_seconds_in_force(), now))
     }
 
     fn charge(&self, state: &mut State, costs: &[Cost], now: Instant) {
@@ -251,7 +251,8 @@ impl LimitsModel {
         now: Instant,
         refusal: fn() -> Answer,
     ) -> (Verdict, Option<Answer>) {
-        let bucket = bucket.get_or_insert_with(|| Bucket::new(self.limits.rate(rate), self.limits.burst_seconds, now));
+        let bucket = bucket
+            .get_or_insert_with(|| Bucket::new(self.limits.rate(rate), self.limits.burst_seconds_in_force(), now));
         if bucket.try_take(1.0, now) {
             (Verdict::Admitted, None)
         } else {

@@ -3,7 +3,7 @@
 //! prints [`Limits::rows`] with the values in force.
 //!
 //! **Scale.** `scale` (≥ 1) slows the modelled world down: every rate is divided by it and every
-//! modelled duration multiplied by it, so a run is production in slow motion, and the model's
+//! modelled duration (latencies, transaction holds, a bucket's `burst_seconds`) multiplied by it, so a run is production in slow motion, and the model's
 //! time is wall time ÷ `scale`. At 1 the model is production's. See `docs/limits.md`.
 
 use std::time::Duration;
@@ -138,6 +138,14 @@ impl Limits {
         production.mul_f64(self.scale)
     }
 
+    /// A bucket's depth in seconds as the run applies it: `burst_seconds` is a modelled duration
+    /// (× scale), so a bucket holds as many calls at any scale as in production (14 emails at
+    /// SES's 14/s; at scale 6, 6 s of 14/6 a second). Unscaled, a scaled run's buckets held a
+    /// sixth of production's burst and refused sends AWS accepts.
+    pub fn burst_seconds_in_force(&self) -> f64 {
+        self.burst_seconds * self.scale
+    }
+
     /// Every limit with the value in force and the production value it stands for.
     pub fn rows(&self) -> Vec<LimitRow> {
         let rate = |name: &str, unit: &str, production: f64, source: &str| LimitRow {
@@ -180,12 +188,13 @@ impl Limits {
                 self.transactional_multiplier,
                 "\"Amazon DynamoDB Transactions: How it works\", capacity management",
             ),
-            fixed(
-                "burst_seconds",
-                "s of rate absorbed at once",
-                self.burst_seconds,
-                "per-second limits (DynamoDB per partition, SES, SNS)",
-            ),
+            LimitRow {
+                name: "burst_seconds".to_owned(),
+                unit: "s of rate absorbed at once".to_owned(),
+                value: self.burst_seconds_in_force(),
+                production: self.burst_seconds,
+                source: "per-second limits (DynamoDB per partition, SES, SNS)".to_owned(),
+            },
             rate(
                 "ses_max_send_rate",
                 "emails/s per account",
