@@ -280,17 +280,24 @@ pub fn worker_cpu_fraction(memory_mb: u32, scale: f64) -> f64 {
     (share_of_memory(memory_mb) / scale).min(1.0)
 }
 
-/// Lambda's CPU share for each worker function (its MemorySize's share ÷ scale), or why not.
+/// Lambda's CPU share for each function an event source maps (the sale's workers: its
+/// MemorySize's share ÷ scale), or why not.
 fn cpu_share(args: &Args, stack: &Stack) -> CpuShareState {
     if args.cpu_share == OnOff::Off {
         return CpuShareState::Off("--cpu-share off".to_owned());
     }
-    let mut shares = Vec::new();
-    for binary in [TICKET_PROCESSOR, NOTIFICATION_SENDER] {
-        let memory = stack.function(binary).map_or(128, |f| f.memory_mb);
-        let fraction = worker_cpu_fraction(memory, args.scale);
-        match CpuShare::create(&format!("flash-sale-{binary}"), fraction) {
-            Ok(share) => shares.push((binary.to_owned(), Arc::new(share))),
+    let mut shares: Vec<(String, Arc<CpuShare>)> = Vec::new();
+    for function in stack
+        .event_source_mappings
+        .iter()
+        .filter_map(|m| stack.mapped_function(m))
+    {
+        if shares.iter().any(|(binary, _)| *binary == function.binary) {
+            continue;
+        }
+        let fraction = worker_cpu_fraction(function.memory_mb, args.scale);
+        match CpuShare::create(&format!("flash-sale-{}", function.binary), fraction) {
+            Ok(share) => shares.push((function.binary.clone(), Arc::new(share))),
             Err(error) => return CpuShareState::Off(error.to_string()),
         }
     }
