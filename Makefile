@@ -51,7 +51,7 @@ help:
 	@echo "make bench-smoke     one batch of each contender through the whole benchmark harness (no report)"
 	@echo "make chaos           the full chaos run (docs/chaos.md): 5,000 requests under faults, kills, duplicates, then 500 on FIFO queues"
 	@echo "make chaos-short     the short chaos run make test does"
-	@echo "make flash-sale      one event's sale (400 seats, 2,000 people, slow motion × 6) on the limits model; writes FLASH-SALE.md (~16 min)"
+	@echo "make flash-sale      one event's sale (1,000 seats, 2,000 people, slow motion × 6) on the limits model; writes FLASH-SALE.md (~16 min)"
 	@echo "make flash-sale-baseline   the same, kept as the baseline (docs/flash-sale/baseline.json)"
 	@echo "make flash-sale-short      the short sale make test does: 500 people, 100 seats, scale 1, invariants only"
 	@echo "make fuzz            each cargo-fuzz target for FUZZ_SECONDS (default 45) on nightly"
