@@ -89,4 +89,17 @@ fn the_invariants_hold_on_the_baseline_and_break_on_an_oversell_or_a_lost_reques
             .iter()
             .any(|name| name.starts_with("every request accounted for"))
     );
+    // Seats left with nobody queued and nobody dead-lettered: a seat was lost. (Seats left while
+    // requests are still queued at the time limit are the baseline's: they would take them.)
+    let mut unsold = baseline.clone();
+    unsold.drained = true;
+    unsold.outcomes.unresolved = 0;
+    unsold.outcomes.dead_lettered = 0;
+    unsold.outcomes.sold_out += baseline.outcomes.unresolved;
+    unsold.outcomes.tickets = (baseline.parameters.seats - 1) as usize;
+    assert!(
+        broken(&unsold, false)
+            .iter()
+            .any(|name| name.starts_with("the event sold out"))
+    );
 }
