@@ -316,6 +316,14 @@ mod tests {
     }
 
     #[test]
+    fn the_limits_models_buckets_hold_one_wall_second_at_any_scale() {
+        for scale in ["1", "4", "10"] {
+            let limits = crate::run::chaos_limits(&parse(&["--limits-scale", scale]).unwrap());
+            assert!((limits.burst_seconds_in_force() - 1.0).abs() < 1e-9, "scale {scale}");
+        }
+    }
+
+    #[test]
     fn defaults_are_the_short_run_and_values_are_range_checked_by_name() {
         let params = parse(&[]).unwrap();
         assert_eq!((params.requests, params.seed, params.events), (300, 1, 4));

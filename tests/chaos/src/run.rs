@@ -746,13 +746,17 @@ fn skewed_clock(params: &Params, offset_ms: i64) -> BTreeMap<String, String> {
 /// The limits model in slow motion ×`limits_scale`, with SES's and SNS's account rates kept at
 /// production's (the run is after DynamoDB's cancellations, not the sending pace), and a
 /// partition's write capacity lowered to `partition_write_units` so hot items are throttled.
-fn chaos_limits(params: &Params) -> Limits {
+/// Its buckets hold one second of wall time (`burst_seconds` ÷ the scale, which the model
+/// multiplies back): the scale is this run's fault rate, not slow motion, and a bucket of
+/// `limits_scale` seconds would let the hot items through unthrottled.
+pub(crate) fn chaos_limits(params: &Params) -> Limits {
     let production = Limits::default();
     Limits {
         scale: params.limits_scale,
         partition_write_units_per_second: params.partition_write_units,
         ses_max_send_rate: production.ses_max_send_rate * params.limits_scale,
         sns_publish_rate: production.sns_publish_rate * params.limits_scale,
+        burst_seconds: production.burst_seconds / params.limits_scale.max(f64::MIN_POSITIVE),
         seed: params.seed,
         ..production
     }
