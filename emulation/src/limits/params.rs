@@ -3,8 +3,9 @@
 //! prints [`Limits::rows`] with the values in force.
 //!
 //! **Scale.** `scale` (≥ 1) slows the modelled world down: every rate is divided by it and every
-//! modelled duration (latencies, transaction holds, a bucket's `burst_seconds`) multiplied by it, so a run is production in slow motion, and the model's
-//! time is wall time ÷ `scale`. At 1 the model is production's. See `docs/limits.md`.
+//! modelled duration (latencies, transaction holds, a bucket's `burst_seconds`) multiplied by
+//! it, so a run is production in slow motion, and the model's time is wall time ÷ `scale`. At 1
+//! the model is production's. See `docs/limits.md`.
 
 use std::time::Duration;
 

@@ -756,7 +756,7 @@ pub(crate) fn chaos_limits(params: &Params) -> Limits {
         partition_write_units_per_second: params.partition_write_units,
         ses_max_send_rate: production.ses_max_send_rate * params.limits_scale,
         sns_publish_rate: production.sns_publish_rate * params.limits_scale,
-        burst_seconds: production.burst_seconds / params.limits_scale.max(f64::MIN_POSITIVE),
+        burst_seconds: production.burst_seconds / params.limits_scale,
         seed: params.seed,
         ..production
     }
